@@ -1,0 +1,277 @@
+//! Every command and flag of `vault`, with examples in the help.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use jiff::SignedDuration;
+
+use crate::duration;
+use crate::export::{Format, Preset};
+use crate::spapi::Region;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vault",
+    version,
+    about = "An encrypted vault for Amazon SP-API credentials, and the whole token lifecycle",
+    after_help = "Examples:\n  vault app add my-app --client-id amzn1.application-oa2-client.... --application-id amzn1.sp.solution....\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault login eu-seller --refresh-token-stdin < token.txt\n  eval \"$(vault env eu-seller)\"\n  vault exec eu-seller -- python3 report.py\n  vault list"
+)]
+pub struct Cli {
+    /// The vault file [default: $SPVAULT_FILE, else vault.toml in the platform data folder]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub vault: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new, empty vault (asks for the new passphrase twice)
+    #[command(after_help = "Example:\n  vault init --kdf-memory-mib 512")]
+    Init(KdfArgs),
+
+    /// Change the vault's passphrase (new salt; the old passphrase stops working)
+    #[command(after_help = "The new passphrase comes from SPVAULT_NEW_PASSPHRASE, else a prompt asked twice.")]
+    Passwd(KdfOverride),
+
+    /// Manage apps: LWA client credentials shared by profiles
+    #[command(subcommand)]
+    App(AppCommand),
+
+    /// Add a profile: one seller or vendor authorization
+    #[command(after_help = "Examples:\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault add-profile us-vendor --app my-app --region na --vendor\n  vault add-profile eu-seller        (on a terminal: asks for everything)")]
+    AddProfile(AddProfileArgs),
+
+    /// List every profile and what expires when (no network access)
+    List(JsonFlag),
+
+    /// Show one profile (never its secrets)
+    Show {
+        profile: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+
+    /// Remove a profile and its tokens
+    Remove { profile: String },
+
+    /// Rename a profile
+    Rename { old: String, new: String },
+
+    /// Authorize a profile and store its refresh token
+    #[command(after_help = "Example (self-authorization: Seller Central > Apps and Services > Develop Apps > Authorize app):\n  vault login eu-seller --refresh-token-stdin < token.txt")]
+    Login(LoginArgs),
+
+    /// Refresh access tokens now, several profiles at once
+    #[command(after_help = "Examples:\n  vault refresh --all\n  vault refresh eu-seller us-seller --force")]
+    Refresh(RefreshArgs),
+
+    /// Print a valid access token, and nothing else
+    #[command(after_help = "Example:\n  curl -H \"x-amz-access-token: $(vault token eu-seller)\" \"$SP_API_ENDPOINT/sellers/v1/marketplaceParticipations\"")]
+    Token {
+        profile: String,
+        #[command(flatten)]
+        freshness: Freshness,
+    },
+
+    /// Print variables with a valid access token, quoted for a shell or file
+    #[command(after_help = "Examples:\n  eval \"$(vault env eu-seller)\"\n  vault env eu-seller --format fish | source\n  vault env eu-seller --preset python-amazon-sp-api --format dotenv")]
+    Env(EnvArgs),
+
+    /// Run a command with a valid access token (and more) in its environment
+    #[command(after_help = "Example:\n  vault exec eu-seller --preset python-amazon-sp-api -- python3 report.py")]
+    Exec(ExecArgs),
+
+    /// Print shell completions
+    #[command(after_help = "Example:\n  vault completions bash > ~/.local/share/bash-completion/completions/vault")]
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Add an app; the client secret comes from a no-echo prompt or stdin
+    #[command(after_help = "Example:\n  vault app add my-app --client-id amzn1.application-oa2-client.0123 --application-id amzn1.sp.solution.0123 --client-secret-stdin < secret.txt")]
+    Add(AppAddArgs),
+
+    /// Replace an app's client secret (prompt, or --stdin)
+    SetSecret {
+        app: String,
+        /// Read the secret from stdin instead of a prompt
+        #[arg(long)]
+        stdin: bool,
+        #[command(flatten)]
+        expiry: SecretExpiry,
+    },
+
+    /// List apps (never their secrets)
+    List(JsonFlag),
+
+    /// Remove an app no profile uses
+    Remove { app: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AppAddArgs {
+    pub name: String,
+    /// LWA client id (amzn1.application-oa2-client....)
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+    /// SP-API application id (amzn1.sp.solution.... or amzn1.sellerapps.app....)
+    #[arg(long, value_name = "ID")]
+    pub application_id: String,
+    /// Redirect URI registered for the app, used by `vault login`
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// The app is still in Draft (consent needs version=beta)
+    #[arg(long)]
+    pub draft: bool,
+    /// Read the client secret from stdin instead of a prompt
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    #[command(flatten)]
+    pub expiry: SecretExpiry,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretExpiry {
+    /// When the client secret expires (2027-05-01 or RFC 3339) [default: 180 days from now]
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub expires: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddProfileArgs {
+    pub name: String,
+    /// The app whose credentials the profile uses [default: the only app]
+    #[arg(long)]
+    pub app: Option<String>,
+    #[arg(long, value_enum)]
+    pub region: Option<Region>,
+    /// Marketplace code (DE, US, ...) or id (A1PA6795UKMFR9, ...)
+    #[arg(long, value_name = "CODE_OR_ID")]
+    pub marketplace: Option<String>,
+    /// A Vendor Central authorization
+    #[arg(long)]
+    pub vendor: bool,
+    /// Use the SP-API sandbox endpoints
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    pub profile: String,
+    /// Store a refresh token read from stdin (self-authorization), after proving it works
+    #[arg(long)]
+    pub refresh_token_stdin: bool,
+    #[command(flatten)]
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Profiles to refresh
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub profiles: Vec<String>,
+    /// Refresh every profile that has a refresh token
+    #[arg(long)]
+    pub all: bool,
+    /// Refresh even tokens that are still valid
+    #[arg(long)]
+    pub force: bool,
+    /// How many refreshes run at once
+    #[arg(long, default_value_t = crate::tokens::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    #[command(flatten)]
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    pub profile: String,
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+    #[command(flatten)]
+    pub variables: VariableArgs,
+    #[command(flatten)]
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    pub profile: String,
+    #[command(flatten)]
+    pub variables: VariableArgs,
+    #[command(flatten)]
+    pub freshness: Freshness,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct VariableArgs {
+    /// Also set the variables a client library reads
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Also set LWA_CLIENT_ID, LWA_CLIENT_SECRET and SP_API_REFRESH_TOKEN
+    #[arg(long)]
+    pub with_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Freshness {
+    /// Refresh the access token unless it stays valid at least this long
+    #[arg(long, env = "SPVAULT_MIN_VALID", default_value = "5m", value_name = "DURATION", value_parser = duration::parse_arg)]
+    pub min_valid: SignedDuration,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KdfArgs {
+    /// Argon2id memory in MiB (at least 8)
+    #[arg(long, value_name = "N", default_value_t = crate::vault::crypto::KdfParams::DEFAULT.memory_kib / 1024)]
+    pub kdf_memory_mib: u32,
+    /// Argon2id passes
+    #[arg(long, value_name = "N", default_value_t = crate::vault::crypto::KdfParams::DEFAULT.iterations)]
+    pub kdf_iterations: u32,
+    /// Argon2id lanes
+    #[arg(long, value_name = "N", default_value_t = crate::vault::crypto::KdfParams::DEFAULT.parallelism)]
+    pub kdf_parallelism: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct KdfOverride {
+    /// New Argon2id memory in MiB [default: unchanged]
+    #[arg(long, value_name = "N")]
+    pub kdf_memory_mib: Option<u32>,
+    /// New Argon2id passes [default: unchanged]
+    #[arg(long, value_name = "N")]
+    pub kdf_iterations: Option<u32>,
+    /// New Argon2id lanes [default: unchanged]
+    #[arg(long, value_name = "N")]
+    pub kdf_parallelism: Option<u32>,
+}
+
+fn parse_date(text: &str) -> Result<jiff::Timestamp, String> {
+    let text = text.trim();
+    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
+        return Ok(timestamp);
+    }
+    text.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|date| {
+            jiff::tz::TimeZone::UTC
+                .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+                .ok()
+        })
+        .ok_or_else(|| format!("'{}' is not a date like 2027-05-01 or 2027-05-01T12:00:00Z", text.escape_debug()))
+}

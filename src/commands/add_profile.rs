@@ -1,0 +1,136 @@
+use dialoguer::{Confirm, Input};
+
+use crate::cli::AddProfileArgs;
+use crate::error::{Error, Result};
+use crate::passphrase;
+use crate::spapi::Region;
+use crate::vault::Unlocked;
+use crate::vault::file::VaultFile;
+use crate::vault::model::{self, App, Profile};
+
+pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
+    model::validate_name("profile", &args.name)?;
+    let no_flags = args.app.is_none()
+        && args.region.is_none()
+        && args.marketplace.is_none()
+        && !args.vendor
+        && !args.sandbox;
+    if no_flags && passphrase::terminal_available() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return wizard(file, &args.name);
+    }
+    let region = args.region.ok_or_else(|| {
+        Error::Invalid("--region is required (na, eu or fe); on a terminal, `vault add-profile NAME` with no flags asks for everything".into())
+    })?;
+    let marketplace_id = match &args.marketplace {
+        Some(m) => Some(model::resolve_marketplace(m, region)?.id.to_owned()),
+        None => None,
+    };
+    let (unlocked, vault) = Unlocked::open(file)?;
+    let app = vault.choose_app(args.app.as_deref())?;
+    let profile = Profile {
+        app,
+        region,
+        marketplace_id,
+        vendor: args.vendor,
+        sandbox: args.sandbox,
+        selling_partner_id: None,
+        refresh_token: None,
+        access_token: None,
+    };
+    save(&unlocked, &args.name, profile, None)
+}
+
+fn save(unlocked: &Unlocked, name: &str, profile: Profile, new_app: Option<(String, App)>) -> Result<()> {
+    let app_name = profile.app.clone();
+    unlocked.update(|vault| {
+        if let Some((app_name, app)) = new_app {
+            vault.add_app(&app_name, app)?;
+        }
+        vault.add_profile(name, profile)
+    })?;
+    println!("Added profile '{name}' (app '{app_name}'); next: `vault login {name}`");
+    Ok(())
+}
+
+fn wizard_error(e: dialoguer::Error) -> Error {
+    Error::Other(format!("cannot read from the terminal: {e}"))
+}
+
+fn ask(prompt: &str, default: Option<&str>, check: impl Fn(&String) -> Result<()>) -> Result<String> {
+    let mut input = Input::<String>::new()
+        .with_prompt(prompt)
+        .validate_with(|value: &String| check(value).map_err(|e| e.to_string()));
+    if let Some(default) = default {
+        input = input.default(default.to_owned());
+    }
+    input.interact_text().map_err(wizard_error)
+}
+
+/// Asks for everything a profile needs, creating the app (and the vault) when there is none.
+fn wizard(file: VaultFile, name: &str) -> Result<()> {
+    eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
+    let (unlocked, vault) = Unlocked::open_or_create(file)?;
+    let mut new_app = None;
+    let app_name = if vault.apps.is_empty() {
+        eprintln!("The vault has no app yet. Its LWA credentials are in Developer Central, \"LWA credentials\".");
+        let app_name = ask("App name", Some("main"), |v| model::validate_name("app", v))?;
+        let client_id = ask("LWA client id (amzn1.application-oa2-client....)", None, |_| Ok(()))?;
+        let application_id = ask("Application id (amzn1.sp.solution....)", None, |_| Ok(()))?;
+        model::validate_app_ids(client_id.trim(), application_id.trim())?;
+        let draft = Confirm::new()
+            .with_prompt("Is the app still in Draft?")
+            .default(false)
+            .interact()
+            .map_err(wizard_error)?;
+        let client_secret = passphrase::prompt_secret("LWA client secret: ")?;
+        new_app = Some((
+            app_name.clone(),
+            App {
+                client_id: client_id.trim().to_owned(),
+                application_id: application_id.trim().to_owned(),
+                redirect_uri: None,
+                draft,
+                client_secret,
+                client_secret_expires_at: jiff::Timestamp::now() + model::CLIENT_SECRET_LIFETIME,
+            },
+        ));
+        app_name
+    } else if vault.apps.len() == 1 {
+        vault.choose_app(None)?
+    } else {
+        let names: Vec<&str> = vault.apps.keys().map(String::as_str).collect();
+        ask(&format!("App ({})", names.join(", ")), Some(names[0]), |v| vault.app(v).map(drop))?
+    };
+    let region: Region = ask("Region (na, eu, fe)", Some("eu"), |v| {
+        v.parse::<Region>().map(drop).map_err(Error::Invalid)
+    })?
+    .parse()
+    .map_err(Error::Invalid)?;
+    let marketplace = ask("Marketplace code or id (blank for none)", Some(""), |v| {
+        if v.trim().is_empty() {
+            Ok(())
+        } else {
+            model::resolve_marketplace(v, region).map(drop)
+        }
+    })?;
+    let marketplace_id = match marketplace.trim() {
+        "" => None,
+        m => Some(model::resolve_marketplace(m, region)?.id.to_owned()),
+    };
+    let vendor = Confirm::new()
+        .with_prompt("Is this a Vendor Central account?")
+        .default(false)
+        .interact()
+        .map_err(wizard_error)?;
+    let profile = Profile {
+        app: app_name,
+        region,
+        marketplace_id,
+        vendor,
+        sandbox: false,
+        selling_partner_id: None,
+        refresh_token: None,
+        access_token: None,
+    };
+    save(&unlocked, name, profile, new_app)
+}

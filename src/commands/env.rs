@@ -1,0 +1,31 @@
+use crate::cli::{EnvArgs, Freshness, VariableArgs};
+use crate::error::Result;
+use crate::export::{self, Source, Variable};
+use crate::tokens;
+use crate::vault::Unlocked;
+use crate::vault::file::VaultFile;
+
+/// The variables for a profile, with an access token valid for the margin.
+pub fn profile_variables(
+    file: VaultFile,
+    profile: &str,
+    variables: &VariableArgs,
+    freshness: &Freshness,
+) -> Result<Vec<Variable>> {
+    let (unlocked, vault) = Unlocked::open(file)?;
+    let token = tokens::valid_token(&unlocked, &vault, profile, freshness.min_valid)?;
+    let (p, app) = vault.profile_with_app(profile)?;
+    let source = Source {
+        profile_name: profile,
+        profile: p,
+        app,
+        token: &token,
+    };
+    Ok(export::variables(&source, variables.preset, variables.with_secrets))
+}
+
+pub fn run(file: VaultFile, args: EnvArgs) -> Result<()> {
+    let variables = profile_variables(file, &args.profile, &args.variables, &args.freshness)?;
+    print!("{}", export::render(&variables, args.format));
+    Ok(())
+}

@@ -1,0 +1,42 @@
+use crate::cli::{KdfArgs, KdfOverride};
+use crate::error::{Error, Result};
+use crate::passphrase;
+use crate::vault::Unlocked;
+use crate::vault::crypto::KdfParams;
+use crate::vault::file::VaultFile;
+
+fn kdf_from_mib(memory_mib: u32, iterations: u32, parallelism: u32) -> Result<KdfParams> {
+    let kdf = KdfParams {
+        memory_kib: memory_mib.saturating_mul(1024),
+        iterations,
+        parallelism,
+    };
+    kdf.check_bounds()
+        .map_err(|e| Error::Invalid(format!("{e} (memory is given in MiB: at least 8)")))?;
+    Ok(kdf)
+}
+
+pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
+    let kdf = kdf_from_mib(args.kdf_memory_mib, args.kdf_iterations, args.kdf_parallelism)?;
+    let (unlocked, _) = Unlocked::create(file, kdf)?;
+    println!("Created an empty vault at {}", unlocked.file().path().display());
+    Ok(())
+}
+
+pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
+    let (mut unlocked, _) = Unlocked::open(file)?;
+    let current = unlocked.kdf();
+    let kdf = kdf_from_mib(
+        args.kdf_memory_mib.unwrap_or(current.memory_kib / 1024),
+        args.kdf_iterations.unwrap_or(current.iterations),
+        args.kdf_parallelism.unwrap_or(current.parallelism),
+    )?;
+    let new_passphrase = passphrase::new(unlocked.file().path(), Some(passphrase::NEW_VALUE_VAR))?;
+    unlocked.change_passphrase(&new_passphrase, kdf)?;
+    println!(
+        "Changed the passphrase of {}; the old one no longer opens it (the backup {} still opens with the old one: delete it if that passphrase leaked)",
+        unlocked.file().path().display(),
+        unlocked.file().backup_path().display()
+    );
+    Ok(())
+}

@@ -1,0 +1,207 @@
+use comfy_table::{ContentArrangement, Table};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::spapi::Marketplace;
+use crate::vault::file::VaultFile;
+use crate::vault::model::{App, Profile};
+use crate::vault::{Unlocked, Vault};
+
+/// Client secrets closer than this to expiry are flagged.
+pub const SECRET_WARNING_DAYS: i64 = 30;
+/// Access tokens closer than this to expiry read "expires in ...": the default margin.
+const TOKEN_WARNING: SignedDuration = SignedDuration::from_mins(5);
+
+/// One profile as `list --json` and `show --json` print it; field names are stable
+/// and documented in README.md.
+#[derive(Debug, Serialize)]
+pub struct ProfileSummary {
+    pub profile: String,
+    pub app: String,
+    pub region: String,
+    pub marketplace: Option<&'static str>,
+    pub marketplace_id: Option<String>,
+    pub vendor: bool,
+    pub sandbox: bool,
+    pub endpoint: &'static str,
+    pub selling_partner_id: Option<String>,
+    pub refresh_token_present: bool,
+    pub access_token_status: &'static str,
+    pub access_token_expires_at: Option<String>,
+    pub access_token_seconds_left: Option<i64>,
+    pub client_secret_expires_at: Option<String>,
+    pub client_secret_days_left: Option<i64>,
+}
+
+impl ProfileSummary {
+    pub fn new(name: &str, profile: &Profile, app: Option<&App>, now: Timestamp) -> Self {
+        let seconds_left = profile
+            .access_token
+            .as_ref()
+            .map(|t| now.duration_until(t.expires_at).as_secs());
+        let access_token_status = match seconds_left {
+            None => "none",
+            Some(s) if s <= 0 => "expired",
+            Some(s) if SignedDuration::from_secs(s) <= TOKEN_WARNING => "expiring",
+            Some(_) => "valid",
+        };
+        ProfileSummary {
+            profile: name.to_owned(),
+            app: profile.app.clone(),
+            region: profile.region.code().to_owned(),
+            marketplace: profile
+                .marketplace_id
+                .as_deref()
+                .and_then(Marketplace::by_id)
+                .map(|m| m.code),
+            marketplace_id: profile.marketplace_id.clone(),
+            vendor: profile.vendor,
+            sandbox: profile.sandbox,
+            endpoint: profile.region.endpoint(profile.sandbox),
+            selling_partner_id: profile.selling_partner_id.clone(),
+            refresh_token_present: profile.refresh_token.is_some(),
+            access_token_status,
+            access_token_expires_at: profile.access_token.as_ref().map(|t| t.expires_at.to_string()),
+            access_token_seconds_left: seconds_left,
+            client_secret_expires_at: app.map(|a| a.client_secret_expires_at.to_string()),
+            client_secret_days_left: app.map(|a| days_left(a.client_secret_expires_at, now)),
+        }
+    }
+
+    fn access_token_text(&self) -> String {
+        match (self.access_token_status, self.access_token_seconds_left) {
+            ("valid", Some(s)) => format!("valid {}", duration::short(SignedDuration::from_secs(s))),
+            ("expiring", Some(s)) => format!("expires in {}", duration::short(SignedDuration::from_secs(s))),
+            (status, _) => status.to_owned(),
+        }
+    }
+}
+
+pub fn days_left(expires_at: Timestamp, now: Timestamp) -> i64 {
+    now.duration_until(expires_at).as_secs().div_euclid(86_400)
+}
+
+pub fn secret_expiry_text(expires_at: Timestamp, now: Timestamp) -> String {
+    match days_left(expires_at, now) {
+        days if days < 0 => format!("EXPIRED {} days ago", -days),
+        days if days < SECRET_WARNING_DAYS => format!("{days} days left - rotate now"),
+        days => format!("{days} days left"),
+    }
+}
+
+pub fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    table
+}
+
+/// Opens the vault for a read-only listing: an absent vault lists as empty.
+pub fn open_for_reading(file: VaultFile) -> Result<Vault> {
+    match Unlocked::open(file) {
+        Ok((_, vault)) => Ok(vault),
+        Err(Error::NoVault(path)) => {
+            eprintln!(
+                "No vault at {} yet: add an app with `vault app add` to create one.",
+                path.display()
+            );
+            Ok(Vault::default())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Warns on stderr about client secrets that expire within 30 days.
+pub fn warn_about_secrets(vault: &Vault, now: Timestamp) {
+    for (name, app) in &vault.apps {
+        let days = days_left(app.client_secret_expires_at, now);
+        if days < SECRET_WARNING_DAYS {
+            let when = if days < 0 { "has expired".to_owned() } else { format!("expires in {days} days") };
+            eprintln!(
+                "warning: the client secret of app '{name}' {when}: rotate it in Developer Central and run `vault app set-secret {name}`"
+            );
+        }
+    }
+}
+
+pub fn list(file: VaultFile, json: bool) -> Result<()> {
+    let vault = open_for_reading(file)?;
+    let now = Timestamp::now();
+    let summaries: Vec<ProfileSummary> = vault
+        .profiles
+        .iter()
+        .map(|(name, p)| ProfileSummary::new(name, p, vault.apps.get(&p.app), now))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summaries).expect("summaries serialize"));
+    } else {
+        let mut table = new_table(&[
+            "profile", "app", "region", "marketplace", "selling partner", "refresh token", "access token", "client secret",
+        ]);
+        for s in &summaries {
+            let mut region = s.region.clone();
+            if s.sandbox {
+                region.push_str(" (sandbox)");
+            }
+            if s.vendor {
+                region.push_str(" vendor");
+            }
+            table.add_row(vec![
+                s.profile.clone(),
+                s.app.clone(),
+                region,
+                s.marketplace.unwrap_or("-").to_owned(),
+                s.selling_partner_id.clone().unwrap_or_else(|| "-".into()),
+                if s.refresh_token_present { "yes" } else { "missing" }.to_owned(),
+                s.access_token_text(),
+                vault
+                    .apps
+                    .get(&s.app)
+                    .map(|a| secret_expiry_text(a.client_secret_expires_at, now))
+                    .unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        if summaries.is_empty() {
+            println!("No profiles yet: add one with `vault add-profile NAME --region eu`.");
+        } else {
+            println!("{table}");
+        }
+    }
+    warn_about_secrets(&vault, now);
+    Ok(())
+}
+
+pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
+    let (_, vault) = Unlocked::open(file)?;
+    let (profile, app) = vault.profile_with_app(name)?;
+    let now = Timestamp::now();
+    let summary = ProfileSummary::new(name, profile, Some(app), now);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary).expect("summary serializes"));
+        return Ok(());
+    }
+    let rows = [
+        ("profile", summary.profile.clone()),
+        ("app", format!("{} (client id {})", summary.app, app.client_id)),
+        ("application id", app.application_id.clone()),
+        ("region", summary.region.clone()),
+        ("marketplace", match (&summary.marketplace, &summary.marketplace_id) {
+            (Some(code), Some(id)) => format!("{code} ({id})"),
+            _ => "-".into(),
+        }),
+        ("kind", if summary.vendor { "vendor" } else { "seller" }.to_owned()),
+        ("endpoint", summary.endpoint.to_owned()),
+        ("selling partner id", summary.selling_partner_id.clone().unwrap_or_else(|| "-".into())),
+        ("refresh token", if summary.refresh_token_present { "stored" } else { "missing: run `vault login`" }.to_owned()),
+        ("access token", summary.access_token_text()),
+        ("client secret", secret_expiry_text(app.client_secret_expires_at, now)),
+    ];
+    for (label, value) in rows {
+        println!("{label:>20}  {value}");
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! One module per command: read the arguments, call the library, print.
+
+mod add_profile;
+mod app;
+mod env;
+mod exec;
+mod init;
+mod list;
+mod login;
+mod manage;
+mod refresh;
+mod token;
+
+use std::io::Read;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::vault::file::VaultFile;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let file = VaultFile::locate(cli.vault)?;
+    match cli.command {
+        Command::Init(args) => init::init(file, args),
+        Command::Passwd(args) => init::passwd(file, args),
+        Command::App(command) => app::run(file, command),
+        Command::AddProfile(args) => add_profile::run(file, args),
+        Command::List(json) => list::list(file, json.json),
+        Command::Show { profile, json } => list::show(file, &profile, json.json),
+        Command::Remove { profile } => manage::remove(file, &profile),
+        Command::Rename { old, new } => manage::rename(file, &old, &new),
+        Command::Login(args) => login::run(file, args),
+        Command::Refresh(args) => refresh::run(file, args),
+        Command::Token { profile, freshness } => token::run(file, &profile, &freshness),
+        Command::Env(args) => env::run(file, args),
+        Command::Exec(args) => exec::run(file, args),
+        Command::Completions { shell } => {
+            manage::completions(shell);
+            Ok(())
+        }
+    }
+}
+
+/// Reads a secret from stdin: the whole input, surrounding white space removed
+/// (`echo`, editors and copy-paste add newlines).
+pub fn secret_from_stdin(what: &str) -> Result<Secret> {
+    let mut raw = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut raw)
+        .map_err(|e| Error::Invalid(format!("cannot read the {what} from stdin: {e}")))?;
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(Error::Invalid(format!("stdin held no {what}")));
+    }
+    Ok(Secret::from(value))
+}

@@ -1,0 +1,72 @@
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
+
+use crate::cli::RefreshArgs;
+use crate::duration;
+use crate::error::{Error, ExitCode, Result};
+use crate::tokens::{SomeFailed, TokenService};
+use crate::vault::Unlocked;
+use crate::vault::file::VaultFile;
+
+pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
+    let (unlocked, vault) = Unlocked::open(file)?;
+    let now = Timestamp::now();
+    let names: Vec<String> = if args.all {
+        vault
+            .profiles
+            .iter()
+            .filter(|(_, p)| p.refresh_token.is_some())
+            .map(|(name, _)| name.clone())
+            .collect()
+    } else {
+        for name in &args.profiles {
+            vault.profile(name)?;
+        }
+        args.profiles.clone()
+    };
+    let (due, fresh): (Vec<String>, Vec<String>) = names.into_iter().partition(|name| {
+        args.force
+            || !vault.profiles[name]
+                .access_token
+                .as_ref()
+                .is_some_and(|t| t.valid_for(args.freshness.min_valid, now))
+    });
+    for name in &fresh {
+        let left = now.duration_until(vault.profiles[name].access_token.as_ref().map(|t| t.expires_at).unwrap_or(now));
+        println!("{name}: still valid {} (use --force to refresh anyway)", duration::short(left));
+    }
+    if due.is_empty() {
+        return Ok(());
+    }
+    let progress = ProgressBar::new(due.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("constant template is valid"),
+    );
+    let service = TokenService::from_env()?;
+    let outcomes = service.refresh_with_progress(&unlocked, &vault, &due, usize::from(args.concurrency), |name| {
+        progress.set_message(name.to_owned());
+        progress.inc(1);
+    })?;
+    progress.finish_and_clear();
+    let mut codes = Vec::new();
+    for outcome in &outcomes {
+        match &outcome.result {
+            Ok(token) => println!(
+                "{}: refreshed, valid {}",
+                outcome.profile,
+                duration::short(Timestamp::now().duration_until(token.expires_at))
+            ),
+            Err(e) => {
+                codes.push(e.exit_code());
+                println!("{}: FAILED: {e}", outcome.profile);
+            }
+        }
+    }
+    match codes.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::Partial(SomeFailed {
+            failed: codes.len(),
+            total: outcomes.len(),
+            code: if codes.iter().all(|c| c == first) { *first } else { ExitCode::Other },
+        })),
+    }
+}

@@ -1,0 +1,216 @@
+//! The variables `env` prints and `exec` sets, named for spvault or for a client
+//! library (presets), and their rendering for each shell or file format, quoted so
+//! that any value (tokens contain `|`, secrets may contain anything) survives intact.
+
+use crate::secret::Secret;
+use crate::spapi::{Marketplace, Region};
+use crate::vault::model::{App, CachedToken, Profile};
+
+/// Set in every `exec` child and `env` output; also guards against nesting.
+pub const PROFILE_VAR: &str = "SPVAULT_PROFILE";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Sh,
+    Fish,
+    Powershell,
+    Dotenv,
+    Json,
+}
+
+/// Variable names read by popular SP-API client libraries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// python-amazon-sp-api (PyPI): LWA_APP_ID, LWA_CLIENT_SECRET, SP_API_REFRESH_TOKEN, SP_API_DEFAULT_MARKETPLACE
+    #[value(name = "python-amazon-sp-api")]
+    PythonAmazonSpApi,
+    /// amazon-sp-api (npm): SELLING_PARTNER_APP_CLIENT_ID, SELLING_PARTNER_APP_CLIENT_SECRET, SP_API_REFRESH_TOKEN
+    #[value(name = "amazon-sp-api")]
+    AmazonSpApi,
+    /// @sp-api-sdk/auth (npm): LWA_CLIENT_ID, LWA_CLIENT_SECRET, LWA_REFRESH_TOKEN
+    #[value(name = "sp-api-sdk")]
+    SpApiSdk,
+    /// the plaintext .env token scripts: AMAZON_CLIENT_ID, AMAZON_CLIENT_SECRET, AMAZON_REFRESH_TOKEN, AMAZON_ACCESS_TOKEN
+    #[value(name = "dotenv-amazon")]
+    DotenvAmazon,
+}
+
+/// One variable. Every value is kept as a secret so nothing here can be logged by accident.
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: &'static str,
+    pub value: Secret,
+}
+
+/// What a variable set is built from.
+pub struct Source<'a> {
+    pub profile_name: &'a str,
+    pub profile: &'a Profile,
+    pub app: &'a App,
+    pub token: &'a CachedToken,
+}
+
+enum Value {
+    ClientId,
+    ClientSecret,
+    RefreshToken,
+    AccessToken,
+    MarketplaceCode,
+}
+
+fn preset_names(preset: Preset) -> &'static [(&'static str, Value)] {
+    use Value::*;
+    match preset {
+        Preset::PythonAmazonSpApi => &[
+            ("LWA_APP_ID", ClientId),
+            ("LWA_CLIENT_SECRET", ClientSecret),
+            ("SP_API_REFRESH_TOKEN", RefreshToken),
+            ("SP_API_DEFAULT_MARKETPLACE", MarketplaceCode),
+        ],
+        Preset::AmazonSpApi => &[
+            ("SELLING_PARTNER_APP_CLIENT_ID", ClientId),
+            ("SELLING_PARTNER_APP_CLIENT_SECRET", ClientSecret),
+            ("SP_API_REFRESH_TOKEN", RefreshToken),
+        ],
+        Preset::SpApiSdk => &[
+            ("LWA_CLIENT_ID", ClientId),
+            ("LWA_CLIENT_SECRET", ClientSecret),
+            ("LWA_REFRESH_TOKEN", RefreshToken),
+        ],
+        Preset::DotenvAmazon => &[
+            ("AMAZON_CLIENT_ID", ClientId),
+            ("AMAZON_CLIENT_SECRET", ClientSecret),
+            ("AMAZON_REFRESH_TOKEN", RefreshToken),
+            ("AMAZON_ACCESS_TOKEN", AccessToken),
+        ],
+    }
+}
+
+const SECRET_NAMES: &[(&str, Value)] = &[
+    ("LWA_CLIENT_ID", Value::ClientId),
+    ("LWA_CLIENT_SECRET", Value::ClientSecret),
+    ("SP_API_REFRESH_TOKEN", Value::RefreshToken),
+];
+
+/// The variables for a profile: spvault's own, then the preset's, then (with
+/// `with_secrets`) the LWA credentials; each name once, first wins.
+pub fn variables(source: &Source<'_>, preset: Option<Preset>, with_secrets: bool) -> Vec<Variable> {
+    let profile = source.profile;
+    let region: Region = profile.region;
+    let marketplace = profile.marketplace_id.as_deref().and_then(Marketplace::by_id);
+    let mut out: Vec<Variable> = Vec::new();
+    let mut push = |name: &'static str, value: Secret| {
+        if !out.iter().any(|v| v.name == name) {
+            out.push(Variable { name, value });
+        }
+    };
+    push("SP_API_ACCESS_TOKEN", source.token.token.clone());
+    push(
+        "SP_API_ACCESS_TOKEN_EXPIRES_AT",
+        Secret::new(source.token.expires_at.round(jiff::Unit::Second).unwrap_or(source.token.expires_at).to_string()),
+    );
+    push("SP_API_ENDPOINT", Secret::from(region.endpoint(profile.sandbox)));
+    push("SP_API_AWS_REGION", Secret::from(region.aws_region()));
+    push("SP_API_REGION", Secret::from(region.code()));
+    if let Some(id) = &profile.marketplace_id {
+        push("SP_API_MARKETPLACE_ID", Secret::new(id.clone()));
+    }
+    if let Some(id) = &profile.selling_partner_id {
+        push("SP_API_SELLING_PARTNER_ID", Secret::new(id.clone()));
+    }
+    push(PROFILE_VAR, Secret::from(source.profile_name));
+    let value_of = |value: &Value| -> Option<Secret> {
+        match value {
+            Value::ClientId => Some(Secret::new(source.app.client_id.clone())),
+            Value::ClientSecret => Some(source.app.client_secret.clone()),
+            Value::RefreshToken => profile.refresh_token.clone(),
+            Value::AccessToken => Some(source.token.token.clone()),
+            Value::MarketplaceCode => marketplace.map(|m| Secret::from(m.code)),
+        }
+    };
+    let mut named: Vec<&(&'static str, Value)> = Vec::new();
+    if let Some(preset) = preset {
+        named.extend(preset_names(preset));
+        if preset == Preset::PythonAmazonSpApi && profile.sandbox {
+            push("AWS_ENV", Secret::from("SANDBOX"));
+        }
+    }
+    if with_secrets {
+        named.extend(SECRET_NAMES);
+    }
+    for (name, value) in named {
+        if let Some(secret) = value_of(value) {
+            push(name, secret);
+        }
+    }
+    out
+}
+
+/// Renders the variables for `eval` (sh), `source` (fish), `Invoke-Expression`
+/// (PowerShell), a `.env` file (python-dotenv's syntax) or JSON.
+pub fn render(variables: &[Variable], format: Format) -> String {
+    if format == Format::Json {
+        let object: serde_json::Map<String, serde_json::Value> = variables
+            .iter()
+            .map(|v| (v.name.to_owned(), serde_json::Value::String(v.value.expose().to_owned())))
+            .collect();
+        return serde_json::to_string_pretty(&object).expect("a string map serializes") + "\n";
+    }
+    let mut out = String::new();
+    for variable in variables {
+        let value = variable.value.expose();
+        let line = match format {
+            Format::Sh => format!("export {}={}", variable.name, sh_quote(value)),
+            Format::Fish => format!("set -gx {} {}", variable.name, fish_quote(value)),
+            Format::Powershell => format!("$Env:{} = {}", variable.name, powershell_quote(value)),
+            Format::Dotenv => format!("{}={}", variable.name, dotenv_quote(value)),
+            Format::Json => unreachable!("handled above"),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// POSIX single quotes: nothing is special inside; a quote is closed, escaped, reopened.
+fn sh_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// fish single quotes: only `\\` and `\'` are escapes.
+fn fish_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+/// PowerShell verbatim strings: a quote is doubled (including the typographic ones
+/// PowerShell also treats as quotes).
+fn powershell_quote(value: &str) -> String {
+    let mut out = String::from("'");
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// python-dotenv single quotes: `\\` and `\'` are the only escapes, and no `${VAR}`
+/// expansion happens inside them.
+fn dotenv_quote(value: &str) -> String {
+    fish_quote(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_handles_every_special_character() {
+        let nasty = "it's a \"$HOME\" \\ `x` \n end";
+        assert_eq!(sh_quote(nasty), r#"'it'\''s a "$HOME" \ `x` "#.to_owned() + "\n end'");
+        assert_eq!(fish_quote(nasty), r#"'it\'s a "$HOME" \\ `x` "#.to_owned() + "\n end'");
+        assert_eq!(powershell_quote("a'b\u{2019}c"), "'a''b\u{2019}\u{2019}c'");
+    }
+}

@@ -1,0 +1,18 @@
+//! spvault: an encrypted, passphrase-protected vault for Amazon Selling Partner API
+//! credentials, and the whole Login with Amazon token lifecycle.
+
+pub mod cli;
+pub mod commands;
+pub mod duration;
+pub mod error;
+pub mod export;
+pub mod lwa;
+pub mod net;
+pub mod passphrase;
+pub mod process;
+pub mod secret;
+pub mod spapi;
+pub mod tokens;
+pub mod vault;
+
+pub use error::{Error, ExitCode, Result};

@@ -1,0 +1,141 @@
+//! Where a passphrase comes from, first found wins: `SPVAULT_PASSPHRASE_FILE`, the
+//! stdout of `SPVAULT_PASSPHRASE_COMMAND`, `SPVAULT_PASSPHRASE`, else a no-echo prompt
+//! on the terminal. With none of them, fail at once: never hang waiting for input.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+pub const FILE_VAR: &str = "SPVAULT_PASSPHRASE_FILE";
+pub const COMMAND_VAR: &str = "SPVAULT_PASSPHRASE_COMMAND";
+pub const VALUE_VAR: &str = "SPVAULT_PASSPHRASE";
+pub const NEW_VALUE_VAR: &str = "SPVAULT_NEW_PASSPHRASE";
+
+/// How many times a person at a terminal may retype a wrong passphrase.
+pub const TERMINAL_ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Automation,
+    Terminal,
+}
+
+/// Whether a terminal can be asked: the controlling terminal opens for reading.
+pub fn terminal_available() -> bool {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
+
+/// The passphrase of an existing vault, and where it came from (a person at a
+/// terminal may try again; automation may not).
+pub fn existing(vault_path: &Path) -> Result<(Secret, Origin)> {
+    if let Some(secret) = from_environment()? {
+        return Ok((secret, Origin::Automation));
+    }
+    let prompt = format!("Passphrase for {}: ", vault_path.display());
+    Ok((prompt_once(&prompt)?, Origin::Terminal))
+}
+
+/// The passphrase for a new vault (or a new passphrase for `passwd`): from
+/// `new_value_var` or the usual sources, else asked twice on the terminal.
+pub fn new(vault_path: &Path, new_value_var: Option<&str>) -> Result<Secret> {
+    if let Some(var) = new_value_var {
+        if let Some(value) = std::env::var_os(var) {
+            return non_empty(var, Secret::new(value.to_string_lossy().into_owned()));
+        }
+    }
+    if new_value_var.is_none() {
+        if let Some(secret) = from_environment()? {
+            return Ok(secret);
+        }
+    }
+    let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
+    let second = prompt_once("Repeat the new passphrase: ")?;
+    if first != second {
+        return Err(Error::Invalid(
+            "the two passphrases differ: nothing was changed, try again".into(),
+        ));
+    }
+    Ok(first)
+}
+
+fn from_environment() -> Result<Option<Secret>> {
+    if let Some(path) = std::env::var_os(FILE_VAR) {
+        let contents = Zeroizing::new(std::fs::read(&path).map_err(|e| {
+            Error::PassphraseSource(format!(
+                "cannot read {FILE_VAR} ({}): {e}",
+                Path::new(&path).display()
+            ))
+        })?);
+        return first_line(FILE_VAR, &contents).map(Some);
+    }
+    if let Some(command) = std::env::var_os(COMMAND_VAR) {
+        // stdin is closed so the command cannot eat input meant for spvault
+        // (a refresh token on stdin); its stderr reaches the user.
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| Error::PassphraseSource(format!("cannot run {COMMAND_VAR}: {e}")))?;
+        let stdout = Zeroizing::new(output.stdout);
+        if !output.status.success() {
+            return Err(Error::PassphraseSource(format!(
+                "{COMMAND_VAR} failed ({}): fix the command or unset it",
+                output.status
+            )));
+        }
+        return first_line(COMMAND_VAR, &stdout).map(Some);
+    }
+    if let Some(value) = std::env::var_os(VALUE_VAR) {
+        return non_empty(VALUE_VAR, Secret::new(value.to_string_lossy().into_owned())).map(Some);
+    }
+    Ok(None)
+}
+
+/// The passphrase is the text up to the first line break, so files and commands may
+/// end with a newline (as `pass`, `op read` and editors do).
+fn first_line(source: &str, bytes: &[u8]) -> Result<Secret> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::PassphraseSource(format!("{source} did not give UTF-8 text")))?;
+    let line = text.split(['\n', '\r']).next().unwrap_or_default();
+    non_empty(source, Secret::from(line))
+}
+
+fn non_empty(source: &str, secret: Secret) -> Result<Secret> {
+    if secret.is_empty() {
+        Err(Error::PassphraseSource(format!("{source} gave an empty passphrase")))
+    } else {
+        Ok(secret)
+    }
+}
+
+fn prompt_once(prompt: &str) -> Result<Secret> {
+    if !terminal_available() {
+        return Err(Error::NoPassphrase);
+    }
+    let value = rpassword::prompt_password(prompt).map_err(|_| Error::NoPassphrase)?;
+    non_empty("the prompt", Secret::new(value))
+}
+
+/// Reads a secret value (client secret, refresh token) from a no-echo prompt.
+pub fn prompt_secret(prompt: &str) -> Result<Secret> {
+    if !terminal_available() {
+        return Err(Error::Invalid(format!(
+            "no terminal to ask \"{}\": pass the value on stdin with the command's --stdin flag",
+            prompt.trim_end_matches([':', ' '])
+        )));
+    }
+    let value = rpassword::prompt_password(prompt)
+        .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?;
+    Ok(Secret::new(value.trim().to_owned()))
+}

@@ -1,0 +1,198 @@
+//! Where the vault file lives and how it is read and replaced: size-bounded reads,
+//! an exclusive lock on a sidecar file, atomic writes (temp file, fsync, rename, fsync
+//! the folder), owner-only permissions, and the previous version kept as a backup.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The largest vault file read: far above 10,000 profiles, far below harm.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct VaultFile {
+    path: PathBuf,
+}
+
+/// Held while a command re-reads and replaces the vault; released on drop.
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: File,
+}
+
+impl VaultFile {
+    pub fn new(path: PathBuf) -> Self {
+        VaultFile { path }
+    }
+
+    /// `--vault PATH`, else `SPVAULT_FILE`, else `vault.toml` in the platform data folder.
+    pub fn locate(flag: Option<PathBuf>) -> Result<Self> {
+        let path = match flag.or_else(|| std::env::var_os("SPVAULT_FILE").map(PathBuf::from)) {
+            Some(path) if !path.as_os_str().is_empty() => path,
+            _ => directories::ProjectDirs::from("", "", "spvault")
+                .map(|dirs| dirs.data_dir().join("vault.toml"))
+                .ok_or_else(|| {
+                    Error::Invalid(
+                        "cannot find a home folder for the vault: set SPVAULT_FILE or pass --vault"
+                            .into(),
+                    )
+                })?,
+        };
+        Ok(VaultFile::new(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        self.path.with_file_name(name)
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        self.sibling(".bak")
+    }
+
+    fn folder(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn temp_prefix(&self) -> String {
+        format!(".{}.", self.path.file_name().unwrap_or_default().to_string_lossy())
+    }
+
+    /// The file's bytes, or `None` when there is no vault yet.
+    pub fn read(&self) -> Result<Option<Vec<u8>>> {
+        let metadata = match fs::symlink_metadata(&self.path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.unreadable(e)),
+        };
+        if metadata.file_type().is_symlink() {
+            return Err(Error::Invalid(format!(
+                "{} is a symbolic link: spvault replaces the vault file atomically, which would break the link; pass the real path with --vault or SPVAULT_FILE",
+                self.path.display()
+            )));
+        }
+        if !metadata.is_file() {
+            return Err(self.unreadable(std::io::Error::other("it is not a regular file")));
+        }
+        if metadata.len() > MAX_FILE_BYTES {
+            return Err(Error::damaged(
+                &self.path,
+                format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(metadata.len() as usize);
+        File::open(&self.path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| self.unreadable(e))?;
+        Ok(Some(bytes))
+    }
+
+    fn unreadable(&self, source: std::io::Error) -> Error {
+        Error::Unreadable {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Creates the vault's folder (0700) when it is missing.
+    fn ensure_folder(&self) -> Result<PathBuf> {
+        let folder = self.folder();
+        if !folder.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&folder)
+                .map_err(|e| Error::io("create folder", &folder, e))?;
+        }
+        Ok(folder)
+    }
+
+    /// Takes the exclusive write lock on the sidecar `PATH.lock`, waiting for others.
+    pub fn lock(&self) -> Result<WriteLock> {
+        self.ensure_folder()?;
+        let lock_path = self.sibling(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| Error::io("open lock file", &lock_path, e))?;
+        file.lock()
+            .map_err(|e| Error::io("lock", &lock_path, e))?;
+        Ok(WriteLock { _file: file })
+    }
+
+    /// Replaces the vault with `bytes` atomically; the old version becomes `PATH.bak`.
+    /// The lock proves the caller re-read the file under it.
+    pub fn replace(&self, bytes: &[u8], _lock: &WriteLock) -> Result<()> {
+        let folder = self.ensure_folder()?;
+        self.remove_stale_temp_files(&folder);
+        let mut temp = tempfile::Builder::new()
+            .prefix(&self.temp_prefix())
+            .suffix(".tmp")
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(&folder)
+            .map_err(|e| Error::io("create a temporary file in", &folder, e))?;
+        temp.write_all(bytes)
+            .and_then(|_| temp.as_file().sync_all())
+            .map_err(|e| Error::io("write", temp.path().to_path_buf(), e))?;
+        self.keep_backup(&folder)?;
+        temp.persist(&self.path)
+            .map_err(|e| Error::io("replace", &self.path, e.error))?;
+        File::open(&folder)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| Error::io("sync folder", &folder, e))
+    }
+
+    /// Makes the current file the backup: a hard link renamed over `PATH.bak`, so the
+    /// backup appears whole or not at all and costs no copy.
+    fn keep_backup(&self, folder: &Path) -> Result<()> {
+        if !self.path.exists() {
+            return Ok(());
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(&self.temp_prefix())
+            .suffix(".tmp")
+            .make_in(folder, |p| fs::hard_link(&self.path, p))
+            .or_else(|_| {
+                tempfile::Builder::new()
+                    .prefix(&self.temp_prefix())
+                    .suffix(".tmp")
+                    .make_in(folder, |p| fs::copy(&self.path, p).map(drop))
+            })
+            .map_err(|e| Error::io("back up", &self.path, e))?;
+        let backup = self.backup_path();
+        staging
+            .persist(&backup)
+            .map(drop)
+            .map_err(|e| Error::io("back up to", &backup, e.error))
+    }
+
+    /// Temp files left by a process killed mid-write. Only called under the lock, when
+    /// no other writer can own one.
+    fn remove_stale_temp_files(&self, folder: &Path) {
+        let prefix = self.temp_prefix();
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The encrypted store: open it with a passphrase, read the model, and apply a
+//! command's change under the lock to what is on disk at that moment.
+
+pub mod crypto;
+pub mod file;
+pub mod format;
+pub mod model;
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::passphrase::{self, Origin};
+use crate::secret::Secret;
+use crypto::{CryptoError, KdfParams, VaultKey};
+use file::VaultFile;
+use format::{Envelope, EnvelopeError};
+pub use model::Vault;
+
+/// An opened vault: where it is and the key that opens it.
+#[derive(Debug)]
+pub struct Unlocked {
+    file: VaultFile,
+    key: VaultKey,
+}
+
+impl Unlocked {
+    /// Opens an existing vault, asking for the passphrase (at a terminal, up to three
+    /// tries). Fails with `NoVault` when there is none.
+    pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
+        let bytes = file
+            .read()?
+            .ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
+        let envelope = parse_envelope(&file, &bytes)?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (passphrase, origin) = passphrase::existing(file.path())?;
+            let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
+                .map_err(|e| Error::damaged(file.path(), e))?;
+            match open_payload(&file, &key, &envelope) {
+                Err(Error::WrongPassphrase(_))
+                    if origin == Origin::Terminal && attempts < passphrase::TERMINAL_ATTEMPTS =>
+                {
+                    eprintln!("Wrong passphrase, try again.");
+                }
+                Err(e) => return Err(e),
+                Ok(vault) => return Ok((Unlocked { file, key }, vault)),
+            }
+        }
+    }
+
+    /// Opens the vault, or creates an empty one (asking for a new passphrase twice)
+    /// when there is none yet.
+    pub fn open_or_create(file: VaultFile) -> Result<(Unlocked, Vault)> {
+        match Self::open(file.clone()) {
+            Err(Error::NoVault(_)) => Self::create(file, KdfParams::DEFAULT),
+            other => other,
+        }
+    }
+
+    /// Creates a new, empty vault. Refuses to overwrite an existing one.
+    pub fn create(file: VaultFile, kdf: KdfParams) -> Result<(Unlocked, Vault)> {
+        kdf.check_bounds().map_err(Error::Invalid)?;
+        if file.read()?.is_some() {
+            return Err(Error::VaultExists(file.path().to_path_buf()));
+        }
+        let passphrase = passphrase::new(file.path(), None)?;
+        let key = VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
+        let unlocked = Unlocked { file, key };
+        let vault = Vault::default();
+        let lock = unlocked.file.lock()?;
+        if unlocked.file.read()?.is_some() {
+            return Err(Error::VaultExists(unlocked.file.path().to_path_buf()));
+        }
+        unlocked.write(&vault, &lock)?;
+        Ok((unlocked, vault))
+    }
+
+    pub fn file(&self) -> &VaultFile {
+        &self.file
+    }
+
+    /// Applies `change` to the vault as it is on disk now, under the write lock, and
+    /// saves the result; another process's changes made since this one opened the
+    /// vault are kept. Returns the change's result.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
+        let lock = self.file.lock()?;
+        let bytes = self
+            .file
+            .read()?
+            .ok_or_else(|| Error::NoVault(self.file.path().to_path_buf()))?;
+        let envelope = parse_envelope(&self.file, &bytes)?;
+        if !self.key.fits(&envelope.kdf, &envelope.salt) {
+            return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
+        }
+        let mut vault = open_payload(&self.file, &self.key, &envelope)?;
+        let result = change(&mut vault)?;
+        self.write(&vault, &lock)?;
+        Ok(result)
+    }
+
+    /// Re-encrypts the vault under a new passphrase and a new salt (and optionally new
+    /// KDF parameters). The old passphrase no longer opens it.
+    pub fn change_passphrase(&mut self, new_passphrase: &Secret, kdf: KdfParams) -> Result<()> {
+        let key = VaultKey::derive(new_passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
+        let lock = self.file.lock()?;
+        let bytes = self
+            .file
+            .read()?
+            .ok_or_else(|| Error::NoVault(self.file.path().to_path_buf()))?;
+        let envelope = parse_envelope(&self.file, &bytes)?;
+        if !self.key.fits(&envelope.kdf, &envelope.salt) {
+            return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
+        }
+        let vault = open_payload(&self.file, &self.key, &envelope)?;
+        self.key = key;
+        self.write(&vault, &lock)
+    }
+
+    pub fn kdf(&self) -> KdfParams {
+        self.key.kdf
+    }
+
+    fn write(&self, vault: &Vault, lock: &file::WriteLock) -> Result<()> {
+        let plaintext = Zeroizing::new(
+            toml::to_string(vault)
+                .map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))?,
+        );
+        let payload = self
+            .key
+            .seal(plaintext.as_bytes())
+            .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
+        let envelope = Envelope {
+            kdf: self.key.kdf,
+            salt: self.key.salt.clone(),
+            payload,
+        };
+        self.file.replace(envelope.to_text().as_bytes(), lock)
+    }
+}
+
+fn parse_envelope(file: &VaultFile, bytes: &[u8]) -> Result<Envelope> {
+    Envelope::parse(bytes).map_err(|e| match e {
+        EnvelopeError::Damaged(detail) => Error::damaged(file.path(), detail),
+        EnvelopeError::NewerVersion(found) => Error::NewerVersion {
+            path: file.path().to_path_buf(),
+            what: "format version",
+            found,
+            known: format::VERSION,
+        },
+    })
+}
+
+fn open_payload(file: &VaultFile, key: &VaultKey, envelope: &Envelope) -> Result<Vault> {
+    let plaintext = key.open(&envelope.payload).map_err(|e| match e {
+        CryptoError::NoMatchingKey => Error::WrongPassphrase(file.path().to_path_buf()),
+        CryptoError::Corrupt(detail) => Error::damaged(file.path(), detail),
+    })?;
+    parse_model(file, &plaintext)
+}
+
+/// Reads the decrypted model. The payload is authenticated, so a failure here means a
+/// newer or broken writer, not an attacker; the messages quote no content, since the
+/// parser's own would quote secret values.
+pub fn parse_model(file: &VaultFile, plaintext: &[u8]) -> Result<Vault> {
+    #[derive(serde::Deserialize)]
+    struct SchemaOnly {
+        schema: u32,
+    }
+    let newer = |found: u32| Error::NewerVersion {
+        path: file.path().to_path_buf(),
+        what: "payload schema",
+        found,
+        known: model::SCHEMA,
+    };
+    let text = std::str::from_utf8(plaintext)
+        .map_err(|_| Error::damaged(file.path(), "the decrypted payload is not text"))?;
+    match toml::from_str::<Vault>(text) {
+        Ok(vault) if vault.schema > model::SCHEMA => Err(newer(vault.schema)),
+        Ok(vault) => Ok(vault),
+        Err(_) => match toml::from_str::<SchemaOnly>(text) {
+            Ok(only) if only.schema > model::SCHEMA => Err(newer(only.schema)),
+            _ => Err(Error::damaged(
+                file.path(),
+                format!("the decrypted payload does not fit schema {}", model::SCHEMA),
+            )),
+        },
+    }
+}

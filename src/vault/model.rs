@@ -1,0 +1,313 @@
+//! What the vault holds once decrypted: apps (LWA client credentials) and profiles (one
+//! seller or vendor authorization each), with the rules names and ids must follow.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::spapi::{Marketplace, Region};
+
+/// The payload schema this build reads and writes.
+pub const SCHEMA: u32 = 1;
+
+/// How long a new LWA client secret lives, per Amazon's 180-day rotation rule.
+pub const CLIENT_SECRET_LIFETIME: SignedDuration = SignedDuration::from_hours(180 * 24);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Vault {
+    pub schema: u32,
+    #[serde(default)]
+    pub apps: BTreeMap<String, App>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct App {
+    pub client_id: String,
+    pub application_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(default)]
+    pub draft: bool,
+    pub client_secret: Secret,
+    pub client_secret_expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    pub app: String,
+    pub region: Region,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_id: Option<String>,
+    #[serde(default)]
+    pub vendor: bool,
+    #[serde(default)]
+    pub sandbox: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selling_partner_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<CachedToken>,
+}
+
+/// An access token and the absolute time it stops working.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CachedToken {
+    pub token: Secret,
+    pub expires_at: Timestamp,
+}
+
+impl CachedToken {
+    /// Whether the token still has more than `margin` left at `now`.
+    pub fn valid_for(&self, margin: SignedDuration, now: Timestamp) -> bool {
+        now.duration_until(self.expires_at) > margin
+    }
+}
+
+impl Default for Vault {
+    fn default() -> Self {
+        Vault {
+            schema: SCHEMA,
+            apps: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+        }
+    }
+}
+
+impl Vault {
+    pub fn profile(&self, name: &str) -> Result<&Profile> {
+        self.profiles
+            .get(name)
+            .ok_or_else(|| Error::NoSuchProfile(name.to_owned()))
+    }
+
+    pub fn profile_mut(&mut self, name: &str) -> Result<&mut Profile> {
+        self.profiles
+            .get_mut(name)
+            .ok_or_else(|| Error::NoSuchProfile(name.to_owned()))
+    }
+
+    pub fn app(&self, name: &str) -> Result<&App> {
+        self.apps
+            .get(name)
+            .ok_or_else(|| Error::NoSuchApp(name.to_owned()))
+    }
+
+    pub fn app_mut(&mut self, name: &str) -> Result<&mut App> {
+        self.apps
+            .get_mut(name)
+            .ok_or_else(|| Error::NoSuchApp(name.to_owned()))
+    }
+
+    /// The profile and the app it uses.
+    pub fn profile_with_app(&self, name: &str) -> Result<(&Profile, &App)> {
+        let profile = self.profile(name)?;
+        Ok((profile, self.app(&profile.app)?))
+    }
+
+    /// The app a new profile should use: the one named, or the only one there is.
+    pub fn choose_app(&self, requested: Option<&str>) -> Result<String> {
+        match requested {
+            Some(name) => self.app(name).map(|_| name.to_owned()),
+            None => match self.apps.len() {
+                1 => Ok(self.apps.keys().next().cloned().unwrap_or_default()),
+                0 => Err(Error::Invalid(
+                    "the vault has no app yet: add one with `vault app add NAME --client-id ... --application-id ...`".into(),
+                )),
+                _ => Err(Error::Invalid(format!(
+                    "the vault has several apps ({}): choose one with --app",
+                    self.apps.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))),
+            },
+        }
+    }
+
+    pub fn add_app(&mut self, name: &str, app: App) -> Result<()> {
+        validate_name("app", name)?;
+        if self.apps.contains_key(name) {
+            return Err(Error::Invalid(format!(
+                "an app named '{name}' already exists: pick another name, or change its secret with `vault app set-secret {name}`"
+            )));
+        }
+        if let Some((existing, _)) = self.apps.iter().find(|(_, a)| a.client_id == app.client_id) {
+            return Err(Error::Invalid(format!(
+                "app '{existing}' already holds this client id: use --app {existing} for new profiles"
+            )));
+        }
+        self.apps.insert(name.to_owned(), app);
+        Ok(())
+    }
+
+    pub fn remove_app(&mut self, name: &str) -> Result<App> {
+        self.app(name)?;
+        let users: Vec<&str> = self
+            .profiles
+            .iter()
+            .filter(|(_, p)| p.app == name)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !users.is_empty() {
+            return Err(Error::Invalid(format!(
+                "app '{name}' is used by profiles {}: remove them first",
+                users.join(", ")
+            )));
+        }
+        self.apps
+            .remove(name)
+            .ok_or_else(|| Error::NoSuchApp(name.to_owned()))
+    }
+
+    pub fn add_profile(&mut self, name: &str, profile: Profile) -> Result<()> {
+        validate_name("profile", name)?;
+        self.app(&profile.app)?;
+        if self.profiles.contains_key(name) {
+            return Err(Error::Invalid(format!(
+                "a profile named '{name}' already exists: pick another name or `vault remove {name}` first"
+            )));
+        }
+        self.profiles.insert(name.to_owned(), profile);
+        Ok(())
+    }
+
+    pub fn remove_profile(&mut self, name: &str) -> Result<Profile> {
+        self.profiles
+            .remove(name)
+            .ok_or_else(|| Error::NoSuchProfile(name.to_owned()))
+    }
+
+    pub fn rename_profile(&mut self, old: &str, new: &str) -> Result<()> {
+        validate_name("profile", new)?;
+        self.profile(old)?;
+        if self.profiles.contains_key(new) {
+            return Err(Error::Invalid(format!(
+                "a profile named '{new}' already exists"
+            )));
+        }
+        let profile = self
+            .profiles
+            .remove(old)
+            .ok_or_else(|| Error::NoSuchProfile(old.to_owned()))?;
+        self.profiles.insert(new.to_owned(), profile);
+        Ok(())
+    }
+}
+
+/// Profile and app names: `[A-Za-z0-9._-]{1,64}`, so they are safe in file names,
+/// shell words and URLs.
+pub fn validate_name(kind: &str, name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "invalid {kind} name '{}': use 1 to 64 letters, digits, '.', '_' or '-'",
+            name.escape_debug()
+        )))
+    }
+}
+
+pub const CLIENT_ID_PREFIX: &str = "amzn1.application-oa2-client.";
+pub const APPLICATION_ID_PREFIXES: [&str; 2] = ["amzn1.sp.solution.", "amzn1.sellerapps.app."];
+
+/// Checks the LWA client id and the SP-API application id, catching the most common
+/// set-up mistake: giving one where the other belongs.
+pub fn validate_app_ids(client_id: &str, application_id: &str) -> Result<()> {
+    let is_app_id = |s: &str| APPLICATION_ID_PREFIXES.iter().any(|p| s.starts_with(p));
+    if is_app_id(client_id) && application_id.starts_with(CLIENT_ID_PREFIX) {
+        return Err(Error::Invalid(
+            "the client id and the application id are swapped: the LWA client id starts with amzn1.application-oa2-client. (Developer Central, \"LWA credentials\"); the application id starts with amzn1.sp.solution. (the app's \"App ID\")".into(),
+        ));
+    }
+    if !client_id.starts_with(CLIENT_ID_PREFIX) || client_id.len() == CLIENT_ID_PREFIX.len() {
+        let hint = if is_app_id(client_id) {
+            "that is an application id (App ID); the client id is under \"LWA credentials\""
+        } else {
+            "copy it from Developer Central, \"LWA credentials\""
+        };
+        return Err(Error::Invalid(format!(
+            "--client-id must start with {CLIENT_ID_PREFIX}: {hint}"
+        )));
+    }
+    if !is_app_id(application_id) {
+        let hint = if application_id.starts_with(CLIENT_ID_PREFIX) {
+            "that is the LWA client id; the application id is the app's \"App ID\""
+        } else {
+            "copy the app's \"App ID\" from Developer Central"
+        };
+        return Err(Error::Invalid(format!(
+            "--application-id must start with amzn1.sp.solution. or amzn1.sellerapps.app.: {hint}"
+        )));
+    }
+    Ok(())
+}
+
+/// Resolves a marketplace code or id and checks it belongs to the region.
+pub fn resolve_marketplace(code_or_id: &str, region: Region) -> Result<&'static Marketplace> {
+    let marketplace = Marketplace::lookup(code_or_id).ok_or_else(|| {
+        Error::Invalid(format!(
+            "unknown marketplace '{}': use a code such as DE or US, or a marketplace id",
+            code_or_id.escape_debug()
+        ))
+    })?;
+    if marketplace.region != region {
+        return Err(Error::Invalid(format!(
+            "marketplace {} belongs to region {}, not {region}: use --region {}",
+            marketplace.code, marketplace.region, marketplace.region
+        )));
+    }
+    Ok(marketplace)
+}
+
+/// Accepts only `https://` redirect URIs, or `http://` ones on a loopback host (used by
+/// local listeners and test stand-ins).
+pub fn validate_redirect_uri(uri: &str) -> Result<()> {
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| Error::Invalid(format!("--redirect-uri is not a valid address: {e}")))?;
+    if parsed.scheme() == "https" || crate::net::is_loopback_http(&parsed) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(
+            "--redirect-uri must be https:// (or http:// on 127.0.0.1 or localhost)".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_documented_pattern() {
+        assert!(validate_name("profile", "eu-seller_1.x").is_ok());
+        assert!(validate_name("profile", &"a".repeat(64)).is_ok());
+        for bad in ["", "a b", "x/y", "ü", &"a".repeat(65)] {
+            assert!(validate_name("profile", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn swapped_ids_get_their_own_explanation() {
+        let client = "amzn1.application-oa2-client.abc";
+        let app = "amzn1.sp.solution.0000-1111";
+        assert!(validate_app_ids(client, app).is_ok());
+        let err = validate_app_ids(app, client).unwrap_err().to_string();
+        assert!(err.contains("swapped"), "{err}");
+        assert!(validate_app_ids(client, "amzn1.sellerapps.app.x").is_ok());
+        assert!(validate_app_ids("nope", app).is_err());
+    }
+
+    #[test]
+    fn marketplaces_must_belong_to_the_region() {
+        assert_eq!(resolve_marketplace("de", Region::Eu).unwrap().id, "A1PA6795UKMFR9");
+        let err = resolve_marketplace("US", Region::Eu).unwrap_err().to_string();
+        assert!(err.contains("region na"), "{err}");
+    }
+}

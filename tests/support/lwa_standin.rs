@@ -1,0 +1,280 @@
+//! A stand-in for Amazon's LWA token endpoint on 127.0.0.1, for tests and benchmarks.
+//! It knows the client credentials and refresh tokens it was given, issues numbered
+//! access tokens, records every request, and can be told to misbehave.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+/// One request as the stand-in saw it.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub grant_type: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    pub code: String,
+    pub redirect_uri: String,
+    pub scope: String,
+}
+
+/// A canned answer that replaces the next request's normal one.
+#[derive(Debug, Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub delay: Duration,
+}
+
+impl Canned {
+    pub fn json(status: u16, body: &str) -> Self {
+        Self::raw(status, "application/json", body.as_bytes().to_vec())
+    }
+
+    pub fn raw(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
+        Canned {
+            status,
+            body,
+            content_type,
+            headers: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    clients: HashMap<String, String>,
+    refresh_tokens: HashMap<String, String>,
+    codes: HashMap<String, (String, String)>,
+    revoked: HashSet<String>,
+    canned: VecDeque<Canned>,
+    seen: Vec<Seen>,
+    issued: u64,
+    expires_in: i64,
+    latency: Duration,
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+#[derive(Clone)]
+pub struct StandIn {
+    pub addr: SocketAddr,
+    inner: Shared,
+}
+
+impl StandIn {
+    /// Starts the stand-in on a free port of 127.0.0.1, in a thread of its own.
+    pub fn start() -> StandIn {
+        Self::start_with(Router::new())
+    }
+
+    /// Starts the stand-in with extra routes (consent pages, SP-API calls) merged in.
+    pub fn start_with(extra: Router) -> StandIn {
+        let inner: Shared = Arc::new(Mutex::new(Inner {
+            expires_in: 3600,
+            ..Inner::default()
+        }));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener.set_nonblocking(true).expect("nonblocking listener");
+        let addr = listener.local_addr().expect("local address");
+        let state = inner.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("stand-in runtime");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let app = Router::new()
+                    .route("/auth/o2/token", post(token))
+                    .with_state(state)
+                    .merge(extra);
+                axum::serve(listener, app).await.expect("stand-in serves");
+            });
+        });
+        StandIn { addr, inner }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("http://{}/auth/o2/token", self.addr)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.inner.lock().expect("stand-in state"))
+    }
+
+    pub fn add_client(&self, client_id: &str, client_secret: &str) {
+        self.with(|s| s.clients.insert(client_id.into(), client_secret.into()));
+    }
+
+    pub fn add_refresh_token(&self, client_id: &str, refresh_token: &str) {
+        self.with(|s| s.refresh_tokens.insert(refresh_token.into(), client_id.into()));
+    }
+
+    /// An authorization code that, exchanged once, yields `refresh_token`.
+    pub fn add_code(&self, client_id: &str, code: &str, refresh_token: &str) {
+        self.with(|s| s.codes.insert(code.into(), (client_id.into(), refresh_token.into())));
+    }
+
+    pub fn revoke(&self, refresh_token: &str) {
+        self.with(|s| s.revoked.insert(refresh_token.into()));
+    }
+
+    pub fn queue(&self, canned: Canned) {
+        self.with(|s| s.canned.push_back(canned));
+    }
+
+    pub fn set_expires_in(&self, seconds: i64) {
+        self.with(|s| s.expires_in = seconds);
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.with(|s| s.latency = latency);
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.with(|s| s.seen.clone())
+    }
+
+    pub fn requests(&self) -> usize {
+        self.with(|s| s.seen.len())
+    }
+
+    /// The access tokens issued so far are `Atza|standin-1`, `Atza|standin-2`, ...
+    pub fn issued(&self) -> u64 {
+        self.with(|s| s.issued)
+    }
+}
+
+fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
+    let body = serde_json::json!({"error": code, "error_description": description});
+    (status, axum::Json(body)).into_response()
+}
+
+fn canned_response(canned: Canned) -> Response {
+    let mut response = Response::new(axum::body::Body::from(canned.body));
+    *response.status_mut() = StatusCode::from_u16(canned.status).expect("valid status");
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static(canned.content_type));
+    for (name, value) in canned.headers {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value).expect("header value"));
+    }
+    response
+}
+
+async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let form: HashMap<String, String> = if is_json {
+        serde_json::from_str(&body).unwrap_or_default()
+    } else {
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect()
+    };
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let seen = Seen {
+        grant_type: field("grant_type"),
+        client_id: field("client_id"),
+        client_secret: field("client_secret"),
+        refresh_token: field("refresh_token"),
+        code: field("code"),
+        redirect_uri: field("redirect_uri"),
+        scope: field("scope"),
+    };
+    let (canned, latency) = {
+        let mut s = state.lock().expect("stand-in state");
+        s.seen.push(seen.clone());
+        (s.canned.pop_front(), s.latency)
+    };
+    tokio::time::sleep(latency).await;
+    if let Some(canned) = canned {
+        tokio::time::sleep(canned.delay).await;
+        return canned_response(canned);
+    }
+    let mut s = state.lock().expect("stand-in state");
+    if s.clients.get(&seen.client_id) != Some(&seen.client_secret) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    let refresh_token = match seen.grant_type.as_str() {
+        "refresh_token" => {
+            let known = s.refresh_tokens.get(&seen.refresh_token) == Some(&seen.client_id);
+            if !known || s.revoked.contains(&seen.refresh_token) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "The request has an invalid grant parameter : refresh_token",
+                );
+            }
+            None
+        }
+        "authorization_code" => match s.codes.remove(&seen.code) {
+            Some((client, refresh)) if client == seen.client_id => {
+                s.refresh_tokens.insert(refresh.clone(), client);
+                Some(refresh)
+            }
+            _ => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "The request has an invalid grant parameter : code",
+                );
+            }
+        },
+        "client_credentials" => None,
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "unsupported grant type",
+            );
+        }
+    };
+    s.issued += 1;
+    let mut body = serde_json::json!({
+        "access_token": format!("Atza|standin-{}", s.issued),
+        "token_type": "bearer",
+        "expires_in": s.expires_in,
+    });
+    if let Some(refresh) = refresh_token {
+        body["refresh_token"] = serde_json::Value::String(refresh);
+    }
+    (StatusCode::OK, axum::Json(body)).into_response()
+}

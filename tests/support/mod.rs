@@ -1,0 +1,229 @@
+//! Drives the real `vault` binary in a private folder, with a fast KDF.
+
+#![allow(dead_code)]
+
+pub mod lwa_standin;
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+#[allow(unused_imports)]
+pub use lwa_standin::{Canned, StandIn};
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+pub const CLIENT_ID: &str = "amzn1.application-oa2-client.0123456789abcdef";
+pub const APP_ID: &str = "amzn1.sp.solution.01234567-89ab-cdef-0123-456789abcdef";
+/// A client secret full of what breaks naive quoting.
+pub const NASTY_SECRET: &str = "amzn1.oa2-cs.v1.it's \"quoted\" $HOME `id` \\ back\\slash\nnew line %s {}";
+pub const REFRESH_TOKEN: &str = "Atzr|IwEBIA-test-refresh-token-0001";
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    fn from(output: Output) -> Out {
+        Out {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with the whole output when the exit code is not the expected one.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Out {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Out {
+        self.expect_code(0)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// A private folder with a vault path in it, and the environment to use it.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub vault: PathBuf,
+    vars: Vec<(String, String)>,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let vault = dir.path().join("vault").join("vault.toml");
+        let mut env = Env {
+            dir,
+            vault,
+            vars: Vec::new(),
+        };
+        env.set("SPVAULT_FILE", &env.vault.display().to_string());
+        env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+        env.set("HOME", &env.dir.path().display().to_string());
+        env
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.to_owned(), value.to_owned()));
+    }
+
+    pub fn unset(&mut self, name: &str) {
+        self.vars.retain(|(n, _)| n != name);
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A `vault` command with this environment, no inherited SPVAULT_* variables, and
+    /// no controlling terminal (so a prompt can never wait for a person).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vault"));
+        command.args(args);
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("SPVAULT_") || name == "BROWSER" {
+                command.env_remove(name.as_ref());
+            }
+        }
+        command.envs(self.vars.iter().map(|(n, v)| (n, v)));
+        // SAFETY: setsid is async-signal-safe and touches no memory of ours.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.run_stdin(args, "")
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Out {
+        let child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vault");
+        finish(child, input, Duration::from_secs(60))
+    }
+
+    /// Creates the vault with the cheapest KDF the tool accepts.
+    pub fn init_fast(&self) {
+        self.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
+            .ok();
+    }
+
+    /// A fast vault with app `main` (known to the stand-in when one is given).
+    pub fn with_app(&mut self, standin: Option<&StandIn>) {
+        self.init_fast();
+        self.run_stdin(
+            &[
+                "app",
+                "add",
+                "main",
+                "--client-id",
+                CLIENT_ID,
+                "--application-id",
+                APP_ID,
+                "--client-secret-stdin",
+            ],
+            NASTY_SECRET,
+        )
+        .ok();
+        if let Some(standin) = standin {
+            standin.add_client(CLIENT_ID, NASTY_SECRET.trim());
+            self.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
+        }
+    }
+
+    /// Adds profile `name` in region eu (DE) and logs it in with `refresh_token`.
+    pub fn logged_in_profile(&self, standin: &StandIn, name: &str, refresh_token: &str) {
+        self.run(&["add-profile", name, "--region", "eu", "--marketplace", "DE"])
+            .ok();
+        standin.add_refresh_token(CLIENT_ID, refresh_token);
+        self.run_stdin(&["login", name, "--refresh-token-stdin"], refresh_token)
+            .ok();
+    }
+
+    pub fn vault_bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.vault).expect("read vault")
+    }
+
+    pub fn profiles_json(&self) -> serde_json::Value {
+        self.run(&["list", "--json"]).ok().json()
+    }
+}
+
+/// Feeds `input`, then waits for the process, killing it (and failing) past `limit`.
+pub fn finish(mut child: Child, input: &str, limit: Duration) -> Out {
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return Out::from(child.wait_with_output().expect("output"));
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = Out::from(child.wait_with_output().expect("output"));
+            panic!(
+                "vault did not finish within {limit:?}\nstdout:\n{}\nstderr:\n{}",
+                out.stdout, out.stderr
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether a program is on PATH. In CI every tool the tests use must be there: a
+/// missing one fails the test instead of skipping it.
+pub fn have(program: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("{program} is not installed, but CI must run every test: see scripts/test.sh");
+        }
+        eprintln!("SKIPPED: {program} is not installed; run scripts/test.sh to install what the tests need");
+    }
+    found
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}

@@ -1,0 +1,321 @@
+//! The encrypted vault through the real binary: apps, profiles, passphrases, damage,
+//! permissions, concurrency.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+fn add_main_app(env: &Env) {
+    env.run_stdin(
+        &["app", "add", "main", "--client-id", CLIENT_ID, "--application-id", APP_ID, "--client-secret-stdin"],
+        NASTY_SECRET,
+    )
+    .ok();
+}
+
+#[test]
+fn apps_and_profiles_round_trip() {
+    let env = Env::new();
+    env.init_fast();
+    add_main_app(&env);
+    env.run(&["add-profile", "eu-seller", "--region", "eu", "--marketplace", "DE"]).ok();
+    env.run(&["add-profile", "us-vendor", "--app", "main", "--region", "na", "--marketplace", "ATVPDKIKX0DER", "--vendor", "--sandbox"]).ok();
+
+    let list = env.profiles_json();
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["profile"], "eu-seller");
+    assert_eq!(rows[0]["region"], "eu");
+    assert_eq!(rows[0]["marketplace"], "DE");
+    assert_eq!(rows[0]["marketplace_id"], "A1PA6795UKMFR9");
+    assert_eq!(rows[0]["refresh_token_present"], false);
+    assert_eq!(rows[0]["access_token_status"], "none");
+    assert_eq!(rows[1]["profile"], "us-vendor");
+    assert_eq!(rows[1]["vendor"], true);
+    assert_eq!(rows[1]["sandbox"], true);
+    assert_eq!(rows[1]["endpoint"], "https://sandbox.sellingpartnerapi-na.amazon.com");
+    let days = rows[0]["client_secret_days_left"].as_i64().unwrap();
+    assert!((179..=180).contains(&days), "{days}");
+
+    let show = env.run(&["show", "us-vendor", "--json"]).ok().json();
+    assert_eq!(show["marketplace"], "US");
+    let apps = env.run(&["app", "list", "--json"]).ok().json();
+    assert_eq!(apps[0]["app"], "main");
+    assert_eq!(apps[0]["client_id"], CLIENT_ID);
+    assert_eq!(apps[0]["profiles"], 2);
+
+    env.run(&["rename", "eu-seller", "de-seller"]).ok();
+    env.run(&["show", "eu-seller"]).expect_code(5);
+    env.run(&["show", "de-seller"]).ok();
+    let refused = env.run(&["app", "remove", "main"]).expect_code(2);
+    assert!(refused.stderr.contains("de-seller"), "{}", refused.stderr);
+    env.run(&["remove", "de-seller"]).ok();
+    env.run(&["remove", "us-vendor"]).ok();
+    env.run(&["app", "remove", "main"]).ok();
+    assert_eq!(env.profiles_json(), serde_json::json!([]));
+    env.run(&["remove", "us-vendor"]).expect_code(5);
+}
+
+#[test]
+fn set_secret_replaces_the_secret_and_its_expiry() {
+    let env = Env::new();
+    env.init_fast();
+    add_main_app(&env);
+    env.run_stdin(&["app", "set-secret", "main", "--stdin", "--expires", "2030-01-02"], "new-secret").ok();
+    let apps = env.run(&["app", "list", "--json"]).ok().json();
+    assert_eq!(apps[0]["client_secret_expires_at"], "2030-01-02T00:00:00Z");
+    env.run_stdin(&["app", "set-secret", "nope", "--stdin"], "x").expect_code(5);
+    let bad_date = env.run_stdin(&["app", "set-secret", "main", "--stdin", "--expires", "soon"], "x");
+    bad_date.expect_code(2);
+}
+
+#[test]
+fn the_first_write_creates_the_vault_and_its_folder_privately() {
+    let env = Env::new();
+    add_main_app(&env);
+    assert_eq!(mode(&env.vault), 0o600);
+    assert_eq!(mode(env.vault.parent().unwrap()), 0o700);
+    env.run(&["add-profile", "p", "--region", "fe"]).ok();
+    assert_eq!(mode(&env.vault), 0o600);
+    let backup = env.vault.with_file_name("vault.toml.bak");
+    assert_eq!(mode(&backup), 0o600);
+}
+
+#[test]
+fn validation_errors_are_usage_errors_that_explain() {
+    let env = Env::new();
+    env.init_fast();
+    let swapped = env
+        .run_stdin(&["app", "add", "a", "--client-id", APP_ID, "--application-id", CLIENT_ID, "--client-secret-stdin"], "s")
+        .expect_code(2);
+    assert!(swapped.stderr.contains("swapped"), "{}", swapped.stderr);
+    let bad_prefix = env
+        .run_stdin(&["app", "add", "a", "--client-id", "abc", "--application-id", APP_ID, "--client-secret-stdin"], "s")
+        .expect_code(2);
+    assert!(bad_prefix.stderr.contains("amzn1.application-oa2-client."), "{}", bad_prefix.stderr);
+    add_main_app(&env);
+    let wrong_region = env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "US"]).expect_code(2);
+    assert!(wrong_region.stderr.contains("region na"), "{}", wrong_region.stderr);
+    env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "XX"]).expect_code(2);
+    env.run(&["add-profile", "bad/name", "--region", "eu"]).expect_code(2);
+    env.run(&["add-profile", "p", "--region", "eu", "--app", "other"]).expect_code(5);
+    env.run(&["add-profile", "p"]).expect_code(2);
+    env.run(&["bogus-command"]).expect_code(2);
+    // Nothing above changed the vault's content.
+    assert_eq!(env.profiles_json(), serde_json::json!([]));
+}
+
+#[test]
+fn a_wrong_passphrase_exits_3_and_leaves_the_file_alone() {
+    let mut env = Env::new();
+    env.init_fast();
+    add_main_app(&env);
+    let before = env.vault_bytes();
+    env.set("SPVAULT_PASSPHRASE", "not the passphrase");
+    for args in [&["list"][..], &["add-profile", "p", "--region", "eu"], &["passwd"]] {
+        let out = env.run(args).expect_code(3);
+        assert!(out.stderr.contains("wrong passphrase"), "{}", out.stderr);
+    }
+    assert_eq!(env.vault_bytes(), before);
+}
+
+#[test]
+fn without_passphrase_or_terminal_it_fails_at_once() {
+    let mut env = Env::new();
+    env.init_fast();
+    env.unset("SPVAULT_PASSPHRASE");
+    let child = env
+        .command(&["list"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stdin stays open: a tool that waited for input would hang here.
+    let out = finish(child, "", Duration::from_secs(20)).expect_code(3);
+    assert!(out.stderr.contains("SPVAULT_PASSPHRASE"), "{}", out.stderr);
+}
+
+#[test]
+fn passphrase_sources_are_tried_in_order() {
+    let mut env = Env::new();
+    env.init_fast();
+    let file = env.path("pass.txt");
+    std::fs::write(&file, format!("{PASSPHRASE}\n")).unwrap();
+    env.set("SPVAULT_PASSPHRASE", "wrong");
+    env.set("SPVAULT_PASSPHRASE_COMMAND", "echo wrong-too");
+    env.set("SPVAULT_PASSPHRASE_FILE", &file.display().to_string());
+    env.run(&["list"]).ok();
+    env.unset("SPVAULT_PASSPHRASE_FILE");
+    env.run(&["list"]).expect_code(3);
+    env.set("SPVAULT_PASSPHRASE_COMMAND", &format!("printf '%s\\n' '{PASSPHRASE}'"));
+    env.run(&["list"]).ok();
+    env.set("SPVAULT_PASSPHRASE_COMMAND", "exit 9");
+    let failed = env.run(&["list"]).expect_code(3);
+    assert!(failed.stderr.contains("SPVAULT_PASSPHRASE_COMMAND failed"), "{}", failed.stderr);
+    env.unset("SPVAULT_PASSPHRASE_COMMAND");
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.run(&["list"]).ok();
+}
+
+#[test]
+fn passwd_changes_the_passphrase() {
+    let mut env = Env::new();
+    env.init_fast();
+    add_main_app(&env);
+    env.set("SPVAULT_NEW_PASSPHRASE", "a new passphrase");
+    env.run(&["passwd"]).ok();
+    env.unset("SPVAULT_NEW_PASSPHRASE");
+    env.run(&["list"]).expect_code(3);
+    env.set("SPVAULT_PASSPHRASE", "a new passphrase");
+    let apps = env.run(&["app", "list", "--json"]).ok().json();
+    assert_eq!(apps[0]["app"], "main", "passwd kept the content");
+    // The KDF parameters stayed the fast ones chosen at init.
+    let text = String::from_utf8(env.vault_bytes()).unwrap();
+    assert!(text.contains("memory_kib = 8192\n"), "{text}");
+}
+
+#[test]
+fn init_refuses_weak_or_absurd_kdf_settings_and_existing_vaults() {
+    let env = Env::new();
+    env.run(&["init", "--kdf-memory-mib", "4"]).expect_code(2);
+    env.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "0"]).expect_code(2);
+    env.run(&["init", "--kdf-memory-mib", "100000"]).expect_code(2);
+    assert!(!env.vault.exists());
+    env.init_fast();
+    env.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).expect_code(1);
+}
+
+/// Rewrites the header line `key = old` and fixes the checksum, as a hostile or
+/// buggy writer could; the file must still be refused.
+fn with_header(text: &str, old: &str, new: &str) -> Vec<u8> {
+    use sha2::Digest;
+    let body_end = text.trim_end().rfind('\n').unwrap() + 1;
+    let body = text[..body_end].replacen(old, new, 1);
+    assert_ne!(body, text[..body_end], "{old} not found");
+    let sum: String = sha2::Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    format!("{body}sha256 = \"{sum}\"\n").into_bytes()
+}
+
+#[test]
+fn damaged_vaults_exit_4_untouched_and_without_panic() {
+    let env = Env::new();
+    env.init_fast();
+    add_main_app(&env);
+    let good = env.vault_bytes();
+    let text = String::from_utf8(good.clone()).unwrap();
+    let payload_at = text.find("-----BEGIN AGE").unwrap() + 60;
+    let mut flipped = good.clone();
+    flipped[payload_at] ^= 0x04;
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("flipped payload byte", flipped),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("empty", Vec::new()),
+        ("not text", vec![0xff, 0xfe, 0x00, 0x01]),
+        ("unknown version", with_header(&text, "version = 1\n", "version = 7\n")),
+        ("absurd memory", with_header(&text, "memory_kib = 8192", "memory_kib = 4294967295")),
+        ("absurd iterations", with_header(&text, "iterations = 1\n", "iterations = 100000\n")),
+        ("zero parallelism", with_header(&text, "parallelism = 1\n", "parallelism = 0\n")),
+        ("other algorithm", with_header(&text, "\"argon2id\"", "\"scrypt\"")),
+    ];
+    let mut bad_sum = text.clone().into_bytes();
+    let sum_at = text.rfind("sha256 = \"").unwrap() + 12;
+    bad_sum[sum_at] = if bad_sum[sum_at] == b'0' { b'1' } else { b'0' };
+    cases.push(("checksum", bad_sum));
+    for (name, bytes) in cases {
+        std::fs::write(&env.vault, &bytes).unwrap();
+        let out = env.run(&["list"]).expect_code(4);
+        assert!(out.stderr.contains("vault"), "{name}: {}", out.stderr);
+        assert!(!out.stderr.contains(PASSPHRASE), "{name}");
+        env.run(&["add-profile", "x", "--region", "eu"]).expect_code(4);
+        assert_eq!(std::fs::read(&env.vault).unwrap(), bytes, "{name}: file changed");
+    }
+    std::fs::write(&env.vault, &good).unwrap();
+    env.run(&["list"]).ok();
+}
+
+#[test]
+fn secrets_never_appear_in_the_file_or_in_list_and_show() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "eu", REFRESH_TOKEN);
+    let file = String::from_utf8(env.vault_bytes()).unwrap();
+    let secrets = [PASSPHRASE, "amzn1.oa2-cs", REFRESH_TOKEN, "Atza|standin", "eu-seller", "A1PA6795UKMFR9", CLIENT_ID];
+    for secret in secrets {
+        assert!(!file.contains(secret), "the vault file shows {secret}");
+    }
+    for args in [&["list"][..], &["list", "--json"], &["show", "eu"], &["show", "eu", "--json"], &["app", "list"], &["app", "list", "--json"]] {
+        let out = env.run(args).ok();
+        for secret in [PASSPHRASE, "amzn1.oa2-cs", REFRESH_TOKEN, "Atza|"] {
+            assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "{args:?} shows {secret}");
+        }
+    }
+}
+
+#[test]
+fn twenty_concurrent_writers_all_land() {
+    let env = Env::new();
+    env.init_fast();
+    add_main_app(&env);
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            env.command(&["add-profile", &format!("p{i:02}"), "--region", "eu"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        finish(child, "", Duration::from_secs(120)).ok();
+    }
+    let names: Vec<String> = env
+        .profiles_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["profile"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn a_symlinked_or_folder_vault_path_is_refused() {
+    let mut env = Env::new();
+    env.init_fast();
+    let link = env.path("link.toml");
+    std::os::unix::fs::symlink(&env.vault, &link).unwrap();
+    let before = env.vault_bytes();
+    env.set("SPVAULT_FILE", &link.display().to_string());
+    let out = env.run(&["list"]).expect_code(2);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    env.run(&["add-profile", "x", "--region", "eu"]).expect_code(2);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(env.vault_bytes(), before);
+    env.set("SPVAULT_FILE", &env.dir.path().display().to_string());
+    env.run(&["list"]).expect_code(4);
+}
+
+#[test]
+fn the_vault_flag_wins_over_the_variable() {
+    let env = Env::new();
+    let other = env.path("other.toml");
+    let other = other.to_str().unwrap();
+    env.run(&["--vault", other, "init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).ok();
+    assert!(std::path::Path::new(other).exists());
+    assert!(!env.vault.exists());
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = env.run(&["completions", shell]).ok();
+        assert!(out.stdout.contains("add-profile"), "{shell}");
+    }
+}
