@@ -49,16 +49,25 @@ pub enum Command {
 
     /// Show one profile (never its secrets)
     Show {
+        /// The profile's name
         profile: String,
         #[command(flatten)]
         json: JsonFlag,
     },
 
     /// Remove a profile and its tokens
-    Remove { profile: String },
+    Remove {
+        /// The profile's name
+        profile: String,
+    },
 
     /// Rename a profile
-    Rename { old: String, new: String },
+    Rename {
+        /// The profile's current name
+        old: String,
+        /// Its new name
+        new: String,
+    },
 
     /// Authorize a profile and store its refresh token
     #[command(after_help = "Example (self-authorization: Seller Central > Apps and Services > Develop Apps > Authorize app):\n  vault login eu-seller --refresh-token-stdin < token.txt")]
@@ -71,6 +80,7 @@ pub enum Command {
     /// Print a valid access token, and nothing else
     #[command(after_help = "Example:\n  curl -H \"x-amz-access-token: $(vault token eu-seller)\" \"$SP_API_ENDPOINT/sellers/v1/marketplaceParticipations\"")]
     Token {
+        /// The profile's name
         profile: String,
         #[command(flatten)]
         freshness: Freshness,
@@ -86,7 +96,10 @@ pub enum Command {
 
     /// Print shell completions
     #[command(after_help = "Example:\n  vault completions bash > ~/.local/share/bash-completion/completions/vault")]
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to print completions for
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +110,7 @@ pub enum AppCommand {
 
     /// Replace an app's client secret (prompt, or --stdin)
     SetSecret {
+        /// The app's name
         app: String,
         /// Read the secret from stdin instead of a prompt
         #[arg(long)]
@@ -109,11 +123,15 @@ pub enum AppCommand {
     List(JsonFlag),
 
     /// Remove an app no profile uses
-    Remove { app: String },
+    Remove {
+        /// The app's name
+        app: String,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct AppAddArgs {
+    /// A name for the app, used by profiles and commands
     pub name: String,
     /// LWA client id (amzn1.application-oa2-client....)
     #[arg(long, value_name = "ID")]
@@ -143,10 +161,12 @@ pub struct SecretExpiry {
 
 #[derive(Debug, Args)]
 pub struct AddProfileArgs {
+    /// A name for the profile: letters, digits, '.', '_' or '-'
     pub name: String,
     /// The app whose credentials the profile uses [default: the only app]
     #[arg(long)]
     pub app: Option<String>,
+    /// The SP-API region: na (Americas), eu (Europe, Middle East, India), fe (Far East)
     #[arg(long, value_enum)]
     pub region: Option<Region>,
     /// Marketplace code (DE, US, ...) or id (A1PA6795UKMFR9, ...)
@@ -162,6 +182,7 @@ pub struct AddProfileArgs {
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
+    /// The profile's name
     pub profile: String,
     /// Store a refresh token read from stdin (self-authorization), after proving it works
     #[arg(long)]
@@ -190,7 +211,9 @@ pub struct RefreshArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
+    /// The profile's name
     pub profile: String,
+    /// How to print the variables
     #[arg(long, value_enum, default_value_t = Format::Sh)]
     pub format: Format,
     #[command(flatten)]
@@ -201,6 +224,7 @@ pub struct EnvArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// The profile's name
     pub profile: String,
     #[command(flatten)]
     pub variables: VariableArgs,

@@ -227,3 +227,22 @@ pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
 }
+
+/// The Python that has `module` (the test venv's, from SPVAULT_TEST_PYTHON, else
+/// python3). In CI a missing module fails the test; elsewhere it is skipped loudly.
+pub fn python_with(module: &str) -> Option<String> {
+    let python = std::env::var("SPVAULT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let found = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some(python);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("Python module {module} is missing, but CI must run every test: see scripts/test.sh");
+    }
+    eprintln!("SKIPPED: Python module {module} is missing; run scripts/test.sh to install it");
+    None
+}

@@ -1,0 +1,53 @@
+//! docs/vault-format.md says a vault can be decrypted with Argon2 and the age tool
+//! alone. This runs the script printed there, unchanged, against a real vault.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::*;
+
+/// The first ```sh block after the "Decrypting by hand" heading.
+fn documented_script() -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/vault-format.md")).unwrap();
+    let section = &doc[doc.find("## Decrypting by hand").expect("section exists")..];
+    let start = section.find("```sh\n").expect("a sh block") + 6;
+    let end = start + section[start..].find("\n```").expect("block ends");
+    section[start..end].to_owned()
+}
+
+fn run_documented_script(env: &Env, passphrase: &str) -> Out {
+    let child = std::process::Command::new("bash")
+        .args(["-c", &documented_script()])
+        .env("VAULT", &env.vault)
+        .env("PASSPHRASE", passphrase)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, "", Duration::from_secs(60))
+}
+
+#[test]
+fn the_documented_script_decrypts_a_vault_with_argon2_and_age() {
+    if !(have("age") && have("argon2") && have("python3")) {
+        return;
+    }
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "eu-seller", REFRESH_TOKEN);
+    let out = run_documented_script(&env, PASSPHRASE).ok();
+    let payload: toml::Table = toml::from_str(&out.stdout).expect("the payload is TOML");
+    assert_eq!(payload["schema"].as_integer(), Some(1));
+    let profile = &payload["profiles"]["eu-seller"];
+    assert_eq!(profile["refresh_token"].as_str(), Some(REFRESH_TOKEN));
+    assert_eq!(profile["marketplace_id"].as_str(), Some("A1PA6795UKMFR9"));
+    assert_eq!(payload["apps"]["main"]["client_secret"].as_str(), Some(NASTY_SECRET));
+
+    let wrong = run_documented_script(&env, "wrong");
+    assert_ne!(wrong.code, 0);
+    assert!(wrong.stdout.is_empty());
+}
