@@ -33,7 +33,9 @@ pub enum Command {
     Init(KdfArgs),
 
     /// Change the vault's passphrase (new salt; the old passphrase stops working)
-    #[command(after_help = "The new passphrase comes from SPVAULT_NEW_PASSPHRASE, else a prompt asked twice.")]
+    #[command(
+        after_help = "The new passphrase comes from SPVAULT_NEW_PASSPHRASE, else a prompt asked twice."
+    )]
     Passwd(KdfOverride),
 
     /// Manage apps: LWA client credentials shared by profiles
@@ -41,7 +43,9 @@ pub enum Command {
     App(AppCommand),
 
     /// Add a profile: one seller or vendor authorization
-    #[command(after_help = "Examples:\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault add-profile us-vendor --app my-app --region na --vendor\n  vault add-profile eu-seller        (on a terminal: asks for everything)")]
+    #[command(
+        after_help = "Examples:\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault add-profile us-vendor --app my-app --region na --vendor\n  vault add-profile eu-seller        (on a terminal: asks for everything)"
+    )]
     AddProfile(AddProfileArgs),
 
     /// List every profile and what expires when (no network access)
@@ -70,15 +74,21 @@ pub enum Command {
     },
 
     /// Authorize a profile and store its refresh token
-    #[command(after_help = "Example (self-authorization: Seller Central > Apps and Services > Develop Apps > Authorize app):\n  vault login eu-seller --refresh-token-stdin < token.txt")]
+    #[command(
+        after_help = "Example (self-authorization: Seller Central > Apps and Services > Develop Apps > Authorize app):\n  vault login eu-seller --refresh-token-stdin < token.txt"
+    )]
     Login(LoginArgs),
 
     /// Refresh access tokens now, several profiles at once
-    #[command(after_help = "Examples:\n  vault refresh --all\n  vault refresh eu-seller us-seller --force")]
+    #[command(
+        after_help = "Examples:\n  vault refresh --all\n  vault refresh eu-seller us-seller --force"
+    )]
     Refresh(RefreshArgs),
 
     /// Print a valid access token, and nothing else
-    #[command(after_help = "Example:\n  curl -H \"x-amz-access-token: $(vault token eu-seller)\" \"$SP_API_ENDPOINT/sellers/v1/marketplaceParticipations\"")]
+    #[command(
+        after_help = "Example:\n  curl -H \"x-amz-access-token: $(vault token eu-seller)\" \"$SP_API_ENDPOINT/sellers/v1/marketplaceParticipations\""
+    )]
     Token {
         /// The profile's name
         profile: String,
@@ -87,15 +97,21 @@ pub enum Command {
     },
 
     /// Print variables with a valid access token, quoted for a shell or file
-    #[command(after_help = "Examples:\n  eval \"$(vault env eu-seller)\"\n  vault env eu-seller --format fish | source\n  vault env eu-seller --preset python-amazon-sp-api --format dotenv")]
+    #[command(
+        after_help = "Examples:\n  eval \"$(vault env eu-seller)\"\n  vault env eu-seller --format fish | source\n  vault env eu-seller --preset python-amazon-sp-api --format dotenv"
+    )]
     Env(EnvArgs),
 
     /// Run a command with a valid access token (and more) in its environment
-    #[command(after_help = "Example:\n  vault exec eu-seller --preset python-amazon-sp-api -- python3 report.py")]
+    #[command(
+        after_help = "Example:\n  vault exec eu-seller --preset python-amazon-sp-api -- python3 report.py"
+    )]
     Exec(ExecArgs),
 
     /// Print shell completions
-    #[command(after_help = "Example:\n  vault completions bash > ~/.local/share/bash-completion/completions/vault")]
+    #[command(
+        after_help = "Example:\n  vault completions bash > ~/.local/share/bash-completion/completions/vault"
+    )]
     Completions {
         /// The shell to print completions for
         shell: clap_complete::Shell,
@@ -105,7 +121,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
     /// Add an app; the client secret comes from a no-echo prompt or stdin
-    #[command(after_help = "Example:\n  vault app add my-app --client-id amzn1.application-oa2-client.0123 --application-id amzn1.sp.solution.0123 --client-secret-stdin < secret.txt")]
+    #[command(
+        after_help = "Example:\n  vault app add my-app --client-id amzn1.application-oa2-client.0123 --application-id amzn1.sp.solution.0123 --client-secret-stdin < secret.txt"
+    )]
     Add(AppAddArgs),
 
     /// Replace an app's client secret (prompt, or --stdin)
@@ -187,8 +205,6 @@ pub struct LoginArgs {
     /// Store a refresh token read from stdin (self-authorization), after proving it works
     #[arg(long)]
     pub refresh_token_stdin: bool,
-    #[command(flatten)]
-    pub freshness: Freshness,
 }
 
 #[derive(Debug, Args)]
@@ -297,5 +313,10 @@ fn parse_date(text: &str) -> Result<jiff::Timestamp, String> {
                 .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
                 .ok()
         })
-        .ok_or_else(|| format!("'{}' is not a date like 2027-05-01 or 2027-05-01T12:00:00Z", text.escape_debug()))
+        .ok_or_else(|| {
+            format!(
+                "'{}' is not a date like 2027-05-01 or 2027-05-01T12:00:00Z",
+                text.escape_debug()
+            )
+        })
 }

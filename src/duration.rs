@@ -6,8 +6,12 @@ use std::time::Duration;
 use jiff::SignedDuration;
 
 pub fn parse(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("'{}' is not a duration like 90s, 5m, 12h or 30d ({e})", text.escape_debug()))
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!(
+            "'{}' is not a duration like 90s, 5m, 12h or 30d ({e})",
+            text.escape_debug()
+        )
+    })
 }
 
 /// Clap's parser for duration flags.
@@ -19,7 +23,11 @@ pub fn parse_arg(text: &str) -> Result<SignedDuration, String> {
 /// A short human form: `52m`, `3h 5m`, `12d`. Negative spans read as their size.
 pub fn short(span: SignedDuration) -> String {
     let total_minutes = span.as_secs().unsigned_abs() / 60;
-    let (days, hours, minutes) = (total_minutes / 1440, total_minutes / 60 % 24, total_minutes % 60);
+    let (days, hours, minutes) = (
+        total_minutes / 1440,
+        total_minutes / 60 % 24,
+        total_minutes % 60,
+    );
     match (days, hours) {
         (0, 0) => format!("{minutes}m"),
         (0, _) if minutes == 0 => format!("{hours}h"),

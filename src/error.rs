@@ -25,7 +25,9 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    #[error("no passphrase available: set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE, or run vault in a terminal")]
+    #[error(
+        "no passphrase available: set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE, or run vault in a terminal"
+    )]
     NoPassphrase,
 
     #[error("{0}")]
@@ -121,9 +123,7 @@ impl Error {
             | Error::PassphraseChanged(_) => ExitCode::Locked,
             Error::Damaged { .. } | Error::NewerVersion { .. } => ExitCode::Damaged,
             Error::Unreadable { .. } => ExitCode::Damaged,
-            Error::NoVault(_) | Error::NoSuchProfile(_) | Error::NoSuchApp(_) => {
-                ExitCode::NotFound
-            }
+            Error::NoVault(_) | Error::NoSuchProfile(_) | Error::NoSuchApp(_) => ExitCode::NotFound,
             Error::Lwa(e) => e.exit_code(),
             Error::Partial(failed) => failed.code,
             Error::AmazonRejected { .. } | Error::NoRefreshToken(_) => ExitCode::Rejected,

@@ -97,7 +97,10 @@ const SECRET_NAMES: &[(&str, Value)] = &[
 pub fn variables(source: &Source<'_>, preset: Option<Preset>, with_secrets: bool) -> Vec<Variable> {
     let profile = source.profile;
     let region: Region = profile.region;
-    let marketplace = profile.marketplace_id.as_deref().and_then(Marketplace::by_id);
+    let marketplace = profile
+        .marketplace_id
+        .as_deref()
+        .and_then(Marketplace::by_id);
     let mut out: Vec<Variable> = Vec::new();
     let mut push = |name: &'static str, value: Secret| {
         if !out.iter().any(|v| v.name == name) {
@@ -107,9 +110,19 @@ pub fn variables(source: &Source<'_>, preset: Option<Preset>, with_secrets: bool
     push("SP_API_ACCESS_TOKEN", source.token.token.clone());
     push(
         "SP_API_ACCESS_TOKEN_EXPIRES_AT",
-        Secret::new(source.token.expires_at.round(jiff::Unit::Second).unwrap_or(source.token.expires_at).to_string()),
+        Secret::new(
+            source
+                .token
+                .expires_at
+                .round(jiff::Unit::Second)
+                .unwrap_or(source.token.expires_at)
+                .to_string(),
+        ),
     );
-    push("SP_API_ENDPOINT", Secret::from(region.endpoint(profile.sandbox)));
+    push(
+        "SP_API_ENDPOINT",
+        Secret::from(region.endpoint(profile.sandbox)),
+    );
     push("SP_API_AWS_REGION", Secret::from(region.aws_region()));
     push("SP_API_REGION", Secret::from(region.code()));
     if let Some(id) = &profile.marketplace_id {
@@ -152,7 +165,12 @@ pub fn render(variables: &[Variable], format: Format) -> String {
     if format == Format::Json {
         let object: serde_json::Map<String, serde_json::Value> = variables
             .iter()
-            .map(|v| (v.name.to_owned(), serde_json::Value::String(v.value.expose().to_owned())))
+            .map(|v| {
+                (
+                    v.name.to_owned(),
+                    serde_json::Value::String(v.value.expose().to_owned()),
+                )
+            })
             .collect();
         return serde_json::to_string_pretty(&object).expect("a string map serializes") + "\n";
     }
@@ -209,8 +227,14 @@ mod tests {
     #[test]
     fn quoting_handles_every_special_character() {
         let nasty = "it's a \"$HOME\" \\ `x` \n end";
-        assert_eq!(sh_quote(nasty), r#"'it'\''s a "$HOME" \ `x` "#.to_owned() + "\n end'");
-        assert_eq!(fish_quote(nasty), r#"'it\'s a "$HOME" \\ `x` "#.to_owned() + "\n end'");
+        assert_eq!(
+            sh_quote(nasty),
+            r#"'it'\''s a "$HOME" \ `x` "#.to_owned() + "\n end'"
+        );
+        assert_eq!(
+            fish_quote(nasty),
+            r#"'it\'s a "$HOME" \\ `x` "#.to_owned() + "\n end'"
+        );
         assert_eq!(powershell_quote("a'b\u{2019}c"), "'a''b\u{2019}\u{2019}c'");
     }
 }

@@ -36,10 +36,20 @@ mod tests {
 
     #[test]
     fn plain_http_only_for_loopback() {
-        for ok in ["https://api.amazon.com/auth/o2/token", "http://127.0.0.1:9/x", "http://localhost:1/", "http://[::1]:8/"] {
+        for ok in [
+            "https://api.amazon.com/auth/o2/token",
+            "http://127.0.0.1:9/x",
+            "http://localhost:1/",
+            "http://[::1]:8/",
+        ] {
             assert!(parse_secure_url("V", ok).is_ok(), "{ok}");
         }
-        for bad in ["http://api.amazon.com/", "http://10.0.0.1/", "ftp://127.0.0.1/", "not a url"] {
+        for bad in [
+            "http://api.amazon.com/",
+            "http://10.0.0.1/",
+            "ftp://127.0.0.1/",
+            "not a url",
+        ] {
             assert!(parse_secure_url("V", bad).is_err(), "{bad}");
         }
     }

@@ -47,15 +47,15 @@ pub fn existing(vault_path: &Path) -> Result<(Secret, Origin)> {
 /// The passphrase for a new vault (or a new passphrase for `passwd`): from
 /// `new_value_var` or the usual sources, else asked twice on the terminal.
 pub fn new(vault_path: &Path, new_value_var: Option<&str>) -> Result<Secret> {
-    if let Some(var) = new_value_var {
-        if let Some(value) = std::env::var_os(var) {
-            return non_empty(var, Secret::new(value.to_string_lossy().into_owned()));
-        }
+    if let Some(var) = new_value_var
+        && let Some(value) = std::env::var_os(var)
+    {
+        return non_empty(var, Secret::new(value.to_string_lossy().into_owned()));
     }
-    if new_value_var.is_none() {
-        if let Some(secret) = from_environment()? {
-            return Ok(secret);
-        }
+    if new_value_var.is_none()
+        && let Some(secret) = from_environment()?
+    {
+        return Ok(secret);
     }
     let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
     let second = prompt_once("Repeat the new passphrase: ")?;
@@ -113,7 +113,9 @@ fn first_line(source: &str, bytes: &[u8]) -> Result<Secret> {
 
 fn non_empty(source: &str, secret: Secret) -> Result<Secret> {
     if secret.is_empty() {
-        Err(Error::PassphraseSource(format!("{source} gave an empty passphrase")))
+        Err(Error::PassphraseSource(format!(
+            "{source} gave an empty passphrase"
+        )))
     } else {
         Ok(secret)
     }

@@ -7,12 +7,18 @@ static ORIGINAL_CORE_LIMIT: OnceLock<libc::rlimit> = OnceLock::new();
 /// Sets this process's core-file limit to zero, remembering the old limit so a
 /// command run by `exec` gets it back.
 pub fn disable_core_dumps() {
-    let mut original = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut original = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_CORE, &mut original) == 0 {
             let _ = ORIGINAL_CORE_LIMIT.set(original);
-            let none = libc::rlimit { rlim_cur: 0, rlim_max: original.rlim_max };
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: original.rlim_max,
+            };
             libc::setrlimit(libc::RLIMIT_CORE, &none);
         }
     }

@@ -98,36 +98,166 @@ const fn market(
 const EUROPE: &str = "sellercentral-europe.amazon.com";
 
 pub const MARKETPLACES: &[Marketplace] = &[
-    market("CA", "A2EUQ1WTGCTBG2", Region::Na, "sellercentral.amazon.ca", Some("vendorcentral.amazon.ca")),
-    market("US", "ATVPDKIKX0DER", Region::Na, "sellercentral.amazon.com", Some("vendorcentral.amazon.com")),
-    market("MX", "A1AM78C64UM0Y8", Region::Na, "sellercentral.amazon.com.mx", Some("vendorcentral.amazon.com.mx")),
-    market("BR", "A2Q3Y263D00KWC", Region::Na, "sellercentral.amazon.com.br", Some("vendorcentral.amazon.com.br")),
+    market(
+        "CA",
+        "A2EUQ1WTGCTBG2",
+        Region::Na,
+        "sellercentral.amazon.ca",
+        Some("vendorcentral.amazon.ca"),
+    ),
+    market(
+        "US",
+        "ATVPDKIKX0DER",
+        Region::Na,
+        "sellercentral.amazon.com",
+        Some("vendorcentral.amazon.com"),
+    ),
+    market(
+        "MX",
+        "A1AM78C64UM0Y8",
+        Region::Na,
+        "sellercentral.amazon.com.mx",
+        Some("vendorcentral.amazon.com.mx"),
+    ),
+    market(
+        "BR",
+        "A2Q3Y263D00KWC",
+        Region::Na,
+        "sellercentral.amazon.com.br",
+        Some("vendorcentral.amazon.com.br"),
+    ),
     market("IE", "A28R8C7NBKEWEA", Region::Eu, EUROPE, None),
-    market("ES", "A1RKKUPIHCS9HS", Region::Eu, EUROPE, Some("vendorcentral.amazon.es")),
-    market("UK", "A1F83G8C2ARO7P", Region::Eu, EUROPE, Some("vendorcentral.amazon.co.uk")),
-    market("FR", "A13V1IB3VIYZZH", Region::Eu, EUROPE, Some("vendorcentral.amazon.fr")),
-    market("BE", "AMEN7PMS3EDWL", Region::Eu, "sellercentral.amazon.com.be", Some("vendorcentral.amazon.com.be")),
-    market("NL", "A1805IZSGTT6HS", Region::Eu, "sellercentral.amazon.nl", Some("vendorcentral.amazon.nl")),
-    market("DE", "A1PA6795UKMFR9", Region::Eu, EUROPE, Some("vendorcentral.amazon.de")),
-    market("IT", "APJ6JRA9NG5V4", Region::Eu, EUROPE, Some("vendorcentral.amazon.it")),
-    market("SE", "A2NODRKZP88ZB9", Region::Eu, "sellercentral.amazon.se", Some("vendorcentral.amazon.se")),
+    market(
+        "ES",
+        "A1RKKUPIHCS9HS",
+        Region::Eu,
+        EUROPE,
+        Some("vendorcentral.amazon.es"),
+    ),
+    market(
+        "UK",
+        "A1F83G8C2ARO7P",
+        Region::Eu,
+        EUROPE,
+        Some("vendorcentral.amazon.co.uk"),
+    ),
+    market(
+        "FR",
+        "A13V1IB3VIYZZH",
+        Region::Eu,
+        EUROPE,
+        Some("vendorcentral.amazon.fr"),
+    ),
+    market(
+        "BE",
+        "AMEN7PMS3EDWL",
+        Region::Eu,
+        "sellercentral.amazon.com.be",
+        Some("vendorcentral.amazon.com.be"),
+    ),
+    market(
+        "NL",
+        "A1805IZSGTT6HS",
+        Region::Eu,
+        "sellercentral.amazon.nl",
+        Some("vendorcentral.amazon.nl"),
+    ),
+    market(
+        "DE",
+        "A1PA6795UKMFR9",
+        Region::Eu,
+        EUROPE,
+        Some("vendorcentral.amazon.de"),
+    ),
+    market(
+        "IT",
+        "APJ6JRA9NG5V4",
+        Region::Eu,
+        EUROPE,
+        Some("vendorcentral.amazon.it"),
+    ),
+    market(
+        "SE",
+        "A2NODRKZP88ZB9",
+        Region::Eu,
+        "sellercentral.amazon.se",
+        Some("vendorcentral.amazon.se"),
+    ),
     market("ZA", "AE08WJ6YKNBMC", Region::Eu, EUROPE, None),
-    market("PL", "A1C3SOZRARQ6R3", Region::Eu, "sellercentral.amazon.pl", Some("vendorcentral.amazon.pl")),
-    market("EG", "ARBP9OOSHTCHU", Region::Eu, "sellercentral.amazon.eg", Some("vendorcentral.amazon.me")),
-    market("TR", "A33AVAJ2PDY3EV", Region::Eu, "sellercentral.amazon.com.tr", Some("vendorcentral.amazon.com.tr")),
-    market("SA", "A17E79C6D8DWNP", Region::Eu, "sellercentral.amazon.sa", Some("vendorcentral.amazon.me")),
-    market("AE", "A2VIGQ35RCS4UG", Region::Eu, "sellercentral.amazon.ae", Some("vendorcentral.amazon.me")),
-    market("IN", "A21TJRUUN4KGV", Region::Eu, "sellercentral.amazon.in", None),
-    market("SG", "A19VAU5U5O7RUS", Region::Fe, "sellercentral.amazon.sg", Some("vendorcentral.amazon.com.sg")),
-    market("AU", "A39IBJ37TRP1C6", Region::Fe, "sellercentral.amazon.com.au", Some("vendorcentral.amazon.com.au")),
-    market("JP", "A1VC38T7YXB528", Region::Fe, "sellercentral.amazon.co.jp", Some("vendorcentral.amazon.co.jp")),
+    market(
+        "PL",
+        "A1C3SOZRARQ6R3",
+        Region::Eu,
+        "sellercentral.amazon.pl",
+        Some("vendorcentral.amazon.pl"),
+    ),
+    market(
+        "EG",
+        "ARBP9OOSHTCHU",
+        Region::Eu,
+        "sellercentral.amazon.eg",
+        Some("vendorcentral.amazon.me"),
+    ),
+    market(
+        "TR",
+        "A33AVAJ2PDY3EV",
+        Region::Eu,
+        "sellercentral.amazon.com.tr",
+        Some("vendorcentral.amazon.com.tr"),
+    ),
+    market(
+        "SA",
+        "A17E79C6D8DWNP",
+        Region::Eu,
+        "sellercentral.amazon.sa",
+        Some("vendorcentral.amazon.me"),
+    ),
+    market(
+        "AE",
+        "A2VIGQ35RCS4UG",
+        Region::Eu,
+        "sellercentral.amazon.ae",
+        Some("vendorcentral.amazon.me"),
+    ),
+    market(
+        "IN",
+        "A21TJRUUN4KGV",
+        Region::Eu,
+        "sellercentral.amazon.in",
+        None,
+    ),
+    market(
+        "SG",
+        "A19VAU5U5O7RUS",
+        Region::Fe,
+        "sellercentral.amazon.sg",
+        Some("vendorcentral.amazon.com.sg"),
+    ),
+    market(
+        "AU",
+        "A39IBJ37TRP1C6",
+        Region::Fe,
+        "sellercentral.amazon.com.au",
+        Some("vendorcentral.amazon.com.au"),
+    ),
+    market(
+        "JP",
+        "A1VC38T7YXB528",
+        Region::Fe,
+        "sellercentral.amazon.co.jp",
+        Some("vendorcentral.amazon.co.jp"),
+    ),
 ];
 
 impl Marketplace {
     /// Finds a marketplace by its two-letter code (`DE`, also `GB` for `UK`) or its id.
     pub fn lookup(code_or_id: &str) -> Option<&'static Marketplace> {
         let wanted = code_or_id.trim().to_ascii_uppercase();
-        let wanted = if wanted == "GB" { "UK".to_owned() } else { wanted };
+        let wanted = if wanted == "GB" {
+            "UK".to_owned()
+        } else {
+            wanted
+        };
         MARKETPLACES
             .iter()
             .find(|m| m.code == wanted || m.id == wanted)

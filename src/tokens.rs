@@ -153,10 +153,10 @@ pub fn valid_token(
     margin: SignedDuration,
 ) -> Result<CachedToken> {
     let (p, _) = vault.profile_with_app(profile)?;
-    if let Some(cached) = &p.access_token {
-        if cached.valid_for(margin, Timestamp::now()) {
-            return Ok(cached.clone());
-        }
+    if let Some(cached) = &p.access_token
+        && cached.valid_for(margin, Timestamp::now())
+    {
+        return Ok(cached.clone());
     }
     TokenService::from_env()?
         .refresh(unlocked, vault, &[profile.to_owned()], 1)?

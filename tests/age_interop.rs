@@ -10,7 +10,8 @@ use support::*;
 
 /// The first ```sh block after the "Decrypting by hand" heading.
 fn documented_script() -> String {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/vault-format.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/vault-format.md"))
+        .unwrap();
     let section = &doc[doc.find("## Decrypting by hand").expect("section exists")..];
     let start = section.find("```sh\n").expect("a sh block") + 6;
     let end = start + section[start..].find("\n```").expect("block ends");
@@ -45,7 +46,10 @@ fn the_documented_script_decrypts_a_vault_with_argon2_and_age() {
     let profile = &payload["profiles"]["eu-seller"];
     assert_eq!(profile["refresh_token"].as_str(), Some(REFRESH_TOKEN));
     assert_eq!(profile["marketplace_id"].as_str(), Some("A1PA6795UKMFR9"));
-    assert_eq!(payload["apps"]["main"]["client_secret"].as_str(), Some(NASTY_SECRET));
+    assert_eq!(
+        payload["apps"]["main"]["client_secret"].as_str(),
+        Some(NASTY_SECRET)
+    );
 
     let wrong = run_documented_script(&env, "wrong");
     assert_ne!(wrong.code, 0);

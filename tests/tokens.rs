@@ -26,14 +26,21 @@ fn login_proves_the_refresh_token_then_token_reuses_the_cached_one() {
     assert_eq!(login[0].refresh_token, REFRESH_TOKEN);
 
     let token = env.run(&["token", "p"]).ok();
-    assert_eq!(token.stdout, "Atza|standin-1\n", "the token login fetched is cached");
+    assert_eq!(
+        token.stdout, "Atza|standin-1\n",
+        "the token login fetched is cached"
+    );
     env.run(&["token", "p"]).ok();
     assert_eq!(standin.requests(), 1, "a cached token makes no request");
     let row = &env.profiles_json()[0];
     assert_eq!(row["access_token_status"], "valid");
     assert_eq!(row["refresh_token_present"], true);
     let list = env.run(&["list"]).ok();
-    assert!(list.stdout.contains("valid 59m") || list.stdout.contains("valid 1h"), "{}", list.stdout);
+    assert!(
+        list.stdout.contains("valid 59m") || list.stdout.contains("valid 1h"),
+        "{}",
+        list.stdout
+    );
 }
 
 #[test]
@@ -51,7 +58,11 @@ fn a_token_inside_the_margin_is_refreshed() {
     assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-4\n");
     env.set("SPVAULT_MIN_VALID", "1m");
     standin.set_expires_in(3600);
-    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-4\n", "SPVAULT_MIN_VALID is honoured");
+    assert_eq!(
+        env.run(&["token", "p"]).ok().stdout,
+        "Atza|standin-4\n",
+        "SPVAULT_MIN_VALID is honoured"
+    );
     assert_eq!(standin.requests(), 4);
 }
 
@@ -63,10 +74,20 @@ fn a_revoked_refresh_token_exits_6_and_stays_stored() {
     let out = env.run(&["refresh", "p", "--force"]).expect_code(6);
     assert!(out.stdout.contains("vault login p"), "{}", out.stdout);
     let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(6);
-    assert!(out.stderr.contains("invalid_grant") && out.stderr.contains("vault login p"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("invalid_grant") && out.stderr.contains("vault login p"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.profiles_json()[0]["refresh_token_present"], true);
-    let env_out = env.run(&["env", "p", "--with-secrets", "--format", "json"]).ok().json();
-    assert_eq!(env_out["SP_API_REFRESH_TOKEN"], REFRESH_TOKEN, "the refresh token is unchanged");
+    let env_out = env
+        .run(&["env", "p", "--with-secrets", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        env_out["SP_API_REFRESH_TOKEN"], REFRESH_TOKEN,
+        "the refresh token is unchanged"
+    );
 }
 
 #[test]
@@ -74,8 +95,16 @@ fn a_wrong_client_secret_points_at_set_secret() {
     let (standin, env) = setup();
     standin.add_client(CLIENT_ID, "the rotated secret");
     let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(6);
-    assert!(out.stderr.contains("invalid_client") && out.stderr.contains("vault app set-secret main"), "{}", out.stderr);
-    assert!(!out.stderr.contains("amzn1.oa2-cs"), "the secret leaked: {}", out.stderr);
+    assert!(
+        out.stderr.contains("invalid_client") && out.stderr.contains("vault app set-secret main"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("amzn1.oa2-cs"),
+        "the secret leaked: {}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -91,7 +120,10 @@ fn transient_failures_are_retried() {
     let started = std::time::Instant::now();
     let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
     assert_eq!(out.stdout, "Atza|standin-3\n");
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
 
     for _ in 0..4 {
         standin.queue(Canned::json(400, r#"{"error":"temporarily_unavailable"}"#));
@@ -103,9 +135,17 @@ fn transient_failures_are_retried() {
 #[test]
 fn an_html_200_fails_cleanly() {
     let (standin, env) = setup();
-    standin.queue(Canned::raw(200, "text/html", b"<html><body>Sign in</body></html>".to_vec()));
+    standin.queue(Canned::raw(
+        200,
+        "text/html",
+        b"<html><body>Sign in</body></html>".to_vec(),
+    ));
     let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(7);
-    assert!(out.stderr.contains("not a JSON token response"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not a JSON token response"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(standin.requests(), 2, "a bad 200 is not retried");
 }
 
@@ -120,8 +160,14 @@ fn the_endpoint_override_must_be_https_unless_loopback() {
 #[test]
 fn unreachable_amazon_exits_7() {
     let (_standin, mut env) = setup();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    env.set("SPVAULT_LWA_TOKEN_URL", &format!("http://{closed}/auth/o2/token"));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    env.set(
+        "SPVAULT_LWA_TOKEN_URL",
+        &format!("http://{closed}/auth/o2/token"),
+    );
     let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(7);
     assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
 }
@@ -135,7 +181,11 @@ fn refresh_all_refreshes_the_good_and_reports_the_revoked() {
     let before = standin.issued();
     let out = env.run(&["refresh", "--all", "--force"]).expect_code(6);
     assert!(out.stdout.contains("p: refreshed"), "{}", out.stdout);
-    assert!(out.stdout.contains("q: FAILED") && out.stdout.contains("vault login q"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("q: FAILED") && out.stdout.contains("vault login q"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("r: refreshed"), "{}", out.stdout);
     assert_eq!(standin.issued(), before + 2);
     // Both new tokens were saved: asking for them makes no request.
@@ -145,7 +195,11 @@ fn refresh_all_refreshes_the_good_and_reports_the_revoked() {
     assert_ne!(p, r);
     assert_eq!(standin.requests(), requests);
     let still_valid = env.run(&["refresh", "p"]).ok();
-    assert!(still_valid.stdout.contains("still valid"), "{}", still_valid.stdout);
+    assert!(
+        still_valid.stdout.contains("still valid"),
+        "{}",
+        still_valid.stdout
+    );
 }
 
 #[test]
@@ -171,9 +225,16 @@ fn concurrent_refreshes_of_different_profiles_keep_both_tokens() {
     let requests = standin.requests();
     let p = env.run(&["token", "p"]).ok().stdout;
     let q = env.run(&["token", "q"]).ok().stdout;
-    assert_eq!(standin.requests(), requests, "both refreshed tokens were saved");
+    assert_eq!(
+        standin.requests(),
+        requests,
+        "both refreshed tokens were saved"
+    );
     let issued: Vec<String> = (3..=4).map(|n| format!("Atza|standin-{n}\n")).collect();
-    assert!(issued.contains(&p) && issued.contains(&q) && p != q, "{p} {q}");
+    assert!(
+        issued.contains(&p) && issued.contains(&q) && p != q,
+        "{p} {q}"
+    );
 }
 
 #[test]
@@ -182,14 +243,23 @@ fn login_with_a_revoked_or_malformed_token_stores_nothing() {
     let mut env = Env::new();
     env.with_app(Some(&standin));
     env.run(&["add-profile", "p", "--region", "eu"]).ok();
-    let out = env.run_stdin(&["login", "p", "--refresh-token-stdin"], "Atzr|unknown").expect_code(6);
+    let out = env
+        .run_stdin(&["login", "p", "--refresh-token-stdin"], "Atzr|unknown")
+        .expect_code(6);
     assert!(out.stderr.contains("invalid_grant"), "{}", out.stderr);
     assert_eq!(env.profiles_json()[0]["refresh_token_present"], false);
-    let out = env.run_stdin(&["login", "p", "--refresh-token-stdin"], "Atza|an-access-token").expect_code(2);
+    let out = env
+        .run_stdin(
+            &["login", "p", "--refresh-token-stdin"],
+            "Atza|an-access-token",
+        )
+        .expect_code(2);
     assert!(out.stderr.contains("access token"), "{}", out.stderr);
-    env.run_stdin(&["login", "p", "--refresh-token-stdin"], "").expect_code(2);
+    env.run_stdin(&["login", "p", "--refresh-token-stdin"], "")
+        .expect_code(2);
     assert_eq!(standin.requests(), 1);
-    env.run_stdin(&["login", "nobody", "--refresh-token-stdin"], REFRESH_TOKEN).expect_code(5);
+    env.run_stdin(&["login", "nobody", "--refresh-token-stdin"], REFRESH_TOKEN)
+        .expect_code(5);
 }
 
 #[test]
@@ -199,9 +269,27 @@ fn exec_sets_the_variables_and_passes_the_exit_status_through() {
         .run(&["exec", "p", "--", "sh", "-c", "echo \"$SP_API_ACCESS_TOKEN|$SPVAULT_PROFILE|$SP_API_REGION|$SP_API_MARKETPLACE_ID\"; exit 42"])
         .expect_code(42);
     assert_eq!(out.stdout, "Atza|standin-1|p|eu|A1PA6795UKMFR9\n");
-    let out = env.run(&["exec", "p", "--", "sh", "-c", "test -z \"$LWA_CLIENT_SECRET\""]).ok();
+    let out = env
+        .run(&[
+            "exec",
+            "p",
+            "--",
+            "sh",
+            "-c",
+            "test -z \"$LWA_CLIENT_SECRET\"",
+        ])
+        .ok();
     assert_eq!(out.stdout, "");
-    env.run(&["exec", "p", "--with-secrets", "--", "sh", "-c", "test -n \"$LWA_CLIENT_SECRET\""]).ok();
+    env.run(&[
+        "exec",
+        "p",
+        "--with-secrets",
+        "--",
+        "sh",
+        "-c",
+        "test -n \"$LWA_CLIENT_SECRET\"",
+    ])
+    .ok();
 }
 
 #[test]
@@ -236,26 +324,72 @@ fn env_json_and_presets_name_the_right_variables() {
     let (_standin, env) = setup();
     let vars = env.run(&["env", "p", "--format", "json"]).ok().json();
     assert_eq!(vars["SP_API_ACCESS_TOKEN"], "Atza|standin-1");
-    assert_eq!(vars["SP_API_ENDPOINT"], "https://sellingpartnerapi-eu.amazon.com");
+    assert_eq!(
+        vars["SP_API_ENDPOINT"],
+        "https://sellingpartnerapi-eu.amazon.com"
+    );
     assert_eq!(vars["SP_API_AWS_REGION"], "eu-west-1");
     assert_eq!(vars["SP_API_REGION"], "eu");
     assert_eq!(vars["SP_API_MARKETPLACE_ID"], "A1PA6795UKMFR9");
     assert_eq!(vars["SPVAULT_PROFILE"], "p");
-    assert!(vars["SP_API_ACCESS_TOKEN_EXPIRES_AT"].as_str().unwrap().ends_with('Z'));
-    assert!(vars.get("LWA_CLIENT_SECRET").is_none() && vars.get("SP_API_SELLING_PARTNER_ID").is_none());
+    assert!(
+        vars["SP_API_ACCESS_TOKEN_EXPIRES_AT"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert!(
+        vars.get("LWA_CLIENT_SECRET").is_none() && vars.get("SP_API_SELLING_PARTNER_ID").is_none()
+    );
 
     let expect = [
-        ("python-amazon-sp-api", &[("LWA_APP_ID", CLIENT_ID), ("LWA_CLIENT_SECRET", NASTY_SECRET), ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN), ("SP_API_DEFAULT_MARKETPLACE", "DE")][..]),
-        ("amazon-sp-api", &[("SELLING_PARTNER_APP_CLIENT_ID", CLIENT_ID), ("SELLING_PARTNER_APP_CLIENT_SECRET", NASTY_SECRET), ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)]),
-        ("sp-api-sdk", &[("LWA_CLIENT_ID", CLIENT_ID), ("LWA_CLIENT_SECRET", NASTY_SECRET), ("LWA_REFRESH_TOKEN", REFRESH_TOKEN)]),
-        ("dotenv-amazon", &[("AMAZON_CLIENT_ID", CLIENT_ID), ("AMAZON_CLIENT_SECRET", NASTY_SECRET), ("AMAZON_REFRESH_TOKEN", REFRESH_TOKEN), ("AMAZON_ACCESS_TOKEN", "Atza|standin-1")]),
+        (
+            "python-amazon-sp-api",
+            &[
+                ("LWA_APP_ID", CLIENT_ID),
+                ("LWA_CLIENT_SECRET", NASTY_SECRET),
+                ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN),
+                ("SP_API_DEFAULT_MARKETPLACE", "DE"),
+            ][..],
+        ),
+        (
+            "amazon-sp-api",
+            &[
+                ("SELLING_PARTNER_APP_CLIENT_ID", CLIENT_ID),
+                ("SELLING_PARTNER_APP_CLIENT_SECRET", NASTY_SECRET),
+                ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN),
+            ],
+        ),
+        (
+            "sp-api-sdk",
+            &[
+                ("LWA_CLIENT_ID", CLIENT_ID),
+                ("LWA_CLIENT_SECRET", NASTY_SECRET),
+                ("LWA_REFRESH_TOKEN", REFRESH_TOKEN),
+            ],
+        ),
+        (
+            "dotenv-amazon",
+            &[
+                ("AMAZON_CLIENT_ID", CLIENT_ID),
+                ("AMAZON_CLIENT_SECRET", NASTY_SECRET),
+                ("AMAZON_REFRESH_TOKEN", REFRESH_TOKEN),
+                ("AMAZON_ACCESS_TOKEN", "Atza|standin-1"),
+            ],
+        ),
     ];
     for (preset, pairs) in expect {
-        let vars = env.run(&["env", "p", "--format", "json", "--preset", preset]).ok().json();
+        let vars = env
+            .run(&["env", "p", "--format", "json", "--preset", preset])
+            .ok()
+            .json();
         for (name, value) in pairs {
             assert_eq!(vars[name], *value, "{preset} {name}");
         }
-        assert_eq!(vars["SP_API_ACCESS_TOKEN"], "Atza|standin-1", "{preset} keeps the defaults");
+        assert_eq!(
+            vars["SP_API_ACCESS_TOKEN"], "Atza|standin-1",
+            "{preset} keeps the defaults"
+        );
     }
 }
 
@@ -263,10 +397,17 @@ fn env_json_and_presets_name_the_right_variables() {
 const DUMP: &str = "for n in SP_API_ACCESS_TOKEN LWA_CLIENT_SECRET SP_API_REFRESH_TOKEN LWA_CLIENT_ID SPVAULT_PROFILE SP_API_ENDPOINT; do printenv \"$n\"; printf '\\0'; done";
 
 fn expected_values() -> String {
-    ["Atza|standin-1", NASTY_SECRET, REFRESH_TOKEN, CLIENT_ID, "p", "https://sellingpartnerapi-eu.amazon.com"]
-        .iter()
-        .map(|v| format!("{v}\n\0"))
-        .collect()
+    [
+        "Atza|standin-1",
+        NASTY_SECRET,
+        REFRESH_TOKEN,
+        CLIENT_ID,
+        "p",
+        "https://sellingpartnerapi-eu.amazon.com",
+    ]
+    .iter()
+    .map(|v| format!("{v}\n\0"))
+    .collect()
 }
 
 fn run_shell(shell: &str, script: &str, env: &Env) -> Out {
@@ -295,7 +436,12 @@ fn eval_in_bash_and_zsh_gives_exactly_the_stored_values() {
         if !have(shell) {
             continue;
         }
-        let out = run_shell(shell, "eval \"$(\"$VAULT\" env p --with-secrets)\" && sh \"$DUMP\"", &env).ok();
+        let out = run_shell(
+            shell,
+            "eval \"$(\"$VAULT\" env p --with-secrets)\" && sh \"$DUMP\"",
+            &env,
+        )
+        .ok();
         assert_eq!(out.stdout, expected_values(), "{shell}");
     }
 }
@@ -318,7 +464,17 @@ fn dotenv_output_reads_back_with_python_dotenv() {
         return;
     };
     let file = env.path("out.env");
-    let dotenv = env.run(&["env", "p", "--with-secrets", "--format", "dotenv", "--preset", "dotenv-amazon"]).ok();
+    let dotenv = env
+        .run(&[
+            "env",
+            "p",
+            "--with-secrets",
+            "--format",
+            "dotenv",
+            "--preset",
+            "dotenv-amazon",
+        ])
+        .ok();
     std::fs::write(&file, dotenv.stdout).unwrap();
     let script = "import json, sys\nfrom dotenv import dotenv_values\nprint(json.dumps(dotenv_values(sys.argv[1])))";
     let child = std::process::Command::new(python)
@@ -328,7 +484,8 @@ fn dotenv_output_reads_back_with_python_dotenv() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let values: serde_json::Value = serde_json::from_str(&finish(child, "", Duration::from_secs(60)).ok().stdout).unwrap();
+    let values: serde_json::Value =
+        serde_json::from_str(&finish(child, "", Duration::from_secs(60)).ok().stdout).unwrap();
     assert_eq!(values["LWA_CLIENT_SECRET"], NASTY_SECRET);
     assert_eq!(values["AMAZON_CLIENT_SECRET"], NASTY_SECRET);
     assert_eq!(values["SP_API_REFRESH_TOKEN"], REFRESH_TOKEN);

@@ -9,7 +9,16 @@ use support::*;
 
 fn add_main_app(env: &Env) {
     env.run_stdin(
-        &["app", "add", "main", "--client-id", CLIENT_ID, "--application-id", APP_ID, "--client-secret-stdin"],
+        &[
+            "app",
+            "add",
+            "main",
+            "--client-id",
+            CLIENT_ID,
+            "--application-id",
+            APP_ID,
+            "--client-secret-stdin",
+        ],
         NASTY_SECRET,
     )
     .ok();
@@ -20,8 +29,28 @@ fn apps_and_profiles_round_trip() {
     let env = Env::new();
     env.init_fast();
     add_main_app(&env);
-    env.run(&["add-profile", "eu-seller", "--region", "eu", "--marketplace", "DE"]).ok();
-    env.run(&["add-profile", "us-vendor", "--app", "main", "--region", "na", "--marketplace", "ATVPDKIKX0DER", "--vendor", "--sandbox"]).ok();
+    env.run(&[
+        "add-profile",
+        "eu-seller",
+        "--region",
+        "eu",
+        "--marketplace",
+        "DE",
+    ])
+    .ok();
+    env.run(&[
+        "add-profile",
+        "us-vendor",
+        "--app",
+        "main",
+        "--region",
+        "na",
+        "--marketplace",
+        "ATVPDKIKX0DER",
+        "--vendor",
+        "--sandbox",
+    ])
+    .ok();
 
     let list = env.profiles_json();
     let rows = list.as_array().unwrap();
@@ -35,7 +64,10 @@ fn apps_and_profiles_round_trip() {
     assert_eq!(rows[1]["profile"], "us-vendor");
     assert_eq!(rows[1]["vendor"], true);
     assert_eq!(rows[1]["sandbox"], true);
-    assert_eq!(rows[1]["endpoint"], "https://sandbox.sellingpartnerapi-na.amazon.com");
+    assert_eq!(
+        rows[1]["endpoint"],
+        "https://sandbox.sellingpartnerapi-na.amazon.com"
+    );
     let days = rows[0]["client_secret_days_left"].as_i64().unwrap();
     assert!((179..=180).contains(&days), "{days}");
 
@@ -63,11 +95,26 @@ fn set_secret_replaces_the_secret_and_its_expiry() {
     let env = Env::new();
     env.init_fast();
     add_main_app(&env);
-    env.run_stdin(&["app", "set-secret", "main", "--stdin", "--expires", "2030-01-02"], "new-secret").ok();
+    env.run_stdin(
+        &[
+            "app",
+            "set-secret",
+            "main",
+            "--stdin",
+            "--expires",
+            "2030-01-02",
+        ],
+        "new-secret",
+    )
+    .ok();
     let apps = env.run(&["app", "list", "--json"]).ok().json();
     assert_eq!(apps[0]["client_secret_expires_at"], "2030-01-02T00:00:00Z");
-    env.run_stdin(&["app", "set-secret", "nope", "--stdin"], "x").expect_code(5);
-    let bad_date = env.run_stdin(&["app", "set-secret", "main", "--stdin", "--expires", "soon"], "x");
+    env.run_stdin(&["app", "set-secret", "nope", "--stdin"], "x")
+        .expect_code(5);
+    let bad_date = env.run_stdin(
+        &["app", "set-secret", "main", "--stdin", "--expires", "soon"],
+        "x",
+    );
     bad_date.expect_code(2);
 }
 
@@ -88,19 +135,56 @@ fn validation_errors_are_usage_errors_that_explain() {
     let env = Env::new();
     env.init_fast();
     let swapped = env
-        .run_stdin(&["app", "add", "a", "--client-id", APP_ID, "--application-id", CLIENT_ID, "--client-secret-stdin"], "s")
+        .run_stdin(
+            &[
+                "app",
+                "add",
+                "a",
+                "--client-id",
+                APP_ID,
+                "--application-id",
+                CLIENT_ID,
+                "--client-secret-stdin",
+            ],
+            "s",
+        )
         .expect_code(2);
     assert!(swapped.stderr.contains("swapped"), "{}", swapped.stderr);
     let bad_prefix = env
-        .run_stdin(&["app", "add", "a", "--client-id", "abc", "--application-id", APP_ID, "--client-secret-stdin"], "s")
+        .run_stdin(
+            &[
+                "app",
+                "add",
+                "a",
+                "--client-id",
+                "abc",
+                "--application-id",
+                APP_ID,
+                "--client-secret-stdin",
+            ],
+            "s",
+        )
         .expect_code(2);
-    assert!(bad_prefix.stderr.contains("amzn1.application-oa2-client."), "{}", bad_prefix.stderr);
+    assert!(
+        bad_prefix.stderr.contains("amzn1.application-oa2-client."),
+        "{}",
+        bad_prefix.stderr
+    );
     add_main_app(&env);
-    let wrong_region = env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "US"]).expect_code(2);
-    assert!(wrong_region.stderr.contains("region na"), "{}", wrong_region.stderr);
-    env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "XX"]).expect_code(2);
-    env.run(&["add-profile", "bad/name", "--region", "eu"]).expect_code(2);
-    env.run(&["add-profile", "p", "--region", "eu", "--app", "other"]).expect_code(5);
+    let wrong_region = env
+        .run(&["add-profile", "p", "--region", "eu", "--marketplace", "US"])
+        .expect_code(2);
+    assert!(
+        wrong_region.stderr.contains("region na"),
+        "{}",
+        wrong_region.stderr
+    );
+    env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "XX"])
+        .expect_code(2);
+    env.run(&["add-profile", "bad/name", "--region", "eu"])
+        .expect_code(2);
+    env.run(&["add-profile", "p", "--region", "eu", "--app", "other"])
+        .expect_code(5);
     env.run(&["add-profile", "p"]).expect_code(2);
     env.run(&["bogus-command"]).expect_code(2);
     // Nothing above changed the vault's content.
@@ -114,7 +198,11 @@ fn a_wrong_passphrase_exits_3_and_leaves_the_file_alone() {
     add_main_app(&env);
     let before = env.vault_bytes();
     env.set("SPVAULT_PASSPHRASE", "not the passphrase");
-    for args in [&["list"][..], &["add-profile", "p", "--region", "eu"], &["passwd"]] {
+    for args in [
+        &["list"][..],
+        &["add-profile", "p", "--region", "eu"],
+        &["passwd"],
+    ] {
         let out = env.run(args).expect_code(3);
         assert!(out.stderr.contains("wrong passphrase"), "{}", out.stderr);
     }
@@ -150,11 +238,18 @@ fn passphrase_sources_are_tried_in_order() {
     env.run(&["list"]).ok();
     env.unset("SPVAULT_PASSPHRASE_FILE");
     env.run(&["list"]).expect_code(3);
-    env.set("SPVAULT_PASSPHRASE_COMMAND", &format!("printf '%s\\n' '{PASSPHRASE}'"));
+    env.set(
+        "SPVAULT_PASSPHRASE_COMMAND",
+        &format!("printf '%s\\n' '{PASSPHRASE}'"),
+    );
     env.run(&["list"]).ok();
     env.set("SPVAULT_PASSPHRASE_COMMAND", "exit 9");
     let failed = env.run(&["list"]).expect_code(3);
-    assert!(failed.stderr.contains("SPVAULT_PASSPHRASE_COMMAND failed"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("SPVAULT_PASSPHRASE_COMMAND failed"),
+        "{}",
+        failed.stderr
+    );
     env.unset("SPVAULT_PASSPHRASE_COMMAND");
     env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
     env.run(&["list"]).ok();
@@ -181,11 +276,14 @@ fn passwd_changes_the_passphrase() {
 fn init_refuses_weak_or_absurd_kdf_settings_and_existing_vaults() {
     let env = Env::new();
     env.run(&["init", "--kdf-memory-mib", "4"]).expect_code(2);
-    env.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "0"]).expect_code(2);
-    env.run(&["init", "--kdf-memory-mib", "100000"]).expect_code(2);
+    env.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "0"])
+        .expect_code(2);
+    env.run(&["init", "--kdf-memory-mib", "100000"])
+        .expect_code(2);
     assert!(!env.vault.exists());
     env.init_fast();
-    env.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).expect_code(1);
+    env.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
+        .expect_code(1);
 }
 
 /// Rewrites the header line `key = old` and fixes the checksum, as a hostile or
@@ -195,7 +293,10 @@ fn with_header(text: &str, old: &str, new: &str) -> Vec<u8> {
     let body_end = text.trim_end().rfind('\n').unwrap() + 1;
     let body = text[..body_end].replacen(old, new, 1);
     assert_ne!(body, text[..body_end], "{old} not found");
-    let sum: String = sha2::Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let sum: String = sha2::Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("{body}sha256 = \"{sum}\"\n").into_bytes()
 }
 
@@ -214,11 +315,26 @@ fn damaged_vaults_exit_4_untouched_and_without_panic() {
         ("truncated", good[..good.len() / 2].to_vec()),
         ("empty", Vec::new()),
         ("not text", vec![0xff, 0xfe, 0x00, 0x01]),
-        ("unknown version", with_header(&text, "version = 1\n", "version = 7\n")),
-        ("absurd memory", with_header(&text, "memory_kib = 8192", "memory_kib = 4294967295")),
-        ("absurd iterations", with_header(&text, "iterations = 1\n", "iterations = 100000\n")),
-        ("zero parallelism", with_header(&text, "parallelism = 1\n", "parallelism = 0\n")),
-        ("other algorithm", with_header(&text, "\"argon2id\"", "\"scrypt\"")),
+        (
+            "unknown version",
+            with_header(&text, "version = 1\n", "version = 7\n"),
+        ),
+        (
+            "absurd memory",
+            with_header(&text, "memory_kib = 8192", "memory_kib = 4294967295"),
+        ),
+        (
+            "absurd iterations",
+            with_header(&text, "iterations = 1\n", "iterations = 100000\n"),
+        ),
+        (
+            "zero parallelism",
+            with_header(&text, "parallelism = 1\n", "parallelism = 0\n"),
+        ),
+        (
+            "other algorithm",
+            with_header(&text, "\"argon2id\"", "\"scrypt\""),
+        ),
     ];
     let mut bad_sum = text.clone().into_bytes();
     let sum_at = text.rfind("sha256 = \"").unwrap() + 12;
@@ -229,8 +345,13 @@ fn damaged_vaults_exit_4_untouched_and_without_panic() {
         let out = env.run(&["list"]).expect_code(4);
         assert!(out.stderr.contains("vault"), "{name}: {}", out.stderr);
         assert!(!out.stderr.contains(PASSPHRASE), "{name}");
-        env.run(&["add-profile", "x", "--region", "eu"]).expect_code(4);
-        assert_eq!(std::fs::read(&env.vault).unwrap(), bytes, "{name}: file changed");
+        env.run(&["add-profile", "x", "--region", "eu"])
+            .expect_code(4);
+        assert_eq!(
+            std::fs::read(&env.vault).unwrap(),
+            bytes,
+            "{name}: file changed"
+        );
     }
     std::fs::write(&env.vault, &good).unwrap();
     env.run(&["list"]).ok();
@@ -243,14 +364,32 @@ fn secrets_never_appear_in_the_file_or_in_list_and_show() {
     env.with_app(Some(&standin));
     env.logged_in_profile(&standin, "eu", REFRESH_TOKEN);
     let file = String::from_utf8(env.vault_bytes()).unwrap();
-    let secrets = [PASSPHRASE, "amzn1.oa2-cs", REFRESH_TOKEN, "Atza|standin", "eu-seller", "A1PA6795UKMFR9", CLIENT_ID];
+    let secrets = [
+        PASSPHRASE,
+        "amzn1.oa2-cs",
+        REFRESH_TOKEN,
+        "Atza|standin",
+        "eu-seller",
+        "A1PA6795UKMFR9",
+        CLIENT_ID,
+    ];
     for secret in secrets {
         assert!(!file.contains(secret), "the vault file shows {secret}");
     }
-    for args in [&["list"][..], &["list", "--json"], &["show", "eu"], &["show", "eu", "--json"], &["app", "list"], &["app", "list", "--json"]] {
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["show", "eu"],
+        &["show", "eu", "--json"],
+        &["app", "list"],
+        &["app", "list", "--json"],
+    ] {
         let out = env.run(args).ok();
         for secret in [PASSPHRASE, "amzn1.oa2-cs", REFRESH_TOKEN, "Atza|"] {
-            assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "{args:?} shows {secret}");
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "{args:?} shows {secret}"
+            );
         }
     }
 }
@@ -294,8 +433,14 @@ fn a_symlinked_or_folder_vault_path_is_refused() {
     env.set("SPVAULT_FILE", &link.display().to_string());
     let out = env.run(&["list"]).expect_code(2);
     assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
-    env.run(&["add-profile", "x", "--region", "eu"]).expect_code(2);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    env.run(&["add-profile", "x", "--region", "eu"])
+        .expect_code(2);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(env.vault_bytes(), before);
     env.set("SPVAULT_FILE", &env.dir.path().display().to_string());
     env.run(&["list"]).expect_code(4);
@@ -306,7 +451,16 @@ fn the_vault_flag_wins_over_the_variable() {
     let env = Env::new();
     let other = env.path("other.toml");
     let other = other.to_str().unwrap();
-    env.run(&["--vault", other, "init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]).ok();
+    env.run(&[
+        "--vault",
+        other,
+        "init",
+        "--kdf-memory-mib",
+        "8",
+        "--kdf-iterations",
+        "1",
+    ])
+    .ok();
     assert!(std::path::Path::new(other).exists());
     assert!(!env.vault.exists());
 }

@@ -15,7 +15,10 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
         && args.marketplace.is_none()
         && !args.vendor
         && !args.sandbox;
-    if no_flags && passphrase::terminal_available() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    if no_flags
+        && passphrase::terminal_available()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
         return wizard(file, &args.name);
     }
     let region = args.region.ok_or_else(|| {
@@ -40,7 +43,12 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
     save(&unlocked, &args.name, profile, None)
 }
 
-fn save(unlocked: &Unlocked, name: &str, profile: Profile, new_app: Option<(String, App)>) -> Result<()> {
+fn save(
+    unlocked: &Unlocked,
+    name: &str,
+    profile: Profile,
+    new_app: Option<(String, App)>,
+) -> Result<()> {
     let app_name = profile.app.clone();
     unlocked.update(|vault| {
         if let Some((app_name, app)) = new_app {
@@ -56,7 +64,11 @@ fn wizard_error(e: dialoguer::Error) -> Error {
     Error::Other(format!("cannot read from the terminal: {e}"))
 }
 
-fn ask(prompt: &str, default: Option<&str>, check: impl Fn(&String) -> Result<()>) -> Result<String> {
+fn ask(
+    prompt: &str,
+    default: Option<&str>,
+    check: impl Fn(&String) -> Result<()>,
+) -> Result<String> {
     let mut input = Input::<String>::new()
         .with_prompt(prompt)
         .validate_with(|value: &String| check(value).map_err(|e| e.to_string()));
@@ -72,9 +84,15 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
     let (unlocked, vault) = Unlocked::open_or_create(file)?;
     let mut new_app = None;
     let app_name = if vault.apps.is_empty() {
-        eprintln!("The vault has no app yet. Its LWA credentials are in Developer Central, \"LWA credentials\".");
+        eprintln!(
+            "The vault has no app yet. Its LWA credentials are in Developer Central, \"LWA credentials\"."
+        );
         let app_name = ask("App name", Some("main"), |v| model::validate_name("app", v))?;
-        let client_id = ask("LWA client id (amzn1.application-oa2-client....)", None, |_| Ok(()))?;
+        let client_id = ask(
+            "LWA client id (amzn1.application-oa2-client....)",
+            None,
+            |_| Ok(()),
+        )?;
         let application_id = ask("Application id (amzn1.sp.solution....)", None, |_| Ok(()))?;
         model::validate_app_ids(client_id.trim(), application_id.trim())?;
         let draft = Confirm::new()
@@ -99,7 +117,11 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         vault.choose_app(None)?
     } else {
         let names: Vec<&str> = vault.apps.keys().map(String::as_str).collect();
-        ask(&format!("App ({})", names.join(", ")), Some(names[0]), |v| vault.app(v).map(drop))?
+        ask(
+            &format!("App ({})", names.join(", ")),
+            Some(names[0]),
+            |v| vault.app(v).map(drop),
+        )?
     };
     let region: Region = ask("Region (na, eu, fe)", Some("eu"), |v| {
         v.parse::<Region>().map(drop).map_err(Error::Invalid)

@@ -105,17 +105,32 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows).expect("JSON values serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("JSON values serialize")
+        );
         return Ok(());
     }
-    let mut table = super::list::new_table(&["app", "client id", "application id", "draft", "profiles", "client secret"]);
+    let mut table = super::list::new_table(&[
+        "app",
+        "client id",
+        "application id",
+        "draft",
+        "profiles",
+        "client secret",
+    ]);
     for (name, app) in &vault.apps {
         table.add_row(vec![
             name.clone(),
             app.client_id.clone(),
             app.application_id.clone(),
             if app.draft { "yes" } else { "no" }.to_owned(),
-            vault.profiles.values().filter(|p| &p.app == name).count().to_string(),
+            vault
+                .profiles
+                .values()
+                .filter(|p| &p.app == name)
+                .count()
+                .to_string(),
             super::list::secret_expiry_text(app.client_secret_expires_at, now),
         ]);
     }

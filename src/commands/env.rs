@@ -21,7 +21,11 @@ pub fn profile_variables(
         app,
         token: &token,
     };
-    Ok(export::variables(&source, variables.preset, variables.with_secrets))
+    Ok(export::variables(
+        &source,
+        variables.preset,
+        variables.with_secrets,
+    ))
 }
 
 pub fn run(file: VaultFile, args: EnvArgs) -> Result<()> {

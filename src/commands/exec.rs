@@ -8,13 +8,14 @@ use crate::export::PROFILE_VAR;
 use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: ExecArgs) -> Result<()> {
-    if let Some(active) = std::env::var_os(PROFILE_VAR) {
-        if !active.is_empty() && active != args.profile.as_str() {
-            return Err(Error::Invalid(format!(
-                "already inside `vault exec` for profile '{}': nesting another profile would mix credentials; unset {PROFILE_VAR} first if you mean it",
-                active.to_string_lossy()
-            )));
-        }
+    if let Some(active) = std::env::var_os(PROFILE_VAR)
+        && !active.is_empty()
+        && active != args.profile.as_str()
+    {
+        return Err(Error::Invalid(format!(
+            "already inside `vault exec` for profile '{}': nesting another profile would mix credentials; unset {PROFILE_VAR} first if you mean it",
+            active.to_string_lossy()
+        )));
     }
     let variables = profile_variables(file, &args.profile, &args.variables, &args.freshness)?;
     let (program, program_args) = args

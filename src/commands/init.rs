@@ -17,9 +17,16 @@ fn kdf_from_mib(memory_mib: u32, iterations: u32, parallelism: u32) -> Result<Kd
 }
 
 pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
-    let kdf = kdf_from_mib(args.kdf_memory_mib, args.kdf_iterations, args.kdf_parallelism)?;
+    let kdf = kdf_from_mib(
+        args.kdf_memory_mib,
+        args.kdf_iterations,
+        args.kdf_parallelism,
+    )?;
     let (unlocked, _) = Unlocked::create(file, kdf)?;
-    println!("Created an empty vault at {}", unlocked.file().path().display());
+    println!(
+        "Created an empty vault at {}",
+        unlocked.file().path().display()
+    );
     Ok(())
 }
 

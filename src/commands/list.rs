@@ -63,7 +63,10 @@ impl ProfileSummary {
             selling_partner_id: profile.selling_partner_id.clone(),
             refresh_token_present: profile.refresh_token.is_some(),
             access_token_status,
-            access_token_expires_at: profile.access_token.as_ref().map(|t| t.expires_at.to_string()),
+            access_token_expires_at: profile
+                .access_token
+                .as_ref()
+                .map(|t| t.expires_at.to_string()),
             access_token_seconds_left: seconds_left,
             client_secret_expires_at: app.map(|a| a.client_secret_expires_at.to_string()),
             client_secret_days_left: app.map(|a| days_left(a.client_secret_expires_at, now)),
@@ -72,8 +75,13 @@ impl ProfileSummary {
 
     fn access_token_text(&self) -> String {
         match (self.access_token_status, self.access_token_seconds_left) {
-            ("valid", Some(s)) => format!("valid {}", duration::short(SignedDuration::from_secs(s))),
-            ("expiring", Some(s)) => format!("expires in {}", duration::short(SignedDuration::from_secs(s))),
+            ("valid", Some(s)) => {
+                format!("valid {}", duration::short(SignedDuration::from_secs(s)))
+            }
+            ("expiring", Some(s)) => format!(
+                "expires in {}",
+                duration::short(SignedDuration::from_secs(s))
+            ),
             (status, _) => status.to_owned(),
         }
     }
@@ -120,7 +128,11 @@ pub fn warn_about_secrets(vault: &Vault, now: Timestamp) {
     for (name, app) in &vault.apps {
         let days = days_left(app.client_secret_expires_at, now);
         if days < SECRET_WARNING_DAYS {
-            let when = if days < 0 { "has expired".to_owned() } else { format!("expires in {days} days") };
+            let when = if days < 0 {
+                "has expired".to_owned()
+            } else {
+                format!("expires in {days} days")
+            };
             eprintln!(
                 "warning: the client secret of app '{name}' {when}: rotate it in Developer Central and run `vault app set-secret {name}`"
             );
@@ -137,10 +149,20 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
         .map(|(name, p)| ProfileSummary::new(name, p, vault.apps.get(&p.app), now))
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&summaries).expect("summaries serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summaries).expect("summaries serialize")
+        );
     } else {
         let mut table = new_table(&[
-            "profile", "app", "region", "marketplace", "selling partner", "refresh token", "access token", "client secret",
+            "profile",
+            "app",
+            "region",
+            "marketplace",
+            "selling partner",
+            "refresh token",
+            "access token",
+            "client secret",
         ]);
         for s in &summaries {
             let mut region = s.region.clone();
@@ -156,7 +178,12 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
                 region,
                 s.marketplace.unwrap_or("-").to_owned(),
                 s.selling_partner_id.clone().unwrap_or_else(|| "-".into()),
-                if s.refresh_token_present { "yes" } else { "missing" }.to_owned(),
+                if s.refresh_token_present {
+                    "yes"
+                } else {
+                    "missing"
+                }
+                .to_owned(),
                 s.access_token_text(),
                 vault
                     .apps
@@ -181,24 +208,53 @@ pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
     let now = Timestamp::now();
     let summary = ProfileSummary::new(name, profile, Some(app), now);
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary).expect("summary serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summary serializes")
+        );
         return Ok(());
     }
     let rows = [
         ("profile", summary.profile.clone()),
-        ("app", format!("{} (client id {})", summary.app, app.client_id)),
+        (
+            "app",
+            format!("{} (client id {})", summary.app, app.client_id),
+        ),
         ("application id", app.application_id.clone()),
         ("region", summary.region.clone()),
-        ("marketplace", match (&summary.marketplace, &summary.marketplace_id) {
-            (Some(code), Some(id)) => format!("{code} ({id})"),
-            _ => "-".into(),
-        }),
-        ("kind", if summary.vendor { "vendor" } else { "seller" }.to_owned()),
+        (
+            "marketplace",
+            match (&summary.marketplace, &summary.marketplace_id) {
+                (Some(code), Some(id)) => format!("{code} ({id})"),
+                _ => "-".into(),
+            },
+        ),
+        (
+            "kind",
+            if summary.vendor { "vendor" } else { "seller" }.to_owned(),
+        ),
         ("endpoint", summary.endpoint.to_owned()),
-        ("selling partner id", summary.selling_partner_id.clone().unwrap_or_else(|| "-".into())),
-        ("refresh token", if summary.refresh_token_present { "stored" } else { "missing: run `vault login`" }.to_owned()),
+        (
+            "selling partner id",
+            summary
+                .selling_partner_id
+                .clone()
+                .unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "refresh token",
+            if summary.refresh_token_present {
+                "stored"
+            } else {
+                "missing: run `vault login`"
+            }
+            .to_owned(),
+        ),
         ("access token", summary.access_token_text()),
-        ("client secret", secret_expiry_text(app.client_secret_expires_at, now)),
+        (
+            "client secret",
+            secret_expiry_text(app.client_secret_expires_at, now),
+        ),
     ];
     for (label, value) in rows {
         println!("{label:>20}  {value}");

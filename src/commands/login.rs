@@ -23,7 +23,12 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
     };
     check_refresh_token(&refresh_token)?;
     let service = TokenService::from_env()?;
-    let grant = exchange(&service, &vault, &args.profile, Grant::RefreshToken(&refresh_token))?;
+    let grant = exchange(
+        &service,
+        &vault,
+        &args.profile,
+        Grant::RefreshToken(&refresh_token),
+    )?;
     store_authorization(&unlocked, &args.profile, refresh_token, &grant, None)
 }
 
@@ -37,14 +42,20 @@ fn check_refresh_token(token: &Secret) -> Result<()> {
     }
     if !value.starts_with("Atzr|") || value.len() > 4096 || value.chars().any(char::is_whitespace) {
         return Err(Error::Invalid(
-            "that does not look like a refresh token: they start with Atzr| and hold no spaces".into(),
+            "that does not look like a refresh token: they start with Atzr| and hold no spaces"
+                .into(),
         ));
     }
     Ok(())
 }
 
 /// Asks LWA for tokens with the profile's app credentials.
-pub fn exchange(service: &TokenService, vault: &crate::vault::Vault, profile: &str, grant: Grant<'_>) -> Result<TokenGrant> {
+pub fn exchange(
+    service: &TokenService,
+    vault: &crate::vault::Vault,
+    profile: &str,
+    grant: Grant<'_>,
+) -> Result<TokenGrant> {
     let (p, app) = vault.profile_with_app(profile)?;
     let credentials = ClientCredentials {
         client_id: &app.client_id,

@@ -32,20 +32,36 @@ pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
                 .is_some_and(|t| t.valid_for(args.freshness.min_valid, now))
     });
     for name in &fresh {
-        let left = now.duration_until(vault.profiles[name].access_token.as_ref().map(|t| t.expires_at).unwrap_or(now));
-        println!("{name}: still valid {} (use --force to refresh anyway)", duration::short(left));
+        let left = now.duration_until(
+            vault.profiles[name]
+                .access_token
+                .as_ref()
+                .map(|t| t.expires_at)
+                .unwrap_or(now),
+        );
+        println!(
+            "{name}: still valid {} (use --force to refresh anyway)",
+            duration::short(left)
+        );
     }
     if due.is_empty() {
         return Ok(());
     }
     let progress = ProgressBar::new(due.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("constant template is valid"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .expect("constant template is valid"),
     );
     let service = TokenService::from_env()?;
-    let outcomes = service.refresh_with_progress(&unlocked, &vault, &due, usize::from(args.concurrency), |name| {
-        progress.set_message(name.to_owned());
-        progress.inc(1);
-    })?;
+    let outcomes = service.refresh_with_progress(
+        &unlocked,
+        &vault,
+        &due,
+        usize::from(args.concurrency),
+        |name| {
+            progress.set_message(name.to_owned());
+            progress.inc(1);
+        },
+    )?;
     progress.finish_and_clear();
     let mut codes = Vec::new();
     for outcome in &outcomes {
@@ -66,7 +82,11 @@ pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
         Some(first) => Err(Error::Partial(SomeFailed {
             failed: codes.len(),
             total: outcomes.len(),
-            code: if codes.iter().all(|c| c == first) { *first } else { ExitCode::Other },
+            code: if codes.iter().all(|c| c == first) {
+                *first
+            } else {
+                ExitCode::Other
+            },
         })),
     }
 }

@@ -31,11 +31,15 @@ pub enum LwaError {
     Rejected { code: String, description: String },
 
     /// Amazon could not be reached or kept failing.
-    #[error("Amazon's token endpoint is unreachable or failing after {attempts} attempt(s): {detail}; try again later")]
+    #[error(
+        "Amazon's token endpoint is unreachable or failing after {attempts} attempt(s): {detail}; try again later"
+    )]
     Unavailable { attempts: u32, detail: String },
 
     /// Amazon answered, but not with a token response.
-    #[error("Amazon's token endpoint sent an unexpected answer: {0}; try again later, or check SPVAULT_LWA_TOKEN_URL")]
+    #[error(
+        "Amazon's token endpoint sent an unexpected answer: {0}; try again later, or check SPVAULT_LWA_TOKEN_URL"
+    )]
     BadResponse(String),
 
     #[error("{0}")]
@@ -239,7 +243,10 @@ impl LwaClient {
         let response = match self
             .http
             .post(self.token_url.clone())
-            .header("content-type", "application/x-www-form-urlencoded;charset=UTF-8")
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded;charset=UTF-8",
+            )
             .header("accept", "application/json")
             .body(body.to_string())
             .send()
@@ -289,14 +296,21 @@ fn classify(
         || matches!(code, Some("server_error" | "temporarily_unavailable"));
     if transient {
         return Attempt::Transient {
-            detail: format!("HTTP {}{}", status.as_u16(), code.map(|c| format!(" {c}")).unwrap_or_default()),
+            detail: format!(
+                "HTTP {}{}",
+                status.as_u16(),
+                code.map(|c| format!(" {c}")).unwrap_or_default()
+            ),
             retry_after,
         };
     }
     match oauth_error {
         Some(error) => Attempt::Fatal(LwaError::Rejected {
             code: sanitize(&error.error, sent_secrets),
-            description: sanitize(error.error_description.as_deref().unwrap_or(""), sent_secrets),
+            description: sanitize(
+                error.error_description.as_deref().unwrap_or(""),
+                sent_secrets,
+            ),
         }),
         None if status.is_redirection() => Attempt::Fatal(LwaError::BadResponse(format!(
             "HTTP {} redirect, which a token endpoint never sends",
@@ -314,13 +328,19 @@ fn parse_success(body: &[u8], started: Timestamp) -> Result<TokenGrant, String> 
         .map_err(|_| "HTTP 200 whose body is not a JSON token response".to_owned())?;
     let access_token = Secret::new(parsed.access_token);
     let refresh_token = parsed.refresh_token.map(Secret::new);
-    for (field, value) in [("access_token", Some(&access_token)), ("refresh_token", refresh_token.as_ref())] {
+    for (field, value) in [
+        ("access_token", Some(&access_token)),
+        ("refresh_token", refresh_token.as_ref()),
+    ] {
         if let Some(value) = value {
             check_token(field, value)?;
         }
     }
     if !(1..=366 * 24 * 3600).contains(&parsed.expires_in) {
-        return Err(format!("expires_in of {} seconds is out of range", parsed.expires_in));
+        return Err(format!(
+            "expires_in of {} seconds is out of range",
+            parsed.expires_in
+        ));
     }
     // Count from when the request was sent, so the stored expiry is never late.
     Ok(TokenGrant {
@@ -333,7 +353,9 @@ fn parse_success(body: &[u8], started: Timestamp) -> Result<TokenGrant, String> 
 fn check_token(field: &str, value: &Secret) -> Result<(), String> {
     let token = value.expose();
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
-        return Err(format!("{field} is empty or longer than {MAX_TOKEN_BYTES} bytes"));
+        return Err(format!(
+            "{field} is empty or longer than {MAX_TOKEN_BYTES} bytes"
+        ));
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(format!("{field} holds characters a token never has"));
@@ -346,7 +368,13 @@ fn check_token(field: &str, value: &Secret) -> Result<(), String> {
 fn sanitize(text: &str, sent_secrets: &[&str]) -> String {
     let mut clean: String = text
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .take(200)
         .collect();
     for secret in sent_secrets.iter().filter(|s| s.len() >= 4) {
@@ -384,7 +412,10 @@ async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, String
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(format!("response larger than {} KiB", MAX_BODY_BYTES / 1024));
+                    return Err(format!(
+                        "response larger than {} KiB",
+                        MAX_BODY_BYTES / 1024
+                    ));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -418,7 +449,10 @@ mod tests {
     #[test]
     fn echoed_secrets_are_redacted_even_when_cut() {
         let secret = "Atzr|abcdefghijklmnop";
-        assert_eq!(sanitize("bad token Atzr|abcdefghijklmnop!", &[secret]), "bad token [redacted]!");
+        assert_eq!(
+            sanitize("bad token Atzr|abcdefghijklmnop!", &[secret]),
+            "bad token [redacted]!"
+        );
         let long = format!("{}{}", "x".repeat(190), secret);
         let clean = sanitize(&long, &[secret]);
         assert!(!clean.contains("Atzr|abcd"), "{clean}");

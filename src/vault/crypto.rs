@@ -148,10 +148,14 @@ impl VaultKey {
             .map_err(|e| CryptoError::Corrupt(e.to_string()))?;
         let mut armored = Vec::with_capacity(plaintext.len() * 4 / 3 + 512);
         let corrupt = |e: std::io::Error| CryptoError::Corrupt(e.to_string());
-        let armor = ArmoredWriter::wrap_output(&mut armored, Format::AsciiArmor).map_err(corrupt)?;
+        let armor =
+            ArmoredWriter::wrap_output(&mut armored, Format::AsciiArmor).map_err(corrupt)?;
         let mut writer = encryptor.wrap_output(armor).map_err(corrupt)?;
         writer.write_all(plaintext).map_err(corrupt)?;
-        writer.finish().and_then(|armor| armor.finish()).map_err(corrupt)?;
+        writer
+            .finish()
+            .and_then(|armor| armor.finish())
+            .map_err(corrupt)?;
         String::from_utf8(armored).map_err(|e| CryptoError::Corrupt(e.to_string()))
     }
 
@@ -196,7 +200,10 @@ mod tests {
         assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
         assert_eq!(&key.open(&sealed).unwrap()[..], b"schema = 1\n");
         let other = VaultKey::derive(&Secret::from("wrong horse"), FAST, &salt).unwrap();
-        assert!(matches!(other.open(&sealed), Err(CryptoError::NoMatchingKey)));
+        assert!(matches!(
+            other.open(&sealed),
+            Err(CryptoError::NoMatchingKey)
+        ));
     }
 
     #[test]
@@ -210,12 +217,31 @@ mod tests {
     #[test]
     fn hostile_parameters_are_refused_before_any_work() {
         for kdf in [
-            KdfParams { memory_kib: u32::MAX, ..FAST },
-            KdfParams { memory_kib: 1, ..FAST },
-            KdfParams { iterations: 0, ..FAST },
-            KdfParams { iterations: 1_000_000, ..FAST },
-            KdfParams { parallelism: 0, ..FAST },
-            KdfParams { memory_kib: KdfParams::MAX_MEMORY_KIB, iterations: 32, parallelism: 1 },
+            KdfParams {
+                memory_kib: u32::MAX,
+                ..FAST
+            },
+            KdfParams {
+                memory_kib: 1,
+                ..FAST
+            },
+            KdfParams {
+                iterations: 0,
+                ..FAST
+            },
+            KdfParams {
+                iterations: 1_000_000,
+                ..FAST
+            },
+            KdfParams {
+                parallelism: 0,
+                ..FAST
+            },
+            KdfParams {
+                memory_kib: KdfParams::MAX_MEMORY_KIB,
+                iterations: 32,
+                parallelism: 1,
+            },
         ] {
             assert!(kdf.check_bounds().is_err(), "{kdf:?}");
         }

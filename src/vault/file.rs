@@ -66,7 +66,10 @@ impl VaultFile {
     }
 
     fn temp_prefix(&self) -> String {
-        format!(".{}.", self.path.file_name().unwrap_or_default().to_string_lossy())
+        format!(
+            ".{}.",
+            self.path.file_name().unwrap_or_default().to_string_lossy()
+        )
     }
 
     /// The file's bytes, or `None` when there is no vault yet.
@@ -129,8 +132,7 @@ impl VaultFile {
             .mode(0o600)
             .open(&lock_path)
             .map_err(|e| Error::io("open lock file", &lock_path, e))?;
-        file.lock()
-            .map_err(|e| Error::io("lock", &lock_path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
         Ok(WriteLock { _file: file })
     }
 

@@ -98,7 +98,9 @@ impl Envelope {
             EnvelopeError::Damaged(format!("it is not a valid vault envelope (near line {at})"))
         })?;
         if header.format != FORMAT {
-            return Err(damaged("it is not an spvault vault (no format = \"spvault\")"));
+            return Err(damaged(
+                "it is not an spvault vault (no format = \"spvault\")",
+            ));
         }
         if header.version > VERSION {
             return Err(EnvelopeError::NewerVersion(header.version));
@@ -113,7 +115,9 @@ impl Envelope {
             .filter(|&i| text[i..].starts_with(CHECKSUM_KEY))
             .ok_or_else(|| damaged("its last line is not the sha256 checksum"))?;
         if sha256_hex(&bytes[..body_end]) != header.payload.sha256 {
-            return Err(damaged("its checksum does not match (changed or truncated)"));
+            return Err(damaged(
+                "its checksum does not match (changed or truncated)",
+            ));
         }
         let kdf_header = header.kdf;
         if kdf_header.algorithm != "argon2id" || kdf_header.argon2_version != 19 {
@@ -170,7 +174,10 @@ mod tests {
         for i in 0..text.len() {
             let mut damaged = text.clone();
             damaged[i] ^= 0x01;
-            assert!(Envelope::parse(&damaged).is_err(), "byte {i} flipped went unnoticed");
+            assert!(
+                Envelope::parse(&damaged).is_err(),
+                "byte {i} flipped went unnoticed"
+            );
         }
         // Only the final newline may go: the checksum line is complete without it.
         for len in 0..text.len() - 1 {

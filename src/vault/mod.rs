@@ -65,7 +65,8 @@ impl Unlocked {
             return Err(Error::VaultExists(file.path().to_path_buf()));
         }
         let passphrase = passphrase::new(file.path(), None)?;
-        let key = VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
+        let key =
+            VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         let unlocked = Unlocked { file, key };
         let vault = Vault::default();
         let lock = unlocked.file.lock()?;
@@ -102,7 +103,8 @@ impl Unlocked {
     /// Re-encrypts the vault under a new passphrase and a new salt (and optionally new
     /// KDF parameters). The old passphrase no longer opens it.
     pub fn change_passphrase(&mut self, new_passphrase: &Secret, kdf: KdfParams) -> Result<()> {
-        let key = VaultKey::derive(new_passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
+        let key =
+            VaultKey::derive(new_passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         let lock = self.file.lock()?;
         let bytes = self
             .file
@@ -182,7 +184,10 @@ pub fn parse_model(file: &VaultFile, plaintext: &[u8]) -> Result<Vault> {
             Ok(only) if only.schema > model::SCHEMA => Err(newer(only.schema)),
             _ => Err(Error::damaged(
                 file.path(),
-                format!("the decrypted payload does not fit schema {}", model::SCHEMA),
+                format!(
+                    "the decrypted payload does not fit schema {}",
+                    model::SCHEMA
+                ),
             )),
         },
     }

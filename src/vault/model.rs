@@ -306,8 +306,13 @@ mod tests {
 
     #[test]
     fn marketplaces_must_belong_to_the_region() {
-        assert_eq!(resolve_marketplace("de", Region::Eu).unwrap().id, "A1PA6795UKMFR9");
-        let err = resolve_marketplace("US", Region::Eu).unwrap_err().to_string();
+        assert_eq!(
+            resolve_marketplace("de", Region::Eu).unwrap().id,
+            "A1PA6795UKMFR9"
+        );
+        let err = resolve_marketplace("US", Region::Eu)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("region na"), "{err}");
     }
 }

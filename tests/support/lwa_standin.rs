@@ -97,7 +97,9 @@ impl StandIn {
             ..Inner::default()
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let addr = listener.local_addr().expect("local address");
         let state = inner.clone();
         std::thread::spawn(move || {
@@ -107,8 +109,7 @@ impl StandIn {
                 .build()
                 .expect("stand-in runtime");
             runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 let app = Router::new()
                     .route("/auth/o2/token", post(token))
                     .with_state(state)
@@ -136,12 +137,18 @@ impl StandIn {
     }
 
     pub fn add_refresh_token(&self, client_id: &str, refresh_token: &str) {
-        self.with(|s| s.refresh_tokens.insert(refresh_token.into(), client_id.into()));
+        self.with(|s| {
+            s.refresh_tokens
+                .insert(refresh_token.into(), client_id.into())
+        });
     }
 
     /// An authorization code that, exchanged once, yields `refresh_token`.
     pub fn add_code(&self, client_id: &str, code: &str, refresh_token: &str) {
-        self.with(|s| s.codes.insert(code.into(), (client_id.into(), refresh_token.into())));
+        self.with(|s| {
+            s.codes
+                .insert(code.into(), (client_id.into(), refresh_token.into()))
+        });
     }
 
     pub fn revoke(&self, refresh_token: &str) {
@@ -182,9 +189,10 @@ fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
 fn canned_response(canned: Canned) -> Response {
     let mut response = Response::new(axum::body::Body::from(canned.body));
     *response.status_mut() = StatusCode::from_u16(canned.status).expect("valid status");
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static(canned.content_type));
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static(canned.content_type),
+    );
     for (name, value) in canned.headers {
         response
             .headers_mut()

@@ -17,7 +17,8 @@ pub const PASSPHRASE: &str = "correct horse battery staple";
 pub const CLIENT_ID: &str = "amzn1.application-oa2-client.0123456789abcdef";
 pub const APP_ID: &str = "amzn1.sp.solution.01234567-89ab-cdef-0123-456789abcdef";
 /// A client secret full of what breaks naive quoting.
-pub const NASTY_SECRET: &str = "amzn1.oa2-cs.v1.it's \"quoted\" $HOME `id` \\ back\\slash\nnew line %s {}";
+pub const NASTY_SECRET: &str =
+    "amzn1.oa2-cs.v1.it's \"quoted\" $HOME `id` \\ back\\slash\nnew line %s {}";
 pub const REFRESH_TOKEN: &str = "Atzr|IwEBIA-test-refresh-token-0001";
 
 pub struct Out {
@@ -218,14 +219,20 @@ pub fn have(program: &str) -> bool {
         if std::env::var_os("CI").is_some() {
             panic!("{program} is not installed, but CI must run every test: see scripts/test.sh");
         }
-        eprintln!("SKIPPED: {program} is not installed; run scripts/test.sh to install what the tests need");
+        eprintln!(
+            "SKIPPED: {program} is not installed; run scripts/test.sh to install what the tests need"
+        );
     }
     found
 }
 
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 /// The Python that has `module` (the test venv's, from SPVAULT_TEST_PYTHON, else
@@ -241,7 +248,9 @@ pub fn python_with(module: &str) -> Option<String> {
         return Some(python);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("Python module {module} is missing, but CI must run every test: see scripts/test.sh");
+        panic!(
+            "Python module {module} is missing, but CI must run every test: see scripts/test.sh"
+        );
     }
     eprintln!("SKIPPED: Python module {module} is missing; run scripts/test.sh to install it");
     None

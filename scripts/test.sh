@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (Debian packages, a Python venv, npm packages),
+# then runs the whole suite: format, lints, every test. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+# Debian packages: the age and argon2 tools (format interop), the shells the env
+# output is evaluated in, and Python's venv module.
+packages=()
+command -v age >/dev/null || packages+=(age)
+command -v argon2 >/dev/null || packages+=(argon2)
+command -v zsh >/dev/null || packages+=(zsh)
+command -v fish >/dev/null || packages+=(fish)
+command -v python3 >/dev/null || packages+=(python3 python3-venv)
+if [ ${#packages[@]} -gt 0 ]; then
+  log "installing Debian packages: ${packages[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# Python packages the tests read spvault's output with.
+log "preparing the Python venv (.venv)"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
+export SPVAULT_TEST_PYTHON="$PWD/.venv/bin/python"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+log "cargo test"
+cargo test --all-targets --quiet 2>&1
