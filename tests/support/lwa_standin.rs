@@ -74,6 +74,7 @@ struct Inner {
     issued: u64,
     expires_in: i64,
     latency: Duration,
+    permissive: bool,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -163,6 +164,11 @@ impl StandIn {
         self.with(|s| s.expires_in = seconds);
     }
 
+    /// Accepts any client and any refresh token (benchmarks with many profiles).
+    pub fn set_permissive(&self, permissive: bool) {
+        self.with(|s| s.permissive = permissive);
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.with(|s| s.latency = latency);
     }
@@ -234,7 +240,7 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
         return canned_response(canned);
     }
     let mut s = state.lock().expect("stand-in state");
-    if s.clients.get(&seen.client_id) != Some(&seen.client_secret) {
+    if !s.permissive && s.clients.get(&seen.client_id) != Some(&seen.client_secret) {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -243,7 +249,8 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
     }
     let refresh_token = match seen.grant_type.as_str() {
         "refresh_token" => {
-            let known = s.refresh_tokens.get(&seen.refresh_token) == Some(&seen.client_id);
+            let known = s.permissive
+                || s.refresh_tokens.get(&seen.refresh_token) == Some(&seen.client_id);
             if !known || s.revoked.contains(&seen.refresh_token) {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Whole-command benchmarks with hyperfine: start-up, unlock at the default KDF, a
+# cached `vault token`, and `refresh --all` over 10, 100 and 1,000 profiles against
+# the stand-in LWA server with 50 ms of latency per request. Prints Markdown tables;
+# docs/performance.md records a run. Needs hyperfine (apt-get install hyperfine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { echo "bench/cli.sh needs hyperfine: apt-get install hyperfine" >&2; exit 1; }
+
+cargo build --release --quiet --bin vault --example lwa_standin --example make_vault
+bin=$PWD/target/release
+work=$(mktemp -d)
+standin_pid=""
+cleanup() { [ -n "$standin_pid" ] && kill "$standin_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+export SPVAULT_PASSPHRASE="correct horse battery staple"
+latency_ms=${LATENCY_MS:-50}
+"$bin/examples/lwa_standin" --latency-ms "$latency_ms" > "$work/standin.url" &
+standin_pid=$!
+for _ in $(seq 50); do [ -s "$work/standin.url" ] && break; sleep 0.1; done
+export SPVAULT_LWA_TOKEN_URL=$(cat "$work/standin.url")
+
+echo "## Machine"
+echo
+echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
+echo
+
+"$bin/examples/make_vault" "$work/default.toml" 1 256 2
+"$bin/examples/make_vault" "$work/minimum.toml" 1 8 1
+table() { hyperfine --style none --export-markdown "$work/t.md" "$@" >/dev/null; cat "$work/t.md"; echo; }
+
+echo "## Single commands"
+echo
+table --warmup 3 --runs 20 \
+  -n 'vault --version (start-up)' "$bin/vault --version" \
+  -n 'vault token, cached, minimum KDF' "SPVAULT_FILE=$work/minimum.toml $bin/vault token p0" \
+  -n 'vault token, cached, default KDF (unlock)' "SPVAULT_FILE=$work/default.toml $bin/vault token p0"
+
+echo "## refresh --all --force, ${latency_ms} ms per request, concurrency 16"
+echo
+for n in 10 100 1000; do
+  "$bin/examples/make_vault" "$work/fleet$n.toml" "$n" 8 1
+done
+table --warmup 1 --runs 5 \
+  -n 'refresh 10' "SPVAULT_FILE=$work/fleet10.toml $bin/vault refresh --all --force" \
+  -n 'refresh 100' "SPVAULT_FILE=$work/fleet100.toml $bin/vault refresh --all --force" \
+  -n 'refresh 1000' "SPVAULT_FILE=$work/fleet1000.toml $bin/vault refresh --all --force"
+for n in 10 100 1000; do
+  echo "ideal for $n: $(( (n + 15) / 16 * latency_ms )) ms (ceil($n / 16) x ${latency_ms} ms)"
+done

@@ -1,0 +1,48 @@
+//! Opening and saving vaults of 1, 100 and 10,000 profiles, with the KDF measured
+//! apart: `cargo bench --bench vault_io`. Figures go to docs/performance.md.
+
+mod fixture;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use spvault::secret::Secret;
+use spvault::vault::crypto::{KdfParams, VaultKey, new_salt};
+
+const MIN_KDF: KdfParams = KdfParams {
+    memory_kib: KdfParams::MIN_MEMORY_KIB,
+    iterations: 1,
+    parallelism: 1,
+};
+
+fn kdf(c: &mut Criterion) {
+    let mut group = c.benchmark_group("kdf");
+    group.sample_size(10);
+    let passphrase = Secret::from("correct horse battery staple");
+    for (name, params) in [("default", KdfParams::DEFAULT), ("minimum", MIN_KDF)] {
+        let salt = new_salt();
+        group.bench_function(name, |b| b.iter(|| VaultKey::derive(&passphrase, params, &salt).unwrap()));
+    }
+    group.finish();
+}
+
+/// One `update` re-reads, decrypts, parses, changes nothing, serializes, encrypts and
+/// atomically replaces the file: open+save without the KDF.
+fn open_and_save(c: &mut Criterion) {
+    // SAFETY: set before any other thread exists; read by the passphrase sources.
+    unsafe { std::env::set_var("SPVAULT_PASSPHRASE", "correct horse battery staple") };
+    let mut group = c.benchmark_group("open_and_save");
+    group.sample_size(10);
+    for profiles in [1u32, 100, 10_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.toml");
+        let unlocked = fixture::write_vault(path.to_str().unwrap(), profiles, MIN_KDF).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        eprintln!("vault of {profiles} profiles: {size} bytes");
+        group.bench_with_input(BenchmarkId::from_parameter(profiles), &profiles, |b, _| {
+            b.iter(|| unlocked.update(|_| Ok(())).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kdf, open_and_save);
+criterion_main!(benches);
