@@ -75,7 +75,7 @@ pub enum Command {
 
     /// Authorize a profile and store its refresh token
     #[command(
-        after_help = "Example (self-authorization: Seller Central > Apps and Services > Develop Apps > Authorize app):\n  vault login eu-seller --refresh-token-stdin < token.txt"
+        after_help = "Examples:\n  vault login eu-seller                      (opens the consent page; the redirect is received or pasted)\n  vault login eu-seller --no-browser         (prints the consent address, for SSH sessions)\n  vault login eu-seller --listen 8749        (with docs/oauth-relay.html at the app's redirect URI)\n  vault login eu-seller --self-authorized    (type the token from Seller Central's \"Authorize app\")\n  vault login eu-seller --refresh-token-stdin < token.txt\nSee docs/login.md."
     )]
     Login(LoginArgs),
 
@@ -203,8 +203,20 @@ pub struct LoginArgs {
     /// The profile's name
     pub profile: String,
     /// Store a refresh token read from stdin (self-authorization), after proving it works
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["self_authorized", "listen", "no_browser"])]
     pub refresh_token_stdin: bool,
+    /// Type in a refresh token from Seller or Vendor Central's "Authorize app" (no-echo prompt)
+    #[arg(long, conflicts_with_all = ["listen", "no_browser"])]
+    pub self_authorized: bool,
+    /// Only print the consent address (on stderr), for SSH sessions
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Receive the redirect on 127.0.0.1:PORT (path /callback), forwarded by docs/oauth-relay.html
+    #[arg(long, value_name = "PORT")]
+    pub listen: Option<u16>,
+    /// How long to wait for the authorization
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = duration::parse)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -16,3 +16,4 @@ pub mod tokens;
 pub mod vault;
 
 pub use error::{Error, ExitCode, Result};
+pub mod browser;

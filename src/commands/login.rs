@@ -1,35 +1,162 @@
+use std::io::BufRead;
+use std::sync::mpsc;
+use std::time::Instant;
+
 use jiff::Timestamp;
+use url::Url;
 
 use super::secret_from_stdin;
 use crate::cli::LoginArgs;
 use crate::duration;
 use crate::error::{Error, Result};
+use crate::lwa::consent::{self, Callback, CallbackError, ConsentRequest};
+use crate::lwa::listener::{self, Listener};
 use crate::lwa::{ClientCredentials, Grant, TokenGrant};
 use crate::secret::Secret;
 use crate::tokens::{self, TokenService};
-use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
-use crate::vault::model::CachedToken;
+use crate::vault::model::{App, CachedToken, Profile};
+use crate::vault::{Unlocked, Vault};
+use crate::{browser, passphrase};
+
+/// How many pasted addresses that hold no authorization are tolerated.
+const PASTE_ATTEMPTS: usize = 3;
 
 pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
     let (unlocked, vault) = Unlocked::open(file)?;
-    vault.profile_with_app(&args.profile)?;
-    let refresh_token = if args.refresh_token_stdin {
-        secret_from_stdin("refresh token")?
-    } else {
-        return Err(Error::Invalid(
-            "give the refresh token on stdin with --refresh-token-stdin".into(),
-        ));
-    };
-    check_refresh_token(&refresh_token)?;
+    let (profile, app) = vault.profile_with_app(&args.profile)?;
+    if args.refresh_token_stdin || args.self_authorized {
+        let refresh_token = if args.refresh_token_stdin {
+            secret_from_stdin("refresh token")?
+        } else {
+            eprintln!("{}", self_authorization_guide(profile.vendor));
+            passphrase::prompt_secret("Refresh token (Atzr|...): ")?
+        };
+        check_refresh_token(&refresh_token)?;
+        let service = TokenService::from_env()?;
+        let grant = exchange(&service, &vault, &args.profile, Grant::RefreshToken(&refresh_token))?;
+        return store_authorization(&unlocked, &args.profile, refresh_token, &grant, None);
+    }
     let service = TokenService::from_env()?;
+    let request = consent_request(profile, app)?;
+    let (code, selling_partner_id) = obtain_code(&request, app, &args)?;
     let grant = exchange(
         &service,
         &vault,
         &args.profile,
-        Grant::RefreshToken(&refresh_token),
+        Grant::AuthorizationCode {
+            code: &code,
+            redirect_uri: app.redirect_uri.as_deref(),
+        },
     )?;
-    store_authorization(&unlocked, &args.profile, refresh_token, &grant, None)
+    let refresh_token = grant.refresh_token.clone().ok_or_else(|| {
+        Error::Other("Amazon's answer to the authorization code held no refresh token: run `vault login` again".into())
+    })?;
+    store_authorization(&unlocked, &args.profile, refresh_token, &grant, selling_partner_id)
+}
+
+fn self_authorization_guide(vendor: bool) -> &'static str {
+    if vendor {
+        "In Vendor Central: Integration > API Integration > Develop Apps, then \"Authorize\" beside your app. Copy the refresh token it shows (it starts with Atzr|)."
+    } else {
+        "In Seller Central: Apps and Services > Develop Apps, then \"Authorize app\" beside your app (the arrow next to Edit App). Copy the refresh token it shows (it starts with Atzr|)."
+    }
+}
+
+fn consent_request(profile: &Profile, app: &App) -> Result<ConsentRequest> {
+    let host = consent::central_host(profile.region, profile.marketplace_id.as_deref(), profile.vendor);
+    Ok(ConsentRequest {
+        base: consent::base_url(host)?,
+        application_id: app.application_id.clone(),
+        redirect_uri: app.redirect_uri.clone(),
+        draft: app.draft,
+        state: consent::new_state(),
+    })
+}
+
+/// The port and path of a loopback redirect URI (`http://127.0.0.1:PORT/...`).
+fn loopback_redirect(redirect_uri: Option<&str>) -> Option<(u16, String)> {
+    let url = Url::parse(redirect_uri?).ok()?;
+    if !crate::net::is_loopback_http(&url) {
+        return None;
+    }
+    Some((url.port_or_known_default()?, url.path().to_owned()))
+}
+
+/// Shows the consent page and waits for the authorization code, by listener or paste.
+fn obtain_code(request: &ConsentRequest, app: &App, args: &LoginArgs) -> Result<(Secret, Option<String>)> {
+    let deadline = Instant::now() + args.timeout;
+    let loopback = loopback_redirect(app.redirect_uri.as_deref());
+    let listener = match (args.listen, &loopback) {
+        (Some(port), Some((_, path))) => Some(Listener::bind(port, path)?),
+        (Some(port), None) => Some(Listener::bind(port, "/callback")?),
+        (None, Some((port, path))) => Some(Listener::bind(*port, path)?),
+        (None, None) => None,
+    };
+    show(request.url().as_str(), "the consent page", args.no_browser);
+    let callback = match &listener {
+        Some(listener) => {
+            eprintln!("Waiting for the redirect on 127.0.0.1:{} ...", listener.port);
+            listener.wait(request, deadline)?
+        }
+        None => paste(request, args.no_browser, deadline)?,
+    };
+    match callback {
+        Callback::Authorized { code, selling_partner_id } => Ok((code, selling_partner_id)),
+        Callback::HandOff { .. } => Err(Error::Other("the authorization ended at the app's Login URI".into())),
+    }
+}
+
+fn show(url: &str, what: &str, no_browser: bool) {
+    if !no_browser && browser::open(url) {
+        eprintln!("Opened {what} in your browser. If it did not open, visit:\n  {url}");
+    } else {
+        eprintln!("Open {what} in a browser:\n  {url}");
+    }
+}
+
+/// Asks for the address the browser ended on, following a Login-URI hand-off with a
+/// second paste.
+fn paste(request: &ConsentRequest, no_browser: bool, deadline: Instant) -> Result<Callback> {
+    let lines = stdin_lines();
+    let mut unusable = 0;
+    loop {
+        eprintln!("After you authorize, paste the address your browser ended on (the whole address bar):");
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match lines.recv_timeout(left) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => return Err(listener::timed_out()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Invalid("stdin ended before an address was pasted".into()));
+            }
+        };
+        match request.read_callback(&line) {
+            Ok(Callback::HandOff { continuation }) => {
+                eprintln!("That is the app's Login URI. Continue the authorization:");
+                show(continuation.as_str(), "the next authorization page", no_browser);
+            }
+            Ok(callback) => return Ok(callback),
+            Err(CallbackError::NotACallback) if unusable + 1 < PASTE_ATTEMPTS => {
+                unusable += 1;
+                eprintln!("{}", CallbackError::NotACallback);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Lines of stdin, read on a thread so the wait can time out.
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if !line.trim().is_empty() && sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
 }
 
 /// A refresh token starts with `Atzr|`; an access token (`Atza|`) is the usual mix-up.
@@ -42,20 +169,14 @@ fn check_refresh_token(token: &Secret) -> Result<()> {
     }
     if !value.starts_with("Atzr|") || value.len() > 4096 || value.chars().any(char::is_whitespace) {
         return Err(Error::Invalid(
-            "that does not look like a refresh token: they start with Atzr| and hold no spaces"
-                .into(),
+            "that does not look like a refresh token: they start with Atzr| and hold no spaces".into(),
         ));
     }
     Ok(())
 }
 
 /// Asks LWA for tokens with the profile's app credentials.
-pub fn exchange(
-    service: &TokenService,
-    vault: &crate::vault::Vault,
-    profile: &str,
-    grant: Grant<'_>,
-) -> Result<TokenGrant> {
+fn exchange(service: &TokenService, vault: &Vault, profile: &str, grant: Grant<'_>) -> Result<TokenGrant> {
     let (p, app) = vault.profile_with_app(profile)?;
     let credentials = ClientCredentials {
         client_id: &app.client_id,
@@ -68,7 +189,7 @@ pub fn exchange(
 
 /// Stores a new authorization: the refresh token (only now that it proved to work),
 /// the first access token and, when known, the selling partner id.
-pub fn store_authorization(
+fn store_authorization(
     unlocked: &Unlocked,
     profile: &str,
     refresh_token: Secret,
@@ -83,12 +204,15 @@ pub fn store_authorization(
             expires_at: grant.expires_at,
         });
         if selling_partner_id.is_some() {
-            p.selling_partner_id = selling_partner_id;
+            p.selling_partner_id = selling_partner_id.clone();
         }
         Ok(())
     })?;
+    let seller = selling_partner_id
+        .map(|id| format!(" for selling partner {id}"))
+        .unwrap_or_default();
     println!(
-        "Authorized profile '{profile}': refresh token stored, access token valid {}",
+        "Authorized profile '{profile}'{seller}: refresh token stored, access token valid {}",
         duration::short(Timestamp::now().duration_until(grant.expires_at))
     );
     Ok(())

@@ -13,7 +13,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::extract::Query;
+use axum::routing::{get, post};
 
 /// One request as the stand-in saw it.
 #[derive(Debug, Clone, Default)]
@@ -63,8 +64,27 @@ impl Canned {
     }
 }
 
+/// What the stand-in's consent page does with the next visit.
+#[derive(Debug, Clone)]
+pub enum Consent {
+    /// Redirect to the redirect URI with a code that yields this refresh token.
+    Approve {
+        client_id: String,
+        code: String,
+        refresh_token: String,
+        selling_partner_id: String,
+    },
+    /// Redirect with `error=access_denied`.
+    Deny,
+    /// First send the browser to the app's Login URI (Amazon's hand-off), whose
+    /// continuation at /apps/authorize/confirm then approves as above.
+    ViaLoginUri { login_uri: String, then: Box<Consent> },
+}
+
 #[derive(Default)]
 struct Inner {
+    consents: VecDeque<Consent>,
+    consent_visits: Vec<HashMap<String, String>>,
     clients: HashMap<String, String>,
     refresh_tokens: HashMap<String, String>,
     codes: HashMap<String, (String, String)>,
@@ -113,6 +133,8 @@ impl StandIn {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 let app = Router::new()
                     .route("/auth/o2/token", post(token))
+                    .route("/apps/authorize/consent", get(consent))
+                    .route("/apps/authorize/confirm", get(consent))
                     .with_state(state)
                     .merge(extra);
                 axum::serve(listener, app).await.expect("stand-in serves");
@@ -150,6 +172,16 @@ impl StandIn {
             s.codes
                 .insert(code.into(), (client_id.into(), refresh_token.into()))
         });
+    }
+
+    /// What the consent page does on its next visit.
+    pub fn on_consent(&self, consent: Consent) {
+        self.with(|s| s.consents.push_back(consent));
+    }
+
+    /// The query of every visit to the consent pages.
+    pub fn consent_visits(&self) -> Vec<HashMap<String, String>> {
+        self.with(|s| s.consent_visits.clone())
     }
 
     pub fn revoke(&self, refresh_token: &str) {
@@ -292,4 +324,59 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
         body["refresh_token"] = serde_json::Value::String(refresh);
     }
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+fn redirect(location: &str) -> Response {
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    response
+        .headers_mut()
+        .insert("location", HeaderValue::from_str(location).expect("location"));
+    response
+}
+
+fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}{query}")
+}
+
+/// Plays Seller Central's consent page (and the confirmation after a Login-URI hand-off).
+async fn consent(State(state): State<Shared>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let next = {
+        let mut s = state.lock().expect("stand-in state");
+        s.consent_visits.push(query.clone());
+        s.consents.pop_front()
+    };
+    let field = |name: &str| query.get(name).cloned().unwrap_or_default();
+    let Some(next) = next else {
+        return (StatusCode::NOT_FOUND, "no consent expected").into_response();
+    };
+    let redirect_uri = field("redirect_uri");
+    match next {
+        Consent::Approve { client_id, code, refresh_token, selling_partner_id } => {
+            state
+                .lock()
+                .expect("stand-in state")
+                .codes
+                .insert(code.clone(), (client_id, refresh_token));
+            redirect(&with_query(
+                &redirect_uri,
+                &[("state", &field("state")), ("selling_partner_id", &selling_partner_id), ("spapi_oauth_code", &code)],
+            ))
+        }
+        Consent::Deny => redirect(&with_query(
+            &redirect_uri,
+            &[("error", "access_denied"), ("error_description", "The seller declined"), ("state", &field("state"))],
+        )),
+        Consent::ViaLoginUri { login_uri, then } => {
+            state.lock().expect("stand-in state").consents.push_front(*then);
+            redirect(&with_query(
+                &login_uri,
+                &[("amazon_callback_uri", "/apps/authorize/confirm"), ("amazon_state", "amazon-state-1"), ("selling_partner_id", "A3STANDIN")],
+            ))
+        }
+    }
 }
