@@ -11,7 +11,11 @@ cargo build --release --quiet --bin vault --example lwa_standin --example make_v
 bin=$PWD/target/release
 work=$(mktemp -d)
 standin_pid=""
-cleanup() { [ -n "$standin_pid" ] && kill "$standin_pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  [ -n "$standin_pid" ] && kill "$standin_pid" 2>/dev/null
+  SPVAULT_FILE=$work/default.toml "$bin/vault" lock >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 export SPVAULT_PASSPHRASE="correct horse battery staple"
@@ -36,6 +40,16 @@ table --warmup 3 --runs 20 \
   -n 'vault --version (start-up)' "$bin/vault --version" \
   -n 'vault token, cached, minimum KDF' "SPVAULT_FILE=$work/minimum.toml $bin/vault token p0" \
   -n 'vault token, cached, default KDF (unlock)' "SPVAULT_FILE=$work/default.toml $bin/vault token p0"
+
+echo "## vault token through the unlock agent (default KDF vault)"
+echo
+export XDG_RUNTIME_DIR=$work/run
+mkdir -p "$XDG_RUNTIME_DIR"
+SPVAULT_FILE=$work/default.toml "$bin/vault" unlock --timeout 1h >/dev/null
+table --warmup 3 --runs 30 -N \
+  -n 'vault token, cached, through the agent' "env -u SPVAULT_PASSPHRASE SPVAULT_FILE=$work/default.toml $bin/vault token p0" \
+  -n 'vault token, cached, passphrase + default KDF' "env XDG_RUNTIME_DIR=$work/no-agent SPVAULT_FILE=$work/default.toml $bin/vault token p0"
+SPVAULT_FILE=$work/default.toml "$bin/vault" lock >/dev/null
 
 echo "## refresh --all --force, ${latency_ms} ms per request, concurrency 16"
 echo

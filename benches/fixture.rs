@@ -20,7 +20,9 @@ pub fn write_vault(path: &str, profiles: u32, kdf: KdfParams) -> Result<Unlocked
                 application_id: "amzn1.sp.solution.bench".into(),
                 redirect_uri: None,
                 draft: false,
-                client_secret: Secret::from("amzn1.oa2-cs.v1.0123456789abcdef0123456789abcdef0123456789abcdef"),
+                client_secret: Secret::from(
+                    "amzn1.oa2-cs.v1.0123456789abcdef0123456789abcdef0123456789abcdef",
+                ),
                 client_secret_expires_at: Timestamp::now() + SignedDuration::from_hours(24 * 180),
             },
         )?;

@@ -19,7 +19,9 @@ fn kdf(c: &mut Criterion) {
     let passphrase = Secret::from("correct horse battery staple");
     for (name, params) in [("default", KdfParams::DEFAULT), ("minimum", MIN_KDF)] {
         let salt = new_salt();
-        group.bench_function(name, |b| b.iter(|| VaultKey::derive(&passphrase, params, &salt).unwrap()));
+        group.bench_function(name, |b| {
+            b.iter(|| VaultKey::derive(&passphrase, params, &salt).unwrap())
+        });
     }
     group.finish();
 }

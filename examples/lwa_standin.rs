@@ -12,7 +12,9 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
-            ("--latency-ms", Some(value)) => latency_ms = value.parse().expect("--latency-ms takes milliseconds"),
+            ("--latency-ms", Some(value)) => {
+                latency_ms = value.parse().expect("--latency-ms takes milliseconds")
+            }
             _ => panic!("usage: lwa_standin [--latency-ms N]"),
         }
     }

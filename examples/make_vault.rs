@@ -8,8 +8,13 @@ use spvault::vault::crypto::KdfParams;
 
 fn main() -> Result<(), spvault::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |i: usize, default: u32| args.get(i).map_or(default, |v| v.parse().expect("a number"));
-    let path = args.first().expect("usage: make_vault PATH N [MIB ITERATIONS]");
+    let number = |i: usize, default: u32| {
+        args.get(i)
+            .map_or(default, |v| v.parse().expect("a number"))
+    };
+    let path = args
+        .first()
+        .expect("usage: make_vault PATH N [MIB ITERATIONS]");
     let kdf = KdfParams {
         memory_kib: number(2, 8) * 1024,
         iterations: number(3, 1),

@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 # Debian packages: the age and argon2 tools (format interop), the shells the env
-# output is evaluated in, and Python's venv module.
+# output is evaluated in, curl (the browser in login tests), and Python's venv module.
 packages=()
 command -v age >/dev/null || packages+=(age)
 command -v argon2 >/dev/null || packages+=(argon2)
 command -v zsh >/dev/null || packages+=(zsh)
 command -v fish >/dev/null || packages+=(fish)
+command -v curl >/dev/null || packages+=(curl)
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing Debian packages: ${packages[*]}"

@@ -108,6 +108,31 @@ pub enum Command {
     )]
     Exec(ExecArgs),
 
+    /// Type the passphrase once: an agent keeps the key until idle or too old
+    #[command(
+        after_help = "Examples:\n  vault unlock                       (15 minutes idle, 12 hours at most)\n  vault unlock --timeout 1h --max-lifetime 8h"
+    )]
+    Unlock(UnlockArgs),
+
+    /// Forget the unlocked key now
+    Lock,
+
+    /// Whether the vault is unlocked, and for how long (does not extend it)
+    Status(JsonFlag),
+
+    /// Run the unlock agent (for systemd or launchd: `vault agent --foreground`)
+    #[command(
+        after_help = "vault unlock starts an agent by itself; run one yourself only under a service manager. See README, \"Sessions\"."
+    )]
+    Agent {
+        /// Stay in the foreground (for service managers) instead of detaching
+        #[arg(long)]
+        foreground: bool,
+        /// End once the key is forgotten (how `vault unlock` starts it)
+        #[arg(long, hide = true)]
+        exit_when_locked: bool,
+    },
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  vault completions bash > ~/.local/share/bash-completion/completions/vault"
@@ -145,6 +170,16 @@ pub enum AppCommand {
         /// The app's name
         app: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Lock after this long without use
+    #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = duration::parse)]
+    pub timeout: std::time::Duration,
+    /// Lock after this long whatever the use
+    #[arg(long, default_value = "12h", value_name = "DURATION", value_parser = duration::parse)]
+    pub max_lifetime: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

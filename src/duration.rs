@@ -22,7 +22,11 @@ pub fn parse_arg(text: &str) -> Result<SignedDuration, String> {
 
 /// A short human form: `52m`, `3h 5m`, `12d`. Negative spans read as their size.
 pub fn short(span: SignedDuration) -> String {
-    let total_minutes = span.as_secs().unsigned_abs() / 60;
+    let seconds = span.as_secs().unsigned_abs();
+    if seconds < 60 {
+        return format!("{seconds}s");
+    }
+    let total_minutes = seconds / 60;
     let (days, hours, minutes) = (
         total_minutes / 1440,
         total_minutes / 60 % 24,
@@ -51,6 +55,7 @@ mod tests {
     #[test]
     fn shows_short_durations() {
         assert_eq!(short(SignedDuration::from_secs(52 * 60 + 10)), "52m");
+        assert_eq!(short(SignedDuration::from_secs(-42)), "42s");
         assert_eq!(short(SignedDuration::from_secs(3 * 3600 + 5 * 60)), "3h 5m");
         assert_eq!(short(SignedDuration::from_hours(2)), "2h");
         assert_eq!(short(SignedDuration::from_hours(24 * 12 + 3)), "12d");

@@ -16,4 +16,5 @@ pub mod tokens;
 pub mod vault;
 
 pub use error::{Error, ExitCode, Result};
+pub mod agent;
 pub mod browser;

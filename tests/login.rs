@@ -19,7 +19,16 @@ fn setup(redirect_uri: Option<&str>, draft: bool) -> (StandIn, Env) {
     let standin = StandIn::start();
     let mut env = Env::new();
     env.init_fast();
-    let mut args = vec!["app", "add", "main", "--client-id", CLIENT_ID, "--application-id", APP_ID, "--client-secret-stdin"];
+    let mut args = vec![
+        "app",
+        "add",
+        "main",
+        "--client-id",
+        CLIENT_ID,
+        "--application-id",
+        APP_ID,
+        "--client-secret-stdin",
+    ];
     if let Some(uri) = redirect_uri {
         args.extend(["--redirect-uri", uri]);
     }
@@ -30,7 +39,8 @@ fn setup(redirect_uri: Option<&str>, draft: bool) -> (StandIn, Env) {
     standin.add_client(CLIENT_ID, NASTY_SECRET);
     env.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
     env.set("SPVAULT_CONSENT_BASE_URL", &standin.base_url());
-    env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "DE"]).ok();
+    env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "DE"])
+        .ok();
     (standin, env)
 }
 
@@ -44,7 +54,11 @@ fn approve(refresh_token: &str) -> Consent {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `vault login` whose stderr is read line by line.
@@ -71,13 +85,20 @@ impl Login {
             }
         });
         let stdin = child.stdin.take();
-        Login { child: Some(child), stdin, lines }
+        Login {
+            child: Some(child),
+            stdin,
+            lines,
+        }
     }
 
     /// The next address printed on stderr that contains `part`.
     fn url_with(&self, part: &str) -> url::Url {
         loop {
-            let line = self.lines.recv_timeout(Duration::from_secs(30)).expect("vault printed an address");
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .expect("vault printed an address");
             let line = line.trim();
             if line.starts_with("http") && line.contains(part) {
                 return url::Url::parse(line).unwrap();
@@ -101,7 +122,9 @@ impl Login {
 }
 
 fn query(url: &url::Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(n, _)| n == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[test]
@@ -115,14 +138,23 @@ fn listener_flow_end_to_end_with_a_browser_script() {
     env.set("BROWSER", "curl -sSL -o /dev/null");
     standin.on_consent(approve(REFRESH_TOKEN));
     let out = env.run(&["login", "p"]).ok();
-    assert!(out.stdout.contains("Authorized profile 'p' for selling partner A3SELLER0001"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Authorized profile 'p' for selling partner A3SELLER0001"),
+        "{}",
+        out.stdout
+    );
 
     let visit = &standin.consent_visits()[0];
     assert_eq!(visit["application_id"], APP_ID);
     assert_eq!(visit["version"], "beta");
     assert_eq!(visit["redirect_uri"], redirect);
     assert!(visit["state"].len() >= 32, "state of at least 128 bits");
-    let exchange = standin.seen().into_iter().find(|s| s.grant_type == "authorization_code").unwrap();
+    let exchange = standin
+        .seen()
+        .into_iter()
+        .find(|s| s.grant_type == "authorization_code")
+        .unwrap();
     assert_eq!(exchange.code, CODE);
     assert_eq!(exchange.redirect_uri, redirect);
     assert_eq!(exchange.client_secret, NASTY_SECRET);
@@ -131,7 +163,10 @@ fn listener_flow_end_to_end_with_a_browser_script() {
     assert_eq!(row["selling_partner_id"], SELLER);
     assert_eq!(row["refresh_token_present"], true);
     assert_eq!(row["access_token_status"], "valid");
-    let vars = env.run(&["env", "p", "--with-secrets", "--format", "json"]).ok().json();
+    let vars = env
+        .run(&["env", "p", "--with-secrets", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(vars["SP_API_REFRESH_TOKEN"], REFRESH_TOKEN);
     assert_eq!(vars["SP_API_SELLING_PARTNER_ID"], SELLER);
 }
@@ -154,8 +189,16 @@ fn listen_flag_receives_what_the_relay_page_forwards() {
     env.set("BROWSER", &format!("sh {}", browser.display()));
     standin.on_consent(approve(REFRESH_TOKEN));
     let out = env.run(&["login", "p", "--listen", &port.to_string()]).ok();
-    assert!(out.stdout.contains("Authorized profile 'p'"), "{}", out.stdout);
-    assert_eq!(standin.consent_visits()[0].get("version"), None, "not a draft");
+    assert!(
+        out.stdout.contains("Authorized profile 'p'"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        standin.consent_visits()[0].get("version"),
+        None,
+        "not a draft"
+    );
 }
 
 #[test]
@@ -171,7 +214,12 @@ fn paste_flow_from_stdin() {
     login.paste("this is not an address");
     login.paste(&format!("https://app.example.com/cb?state={state}&selling_partner_id={SELLER}&spapi_oauth_code={CODE}"));
     let out = login.finish().ok();
-    assert!(out.stdout.contains("Authorized profile 'p' for selling partner A3SELLER0001"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Authorized profile 'p' for selling partner A3SELLER0001"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(env.profiles_json()[0]["refresh_token_present"], true);
 }
 
@@ -184,10 +232,19 @@ fn login_uri_hand_off_then_a_second_paste() {
     let state = query(&consent, "state").unwrap();
     login.paste("https://app.example.com/login?amazon_callback_uri=%2Fapps%2Fauthorize%2Fconfirm&amazon_state=AS-77&selling_partner_id=A3SELLER0001");
     let continuation = login.url_with("/apps/authorize/confirm");
-    assert_eq!(continuation.origin().ascii_serialization(), standin.base_url());
-    assert_eq!(query(&continuation, "amazon_state").as_deref(), Some("AS-77"));
+    assert_eq!(
+        continuation.origin().ascii_serialization(),
+        standin.base_url()
+    );
+    assert_eq!(
+        query(&continuation, "amazon_state").as_deref(),
+        Some("AS-77")
+    );
     assert_eq!(query(&continuation, "state"), Some(state.clone()));
-    assert_eq!(query(&continuation, "redirect_uri").as_deref(), Some("https://app.example.com/cb"));
+    assert_eq!(
+        query(&continuation, "redirect_uri").as_deref(),
+        Some("https://app.example.com/cb")
+    );
     assert_eq!(query(&continuation, "version").as_deref(), Some("beta"));
     login.paste(&format!("https://app.example.com/cb?state={state}&selling_partner_id={SELLER}&spapi_oauth_code={CODE}"));
     let out = login.finish().ok();
@@ -219,7 +276,11 @@ fn an_access_denied_redirect_is_shown() {
     standin.on_consent(Consent::Deny);
     let before = env.vault_bytes();
     let out = env.run(&["login", "p"]).expect_code(1);
-    assert!(out.stderr.contains("access_denied") && out.stderr.contains("The seller declined"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("access_denied") && out.stderr.contains("The seller declined"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.vault_bytes(), before);
 }
 
@@ -230,13 +291,19 @@ fn a_code_exchanged_twice_fails_with_exit_6() {
     for expected in [0, 6] {
         let mut login = Login::start(&env, &["login", "p", "--no-browser"]);
         let state = query(&login.url_with("/apps/authorize/consent"), "state").unwrap();
-        login.paste(&format!("https://app.example.com/cb?state={state}&spapi_oauth_code={CODE}"));
+        login.paste(&format!(
+            "https://app.example.com/cb?state={state}&spapi_oauth_code={CODE}"
+        ));
         let out = login.finish().expect_code(expected);
         if expected == 6 {
             assert!(out.stderr.contains("invalid_grant"), "{}", out.stderr);
         }
     }
-    assert_eq!(env.profiles_json()[0]["refresh_token_present"], true, "the first login's token stays");
+    assert_eq!(
+        env.profiles_json()[0]["refresh_token_present"],
+        true,
+        "the first login's token stays"
+    );
 }
 
 /// The listening socket's local address, from /proc/net/tcp (hex, little-endian IPv4).
@@ -245,7 +312,8 @@ fn listening_address(port: u16) -> Option<String> {
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (address, hex_port) = fields.get(1)?.split_once(':')?;
-        (u16::from_str_radix(hex_port, 16).ok()? == port && fields.get(3) == Some(&"0A")).then(|| address.to_owned())
+        (u16::from_str_radix(hex_port, 16).ok()? == port && fields.get(3) == Some(&"0A"))
+            .then(|| address.to_owned())
     })
 }
 
@@ -263,10 +331,18 @@ fn the_listener_binds_only_to_127_0_0_1_and_times_out() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(address.as_deref(), Some("0100007F"), "listening on 127.0.0.1 only");
+    assert_eq!(
+        address.as_deref(),
+        Some("0100007F"),
+        "listening on 127.0.0.1 only"
+    );
     // A request to another path is ignored, and the wait goes on.
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut answer = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
@@ -301,7 +377,11 @@ fn self_authorized_prompts_on_the_terminal() {
     for (token, code) in [("Atzr|revoked", 6), (REFRESH_TOKEN, 0)] {
         // `script` gives the command a terminal, which the no-echo prompt reads.
         let mut child = std::process::Command::new("script")
-            .args(["-qec", &format!("{vault} login p --self-authorized"), "/dev/null"])
+            .args([
+                "-qec",
+                &format!("{vault} login p --self-authorized"),
+                "/dev/null",
+            ])
             .envs(vars.iter().cloned())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -319,7 +399,11 @@ fn self_authorized_prompts_on_the_terminal() {
         // Type only once the prompt is up (and echo is off), as a person would.
         let mut screen = String::new();
         while !screen.contains("Refresh token (Atzr|...): ") {
-            screen.push_str(&chunks.recv_timeout(Duration::from_secs(30)).expect("the prompt appears"));
+            screen.push_str(
+                &chunks
+                    .recv_timeout(Duration::from_secs(30))
+                    .expect("the prompt appears"),
+            );
         }
         let mut stdin = child.stdin.take().unwrap();
         writeln!(stdin, "{token}").unwrap();
@@ -328,7 +412,9 @@ fn self_authorized_prompts_on_the_terminal() {
         assert_eq!(status.code(), Some(code), "{screen}");
         assert!(screen.contains("Develop Apps"), "guidance shown: {screen}");
         assert!(!screen.contains(token), "the token was echoed: {screen}");
-        let stored = env.profiles_json()[0]["refresh_token_present"].as_bool().unwrap();
+        let stored = env.profiles_json()[0]["refresh_token_present"]
+            .as_bool()
+            .unwrap();
         assert_eq!(stored, code == 0);
     }
 }

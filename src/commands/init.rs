@@ -40,6 +40,11 @@ pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
     )?;
     let new_passphrase = passphrase::new(unlocked.file().path(), Some(passphrase::NEW_VALUE_VAR))?;
     unlocked.change_passphrase(&new_passphrase, kdf)?;
+    // The agent's key opens the vault no more: forget it now rather than on next use.
+    let _ = crate::agent::call(
+        unlocked.file().path(),
+        &crate::agent::protocol::Request::Lock,
+    );
     println!(
         "Changed the passphrase of {}; the old one no longer opens it (the backup {} still opens with the old one: delete it if that passphrase leaked)",
         unlocked.file().path().display(),

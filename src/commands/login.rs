@@ -34,7 +34,12 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
         };
         check_refresh_token(&refresh_token)?;
         let service = TokenService::from_env()?;
-        let grant = exchange(&service, &vault, &args.profile, Grant::RefreshToken(&refresh_token))?;
+        let grant = exchange(
+            &service,
+            &vault,
+            &args.profile,
+            Grant::RefreshToken(&refresh_token),
+        )?;
         return store_authorization(&unlocked, &args.profile, refresh_token, &grant, None);
     }
     let service = TokenService::from_env()?;
@@ -52,7 +57,13 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
     let refresh_token = grant.refresh_token.clone().ok_or_else(|| {
         Error::Other("Amazon's answer to the authorization code held no refresh token: run `vault login` again".into())
     })?;
-    store_authorization(&unlocked, &args.profile, refresh_token, &grant, selling_partner_id)
+    store_authorization(
+        &unlocked,
+        &args.profile,
+        refresh_token,
+        &grant,
+        selling_partner_id,
+    )
 }
 
 fn self_authorization_guide(vendor: bool) -> &'static str {
@@ -64,7 +75,11 @@ fn self_authorization_guide(vendor: bool) -> &'static str {
 }
 
 fn consent_request(profile: &Profile, app: &App) -> Result<ConsentRequest> {
-    let host = consent::central_host(profile.region, profile.marketplace_id.as_deref(), profile.vendor);
+    let host = consent::central_host(
+        profile.region,
+        profile.marketplace_id.as_deref(),
+        profile.vendor,
+    );
     Ok(ConsentRequest {
         base: consent::base_url(host)?,
         application_id: app.application_id.clone(),
@@ -84,7 +99,11 @@ fn loopback_redirect(redirect_uri: Option<&str>) -> Option<(u16, String)> {
 }
 
 /// Shows the consent page and waits for the authorization code, by listener or paste.
-fn obtain_code(request: &ConsentRequest, app: &App, args: &LoginArgs) -> Result<(Secret, Option<String>)> {
+fn obtain_code(
+    request: &ConsentRequest,
+    app: &App,
+    args: &LoginArgs,
+) -> Result<(Secret, Option<String>)> {
     let deadline = Instant::now() + args.timeout;
     let loopback = loopback_redirect(app.redirect_uri.as_deref());
     let listener = match (args.listen, &loopback) {
@@ -96,14 +115,22 @@ fn obtain_code(request: &ConsentRequest, app: &App, args: &LoginArgs) -> Result<
     show(request.url().as_str(), "the consent page", args.no_browser);
     let callback = match &listener {
         Some(listener) => {
-            eprintln!("Waiting for the redirect on 127.0.0.1:{} ...", listener.port);
+            eprintln!(
+                "Waiting for the redirect on 127.0.0.1:{} ...",
+                listener.port
+            );
             listener.wait(request, deadline)?
         }
         None => paste(request, args.no_browser, deadline)?,
     };
     match callback {
-        Callback::Authorized { code, selling_partner_id } => Ok((code, selling_partner_id)),
-        Callback::HandOff { .. } => Err(Error::Other("the authorization ended at the app's Login URI".into())),
+        Callback::Authorized {
+            code,
+            selling_partner_id,
+        } => Ok((code, selling_partner_id)),
+        Callback::HandOff { .. } => Err(Error::Other(
+            "the authorization ended at the app's Login URI".into(),
+        )),
     }
 }
 
@@ -121,19 +148,27 @@ fn paste(request: &ConsentRequest, no_browser: bool, deadline: Instant) -> Resul
     let lines = stdin_lines();
     let mut unusable = 0;
     loop {
-        eprintln!("After you authorize, paste the address your browser ended on (the whole address bar):");
+        eprintln!(
+            "After you authorize, paste the address your browser ended on (the whole address bar):"
+        );
         let left = deadline.saturating_duration_since(Instant::now());
         let line = match lines.recv_timeout(left) {
             Ok(line) => line,
             Err(mpsc::RecvTimeoutError::Timeout) => return Err(listener::timed_out()),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Error::Invalid("stdin ended before an address was pasted".into()));
+                return Err(Error::Invalid(
+                    "stdin ended before an address was pasted".into(),
+                ));
             }
         };
         match request.read_callback(&line) {
             Ok(Callback::HandOff { continuation }) => {
                 eprintln!("That is the app's Login URI. Continue the authorization:");
-                show(continuation.as_str(), "the next authorization page", no_browser);
+                show(
+                    continuation.as_str(),
+                    "the next authorization page",
+                    no_browser,
+                );
             }
             Ok(callback) => return Ok(callback),
             Err(CallbackError::NotACallback) if unusable + 1 < PASTE_ATTEMPTS => {
@@ -169,14 +204,20 @@ fn check_refresh_token(token: &Secret) -> Result<()> {
     }
     if !value.starts_with("Atzr|") || value.len() > 4096 || value.chars().any(char::is_whitespace) {
         return Err(Error::Invalid(
-            "that does not look like a refresh token: they start with Atzr| and hold no spaces".into(),
+            "that does not look like a refresh token: they start with Atzr| and hold no spaces"
+                .into(),
         ));
     }
     Ok(())
 }
 
 /// Asks LWA for tokens with the profile's app credentials.
-fn exchange(service: &TokenService, vault: &Vault, profile: &str, grant: Grant<'_>) -> Result<TokenGrant> {
+fn exchange(
+    service: &TokenService,
+    vault: &Vault,
+    profile: &str,
+    grant: Grant<'_>,
+) -> Result<TokenGrant> {
     let (p, app) = vault.profile_with_app(profile)?;
     let credentials = ClientCredentials {
         client_id: &app.client_id,

@@ -1,6 +1,7 @@
 //! One module per command: read the arguments, call the library, print.
 
 mod add_profile;
+mod agent;
 mod app;
 mod env;
 mod exec;
@@ -34,6 +35,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Token { profile, freshness } => token::run(file, &profile, &freshness),
         Command::Env(args) => env::run(file, args),
         Command::Exec(args) => exec::run(file, args),
+        Command::Unlock(args) => agent::unlock(file, &args),
+        Command::Lock => agent::lock(file),
+        Command::Status(json) => agent::status(file, json.json),
+        Command::Agent {
+            foreground,
+            exit_when_locked,
+        } => agent::run(file, foreground, exit_when_locked),
         Command::Completions { shell } => {
             manage::completions(shell);
             Ok(())

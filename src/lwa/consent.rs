@@ -36,9 +36,13 @@ pub enum Callback {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallbackError {
-    #[error("the address holds no authorization: paste the full address from the browser bar, after the page that says the app was authorized")]
+    #[error(
+        "the address holds no authorization: paste the full address from the browser bar, after the page that says the app was authorized"
+    )]
     NotACallback,
-    #[error("the redirect's state does not match this login attempt: it may be forged or from an older attempt; nothing was stored, run `vault login` again")]
+    #[error(
+        "the redirect's state does not match this login attempt: it may be forged or from an older attempt; nothing was stored, run `vault login` again"
+    )]
     StateMismatch,
     #[error("Amazon refused the authorization: {error}{description}")]
     Denied { error: String, description: String },
@@ -160,9 +164,10 @@ impl ConsentRequest {
             .join(callback_uri)
             .map_err(|_| CallbackError::BadCallbackUri)?;
         // Only Amazon (or the consent host itself) may receive our state.
-        let amazon_host = url
-            .host_str()
-            .is_some_and(|h| h == self.base.host_str().unwrap_or_default() || h.split('.').any(|label| label == "amazon"));
+        let amazon_host = url.host_str().is_some_and(|h| {
+            h == self.base.host_str().unwrap_or_default()
+                || h.split('.').any(|label| label == "amazon")
+        });
         let secure = url.scheme() == "https" || crate::net::is_loopback_http(&url);
         if !(amazon_host && secure) {
             return Err(CallbackError::BadCallbackUri);
@@ -193,7 +198,13 @@ fn query_of(address: &str) -> &str {
 /// Text from a redirect, safe to print: printable ASCII only, and short.
 fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .take(200)
         .collect()
 }
@@ -221,23 +232,47 @@ mod tests {
             let url = request(seller, false, None).url();
             assert_eq!(
                 url.as_str(),
-                format!("https://{}/apps/authorize/consent?application_id=amzn1.sp.solution.abc&state=s1", m.seller_central)
+                format!(
+                    "https://{}/apps/authorize/consent?application_id=amzn1.sp.solution.abc&state=s1",
+                    m.seller_central
+                )
             );
             let vendor = central_host(m.region, Some(m.id), true);
-            assert!(vendor.starts_with("vendorcentral.amazon."), "{}: {vendor}", m.code);
+            assert!(
+                vendor.starts_with("vendorcentral.amazon."),
+                "{}: {vendor}",
+                m.code
+            );
             if let Some(expected) = m.vendor_central {
                 assert_eq!(vendor, expected, "{}", m.code);
             }
         }
-        assert_eq!(central_host(Region::Eu, Some("A1PA6795UKMFR9"), false), "sellercentral-europe.amazon.com");
-        assert_eq!(central_host(Region::Fe, Some("A1VC38T7YXB528"), true), "vendorcentral.amazon.co.jp");
-        assert_eq!(central_host(Region::Na, None, false), "sellercentral.amazon.com");
-        assert_eq!(central_host(Region::Eu, Some("ARBP9OOSHTCHU"), true), "vendorcentral.amazon.me");
+        assert_eq!(
+            central_host(Region::Eu, Some("A1PA6795UKMFR9"), false),
+            "sellercentral-europe.amazon.com"
+        );
+        assert_eq!(
+            central_host(Region::Fe, Some("A1VC38T7YXB528"), true),
+            "vendorcentral.amazon.co.jp"
+        );
+        assert_eq!(
+            central_host(Region::Na, None, false),
+            "sellercentral.amazon.com"
+        );
+        assert_eq!(
+            central_host(Region::Eu, Some("ARBP9OOSHTCHU"), true),
+            "vendorcentral.amazon.me"
+        );
     }
 
     #[test]
     fn drafts_get_version_beta_and_the_redirect_uri_is_passed() {
-        let url = request("sellercentral.amazon.de", true, Some("https://x.example/cb?a=1")).url();
+        let url = request(
+            "sellercentral.amazon.de",
+            true,
+            Some("https://x.example/cb?a=1"),
+        )
+        .url();
         assert_eq!(
             url.as_str(),
             "https://sellercentral.amazon.de/apps/authorize/consent?application_id=amzn1.sp.solution.abc&state=s1&version=beta&redirect_uri=https%3A%2F%2Fx.example%2Fcb%3Fa%3D1"
@@ -247,23 +282,47 @@ mod tests {
     #[test]
     fn callbacks_are_checked_against_the_state() {
         let r = request("sellercentral.amazon.com", false, None);
-        match r.read_callback("https://x.example/cb?state=s1&selling_partner_id=A3X&spapi_oauth_code=RHx") {
-            Ok(Callback::Authorized { code, selling_partner_id }) => {
+        match r.read_callback(
+            "https://x.example/cb?state=s1&selling_partner_id=A3X&spapi_oauth_code=RHx",
+        ) {
+            Ok(Callback::Authorized {
+                code,
+                selling_partner_id,
+            }) => {
                 assert_eq!(code.expose(), "RHx");
                 assert_eq!(selling_partner_id.as_deref(), Some("A3X"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(r.read_callback("https://x.example/cb?state=s2&spapi_oauth_code=RHx"), Err(CallbackError::StateMismatch)));
-        assert!(matches!(r.read_callback("https://x.example/cb?spapi_oauth_code=RHx"), Err(CallbackError::StateMismatch)));
-        assert!(matches!(r.read_callback("https://x.example/cb?state=s1&error=access_denied"), Err(CallbackError::Denied { .. })));
-        assert!(matches!(r.read_callback("hello"), Err(CallbackError::NotACallback)));
-        assert!(matches!(r.read_callback("state=s1&spapi_oauth_code=c"), Ok(Callback::Authorized { .. })));
+        assert!(matches!(
+            r.read_callback("https://x.example/cb?state=s2&spapi_oauth_code=RHx"),
+            Err(CallbackError::StateMismatch)
+        ));
+        assert!(matches!(
+            r.read_callback("https://x.example/cb?spapi_oauth_code=RHx"),
+            Err(CallbackError::StateMismatch)
+        ));
+        assert!(matches!(
+            r.read_callback("https://x.example/cb?state=s1&error=access_denied"),
+            Err(CallbackError::Denied { .. })
+        ));
+        assert!(matches!(
+            r.read_callback("hello"),
+            Err(CallbackError::NotACallback)
+        ));
+        assert!(matches!(
+            r.read_callback("state=s1&spapi_oauth_code=c"),
+            Ok(Callback::Authorized { .. })
+        ));
     }
 
     #[test]
     fn the_login_uri_hand_off_builds_the_continuation() {
-        let r = request("sellercentral.amazon.com", true, Some("https://x.example/cb"));
+        let r = request(
+            "sellercentral.amazon.com",
+            true,
+            Some("https://x.example/cb"),
+        );
         let pasted = "https://x.example/login?amazon_callback_uri=%2Fapps%2Fauthorize%2Fconfirm%2Fabc&amazon_state=AS1&selling_partner_id=A3X";
         match r.read_callback(pasted) {
             Ok(Callback::HandOff { continuation }) => assert_eq!(
@@ -272,9 +331,16 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
-        for hostile in ["http%3A%2F%2Fsellercentral.amazon.com%2F", "https%3A%2F%2Fevil.example%2F"] {
-            let pasted = format!("https://x.example/login?amazon_callback_uri={hostile}&amazon_state=A");
-            assert!(matches!(r.read_callback(&pasted), Err(CallbackError::BadCallbackUri)), "{hostile}");
+        for hostile in [
+            "http%3A%2F%2Fsellercentral.amazon.com%2F",
+            "https%3A%2F%2Fevil.example%2F",
+        ] {
+            let pasted =
+                format!("https://x.example/login?amazon_callback_uri={hostile}&amazon_state=A");
+            assert!(
+                matches!(r.read_callback(&pasted), Err(CallbackError::BadCallbackUri)),
+                "{hostile}"
+            );
         }
     }
 }

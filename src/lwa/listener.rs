@@ -29,7 +29,11 @@ impl Listener {
             .unwrap_or(port);
         Ok(Listener {
             server,
-            path: if path.is_empty() { "/".into() } else { path.to_owned() },
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_owned()
+            },
             port,
         })
     }
@@ -52,13 +56,19 @@ impl Listener {
             let target = incoming.url().to_owned();
             let (path, query) = target.split_once('?').unwrap_or((&target, ""));
             if path != self.path {
-                let _ = incoming.respond(page(404, "Not the spvault callback", "spvault is waiting for the authorization redirect on another path."));
+                let _ = incoming.respond(page(
+                    404,
+                    "Not the spvault callback",
+                    "spvault is waiting for the authorization redirect on another path.",
+                ));
                 continue;
             }
             match request.read_callback(query) {
                 Ok(Callback::HandOff { continuation }) => {
-                    let location = Header::from_bytes("Location", continuation.as_str())
-                        .map_err(|_| Error::Other("the continuation address is not a valid header".into()))?;
+                    let location =
+                        Header::from_bytes("Location", continuation.as_str()).map_err(|_| {
+                            Error::Other("the continuation address is not a valid header".into())
+                        })?;
                     let _ = incoming.respond(Response::empty(302).with_header(location));
                 }
                 Ok(callback) => {
@@ -66,7 +76,11 @@ impl Listener {
                     return Ok(callback);
                 }
                 Err(CallbackError::NotACallback) => {
-                    let _ = incoming.respond(page(400, "No authorization here", "This address holds no authorization; spvault keeps waiting."));
+                    let _ = incoming.respond(page(
+                        400,
+                        "No authorization here",
+                        "This address holds no authorization; spvault keeps waiting.",
+                    ));
                 }
                 Err(e) => {
                     let _ = incoming.respond(page(400, "Authorization failed", &e.to_string()));
@@ -84,7 +98,11 @@ pub fn timed_out() -> Error {
 }
 
 fn page(status: u16, title: &str, text: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let html = format!(
         "<!doctype html><meta charset=\"utf-8\"><title>spvault: {0}</title><h1>{0}</h1><p>{1}</p>",
         escape(title),
@@ -92,5 +110,8 @@ fn page(status: u16, title: &str, text: &str) -> Response<std::io::Cursor<Vec<u8
     );
     Response::from_data(html.into_bytes())
         .with_status_code(status)
-        .with_header(Header::from_bytes("Content-Type", "text/html; charset=utf-8").expect("constant header"))
+        .with_header(
+            Header::from_bytes("Content-Type", "text/html; charset=utf-8")
+                .expect("constant header"),
+        )
 }

@@ -131,6 +131,20 @@ impl VaultKey {
         })
     }
 
+    /// A key handed back by the unlock agent: the age identity derived earlier for a
+    /// header with these values.
+    pub fn from_identity(identity: &Secret, kdf: KdfParams, salt: &str) -> Result<Self, String> {
+        let identity = identity
+            .expose()
+            .parse::<age::x25519::Identity>()
+            .map_err(|_| "the agent's key is not an age identity".to_owned())?;
+        Ok(VaultKey {
+            identity,
+            kdf,
+            salt: salt.to_owned(),
+        })
+    }
+
     /// Whether this key was derived for a header with these values.
     pub fn fits(&self, kdf: &KdfParams, salt: &str) -> bool {
         self.kdf == *kdf && self.salt == salt

@@ -8,6 +8,7 @@ pub mod model;
 
 use zeroize::Zeroizing;
 
+use crate::agent;
 use crate::error::{Error, Result};
 use crate::passphrase::{self, Origin};
 use crate::secret::Secret;
@@ -24,13 +25,35 @@ pub struct Unlocked {
 }
 
 impl Unlocked {
-    /// Opens an existing vault, asking for the passphrase (at a terminal, up to three
-    /// tries). Fails with `NoVault` when there is none.
+    /// Opens an existing vault with the unlock agent's key when it holds one, else
+    /// with the passphrase (at a terminal, up to three tries). Fails with `NoVault`
+    /// when there is none.
     pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
-        let bytes = file
-            .read()?
-            .ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
-        let envelope = parse_envelope(&file, &bytes)?;
+        let envelope = read_envelope(&file)?;
+        if let Some(key) = agent_key(&file, &envelope) {
+            match open_payload(&file, &key, &envelope) {
+                Ok(vault) => return Ok((Unlocked { file, key }, vault)),
+                // The agent's key no longer fits: forget it and ask for the passphrase.
+                Err(Error::WrongPassphrase(_)) => {
+                    let _ = agent::call(file.path(), &agent::protocol::Request::Lock);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Self::open_with_passphrase_envelope(file, envelope)
+    }
+
+    /// Opens an existing vault with the passphrase only, never the agent (`unlock`
+    /// must prove the passphrase).
+    pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault)> {
+        let envelope = read_envelope(&file)?;
+        Self::open_with_passphrase_envelope(file, envelope)
+    }
+
+    fn open_with_passphrase_envelope(
+        file: VaultFile,
+        envelope: Envelope,
+    ) -> Result<(Unlocked, Vault)> {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -86,11 +109,7 @@ impl Unlocked {
     /// vault are kept. Returns the change's result.
     pub fn update<T>(&self, change: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
         let lock = self.file.lock()?;
-        let bytes = self
-            .file
-            .read()?
-            .ok_or_else(|| Error::NoVault(self.file.path().to_path_buf()))?;
-        let envelope = parse_envelope(&self.file, &bytes)?;
+        let envelope = read_envelope(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
@@ -106,17 +125,17 @@ impl Unlocked {
         let key =
             VaultKey::derive(new_passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         let lock = self.file.lock()?;
-        let bytes = self
-            .file
-            .read()?
-            .ok_or_else(|| Error::NoVault(self.file.path().to_path_buf()))?;
-        let envelope = parse_envelope(&self.file, &bytes)?;
+        let envelope = read_envelope(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
         let vault = open_payload(&self.file, &self.key, &envelope)?;
         self.key = key;
         self.write(&vault, &lock)
+    }
+
+    pub fn key(&self) -> &VaultKey {
+        &self.key
     }
 
     pub fn kdf(&self) -> KdfParams {
@@ -138,6 +157,32 @@ impl Unlocked {
             payload,
         };
         self.file.replace(envelope.to_text().as_bytes(), lock)
+    }
+}
+
+fn read_envelope(file: &VaultFile) -> Result<Envelope> {
+    let bytes = file
+        .read()?
+        .ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
+    parse_envelope(file, &bytes)
+}
+
+/// The key the unlock agent holds for this vault, if any. An agent that cannot be
+/// reached is no error: the passphrase sources still work.
+fn agent_key(file: &VaultFile, envelope: &Envelope) -> Option<VaultKey> {
+    let request = agent::protocol::Request::Key {
+        kdf: envelope.kdf,
+        salt: envelope.salt.clone(),
+    };
+    match agent::call(file.path(), &request) {
+        Ok(Some(agent::protocol::Response::Key { identity })) => {
+            VaultKey::from_identity(&identity, envelope.kdf, &envelope.salt).ok()
+        }
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("warning: {e}; asking for the passphrase instead");
+            None
+        }
     }
 }
 

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::extract::Query;
 use axum::routing::{get, post};
 
 /// One request as the stand-in saw it.
@@ -78,7 +78,10 @@ pub enum Consent {
     Deny,
     /// First send the browser to the app's Login URI (Amazon's hand-off), whose
     /// continuation at /apps/authorize/confirm then approves as above.
-    ViaLoginUri { login_uri: String, then: Box<Consent> },
+    ViaLoginUri {
+        login_uri: String,
+        then: Box<Consent>,
+    },
 }
 
 #[derive(Default)]
@@ -281,8 +284,8 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
     }
     let refresh_token = match seen.grant_type.as_str() {
         "refresh_token" => {
-            let known = s.permissive
-                || s.refresh_tokens.get(&seen.refresh_token) == Some(&seen.client_id);
+            let known =
+                s.permissive || s.refresh_tokens.get(&seen.refresh_token) == Some(&seen.client_id);
             if !known || s.revoked.contains(&seen.refresh_token) {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
@@ -329,9 +332,10 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
 fn redirect(location: &str) -> Response {
     let mut response = Response::new(axum::body::Body::empty());
     *response.status_mut() = StatusCode::FOUND;
-    response
-        .headers_mut()
-        .insert("location", HeaderValue::from_str(location).expect("location"));
+    response.headers_mut().insert(
+        "location",
+        HeaderValue::from_str(location).expect("location"),
+    );
     response
 }
 
@@ -344,7 +348,10 @@ fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// Plays Seller Central's consent page (and the confirmation after a Login-URI hand-off).
-async fn consent(State(state): State<Shared>, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn consent(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let next = {
         let mut s = state.lock().expect("stand-in state");
         s.consent_visits.push(query.clone());
@@ -356,7 +363,12 @@ async fn consent(State(state): State<Shared>, Query(query): Query<HashMap<String
     };
     let redirect_uri = field("redirect_uri");
     match next {
-        Consent::Approve { client_id, code, refresh_token, selling_partner_id } => {
+        Consent::Approve {
+            client_id,
+            code,
+            refresh_token,
+            selling_partner_id,
+        } => {
             state
                 .lock()
                 .expect("stand-in state")
@@ -364,18 +376,34 @@ async fn consent(State(state): State<Shared>, Query(query): Query<HashMap<String
                 .insert(code.clone(), (client_id, refresh_token));
             redirect(&with_query(
                 &redirect_uri,
-                &[("state", &field("state")), ("selling_partner_id", &selling_partner_id), ("spapi_oauth_code", &code)],
+                &[
+                    ("state", &field("state")),
+                    ("selling_partner_id", &selling_partner_id),
+                    ("spapi_oauth_code", &code),
+                ],
             ))
         }
         Consent::Deny => redirect(&with_query(
             &redirect_uri,
-            &[("error", "access_denied"), ("error_description", "The seller declined"), ("state", &field("state"))],
+            &[
+                ("error", "access_denied"),
+                ("error_description", "The seller declined"),
+                ("state", &field("state")),
+            ],
         )),
         Consent::ViaLoginUri { login_uri, then } => {
-            state.lock().expect("stand-in state").consents.push_front(*then);
+            state
+                .lock()
+                .expect("stand-in state")
+                .consents
+                .push_front(*then);
             redirect(&with_query(
                 &login_uri,
-                &[("amazon_callback_uri", "/apps/authorize/confirm"), ("amazon_state", "amazon-state-1"), ("selling_partner_id", "A3STANDIN")],
+                &[
+                    ("amazon_callback_uri", "/apps/authorize/confirm"),
+                    ("amazon_state", "amazon-state-1"),
+                    ("selling_partner_id", "A3STANDIN"),
+                ],
             ))
         }
     }

@@ -84,7 +84,15 @@ impl Env {
         env.set("SPVAULT_FILE", &env.vault.display().to_string());
         env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
         env.set("HOME", &env.dir.path().display().to_string());
+        let runtime = env.dir.path().join("run");
+        std::fs::create_dir(&runtime).expect("runtime dir");
+        env.set("XDG_RUNTIME_DIR", &runtime.display().to_string());
         env
+    }
+
+    /// The folder of the unlock agents' sockets.
+    pub fn agent_folder(&self) -> PathBuf {
+        self.dir.path().join("run").join("spvault")
     }
 
     pub fn set(&mut self, name: &str, value: &str) {
@@ -181,6 +189,19 @@ impl Env {
 
     pub fn profiles_json(&self) -> serde_json::Value {
         self.run(&["list", "--json"]).ok().json()
+    }
+}
+
+impl Drop for Env {
+    /// Stops an agent a test left unlocked, so no process outlives the test.
+    fn drop(&mut self) {
+        if self.agent_folder().exists() {
+            let _ = self
+                .command(&["lock"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 

@@ -1,0 +1,97 @@
+//! The unlock agent: a background process of the same user that holds one vault's
+//! derived key, so commands need neither the passphrase nor the KDF while it is
+//! unlocked. This module holds where its socket lives, the protocol, and the client.
+
+pub mod protocol;
+pub mod server;
+mod socket;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use protocol::{Request, Response, VERSION};
+
+pub use socket::peer_uid;
+
+/// How long a client waits for the agent before falling back to the passphrase.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The folder that holds the agents' sockets: `$XDG_RUNTIME_DIR/spvault`, else a
+/// private folder under the temp dir.
+pub fn socket_folder() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("spvault"),
+        _ => std::env::temp_dir().join(format!("spvault-{}", current_uid())),
+    }
+}
+
+/// One agent per vault file: the socket is named after the file's absolute path.
+pub fn socket_path(vault: &Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(vault).map_err(|e| Error::io("resolve", vault, e))?;
+    let digest = Sha256::digest(absolute.as_os_str().as_encoded_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(socket_folder().join(format!("agent-{name}.sock")))
+}
+
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Sends one request to the vault's agent. `Ok(None)` when no agent runs.
+pub fn call(vault: &Path, request: &Request) -> Result<Option<Response>> {
+    let path = socket_path(vault)?;
+    let stream = match UnixStream::connect(&path) {
+        Ok(stream) => stream,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(Error::io("connect to the agent at", &path, e)),
+    };
+    // The folder is private, but a socket of another user must never get our key.
+    if peer_uid(&stream).ok() != Some(current_uid()) {
+        return Err(Error::Other(format!(
+            "the agent socket {} belongs to another user: remove it",
+            path.display()
+        )));
+    }
+    let agent_error = |e: std::io::Error| Error::io("talk to the agent at", &path, e);
+    stream
+        .set_read_timeout(Some(CLIENT_TIMEOUT))
+        .map_err(agent_error)?;
+    stream
+        .set_write_timeout(Some(CLIENT_TIMEOUT))
+        .map_err(agent_error)?;
+    let mut line = zeroize::Zeroizing::new(protocol::encode_request(request));
+    line.push('\n');
+    (&stream).write_all(line.as_bytes()).map_err(agent_error)?;
+    let mut answer = zeroize::Zeroizing::new(String::new());
+    BufReader::new(&stream)
+        .take(64 * 1024)
+        .read_line(&mut answer)
+        .map_err(agent_error)?;
+    if answer.is_empty() {
+        return Err(Error::Other(
+            "the agent closed the connection without answering (it refuses other users)".into(),
+        ));
+    }
+    let envelope: protocol::ResponseEnvelope = serde_json::from_str(&answer)
+        .map_err(|_| Error::Other("the agent sent an answer this vault does not understand: run `vault lock` and `vault unlock` again".into()))?;
+    if envelope.version != VERSION {
+        return Err(Error::Other(format!(
+            "the agent speaks protocol {} and this vault {VERSION}: run `vault lock`, then `vault unlock`",
+            envelope.version
+        )));
+    }
+    Ok(Some(envelope.response))
+}

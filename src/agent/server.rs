@@ -1,0 +1,293 @@
+//! The agent process: holds one vault's key in locked, zeroed-on-drop memory, answers
+//! only its own user, and forgets the key after an idle timeout or a hard lifetime.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroize;
+
+use super::protocol::{Request, RequestEnvelope, Response, VERSION, encode_response};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::vault::crypto::KdfParams;
+
+/// Key bytes in memory the OS may not swap out (where it allows), zeroed on drop.
+struct LockedKey {
+    bytes: Box<[u8]>,
+    locked: bool,
+}
+
+impl LockedKey {
+    fn new(secret: &Secret) -> LockedKey {
+        let bytes: Box<[u8]> = secret.expose().as_bytes().into();
+        // SAFETY: the range is the boxed slice, which lives as long as self.
+        let locked = unsafe { libc::mlock(bytes.as_ptr().cast(), bytes.len()) } == 0;
+        LockedKey { bytes, locked }
+    }
+
+    fn secret(&self) -> Secret {
+        Secret::new(String::from_utf8_lossy(&self.bytes).into_owned())
+    }
+}
+
+impl Drop for LockedKey {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+        if self.locked {
+            // SAFETY: the same range mlock was given.
+            unsafe { libc::munlock(self.bytes.as_ptr().cast(), self.bytes.len()) };
+        }
+    }
+}
+
+struct Held {
+    key: LockedKey,
+    kdf: KdfParams,
+    salt: String,
+    idle_timeout: Duration,
+    unlocked_at: Instant,
+    max_lifetime: Duration,
+    last_used: Instant,
+}
+
+impl Held {
+    fn expired(&self, now: Instant) -> bool {
+        now.duration_since(self.last_used) >= self.idle_timeout
+            || now.duration_since(self.unlocked_at) >= self.max_lifetime
+    }
+}
+
+#[derive(Default)]
+struct State {
+    held: Option<Held>,
+    was_unlocked: bool,
+}
+
+pub struct Options {
+    /// An agent started by `vault unlock` ends once locked; one started for a service
+    /// manager (`vault agent --foreground`) stays, locked, until stopped.
+    pub exit_when_locked: bool,
+}
+
+/// Keeps this process's memory out of core dumps and debuggers of the same user.
+fn harden() {
+    crate::process::disable_core_dumps();
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Runs the agent for `vault` until it is stopped (or locked, with `exit_when_locked`).
+pub fn run(vault: &Path, options: Options) -> Result<()> {
+    harden();
+    let folder = super::socket_folder();
+    super::socket::ensure_private_folder(&folder)?;
+    let path = super::socket_path(vault)?;
+    if super::call(vault, &Request::Status)?.is_some() {
+        return Err(Error::Other(format!(
+            "an agent for {} already runs (socket {})",
+            vault.display(),
+            path.display()
+        )));
+    }
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).map_err(|e| Error::io("listen on", &path, e))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io("protect", &path, e))?;
+    let state = Arc::new(Mutex::new(State::default()));
+    spawn_watchdog(state.clone(), path.clone(), options.exit_when_locked);
+    let uid = super::current_uid();
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        // Checked on every connection: loosened permissions must not let others in.
+        if super::peer_uid(&stream).ok() != Some(uid) {
+            continue;
+        }
+        let exit = serve(&stream, &state);
+        if exit && options.exit_when_locked {
+            let _ = std::fs::remove_file(&path);
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn spawn_watchdog(state: Arc<Mutex<State>>, path: PathBuf, exit_when_locked: bool) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            if state
+                .held
+                .as_ref()
+                .is_some_and(|h| h.expired(Instant::now()))
+            {
+                state.held = None;
+            }
+            if exit_when_locked && state.was_unlocked && state.held.is_none() {
+                let _ = std::fs::remove_file(&path);
+                std::process::exit(0);
+            }
+        }
+    });
+}
+
+/// Answers one request. Returns whether the agent is now locked by request.
+fn serve(stream: &UnixStream, state: &Mutex<State>) -> bool {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut line = zeroize::Zeroizing::new(String::new());
+    if BufReader::new(stream)
+        .take(64 * 1024)
+        .read_line(&mut line)
+        .is_err()
+    {
+        return false;
+    }
+    let (response, locked) = match serde_json::from_str::<RequestEnvelope>(&line) {
+        Ok(envelope) if envelope.version == VERSION => handle(envelope.request, state),
+        Ok(envelope) => (
+            Response::Error {
+                message: format!(
+                    "this agent speaks protocol {VERSION}, not {}",
+                    envelope.version
+                ),
+            },
+            false,
+        ),
+        Err(_) => (
+            Response::Error {
+                message: "not a request of this agent's protocol".into(),
+            },
+            false,
+        ),
+    };
+    let mut answer = zeroize::Zeroizing::new(encode_response(&response));
+    answer.push('\n');
+    let _ = (&*stream).write_all(answer.as_bytes());
+    locked
+}
+
+fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    if state.held.as_ref().is_some_and(|h| h.expired(now)) {
+        state.held = None;
+    }
+    match request {
+        Request::Unlock {
+            identity,
+            kdf,
+            salt,
+            idle_timeout_secs,
+            max_lifetime_secs,
+        } => {
+            state.held = Some(Held {
+                key: LockedKey::new(&identity),
+                kdf,
+                salt,
+                idle_timeout: Duration::from_secs(idle_timeout_secs),
+                unlocked_at: now,
+                max_lifetime: Duration::from_secs(max_lifetime_secs),
+                last_used: now,
+            });
+            state.was_unlocked = true;
+            (Response::Done, false)
+        }
+        Request::Key { kdf, salt } => match &mut state.held {
+            Some(held) if held.kdf == kdf && held.salt == salt => {
+                held.last_used = now;
+                (
+                    Response::Key {
+                        identity: held.key.secret(),
+                    },
+                    false,
+                )
+            }
+            // The vault was re-encrypted (passwd): this key opens it no more.
+            Some(_) => {
+                state.held = None;
+                (Response::Locked, true)
+            }
+            None => (Response::Locked, false),
+        },
+        Request::Status => match &state.held {
+            Some(held) => (
+                Response::Status {
+                    unlocked: true,
+                    idle_left_secs: held
+                        .idle_timeout
+                        .saturating_sub(now.duration_since(held.last_used))
+                        .as_secs(),
+                    lifetime_left_secs: held
+                        .max_lifetime
+                        .saturating_sub(now.duration_since(held.unlocked_at))
+                        .as_secs(),
+                },
+                false,
+            ),
+            None => (
+                Response::Status {
+                    unlocked: false,
+                    idle_left_secs: 0,
+                    lifetime_left_secs: 0,
+                },
+                false,
+            ),
+        },
+        Request::Lock => {
+            state.held = None;
+            (Response::Done, true)
+        }
+    }
+}
+
+/// Starts a detached agent for `vault` (this same program, `agent --foreground`) and
+/// waits for its socket to answer.
+pub fn spawn_background(vault: &Path, options: Options) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let program = std::env::current_exe()
+        .map_err(|e| Error::Other(format!("cannot find the vault program: {e}")))?;
+    let vault = std::path::absolute(vault).map_err(|e| Error::io("resolve", vault, e))?;
+    let mut command = std::process::Command::new(program);
+    command
+        .args(["agent", "--foreground", "--vault"])
+        .arg(&vault)
+        .current_dir("/")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if options.exit_when_locked {
+        command.arg("--exit-when-locked");
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SPVAULT_") {
+            command.env_remove(name);
+        }
+    }
+    // SAFETY: setsid is async-signal-safe; it detaches the agent from our terminal
+    // and process group so it outlives this command.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    command
+        .spawn()
+        .map_err(|e| Error::Other(format!("cannot start the agent: {e}")))?;
+    for _ in 0..250 {
+        if super::call(&vault, &Request::Status)?.is_some() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(Error::Other(
+        "the agent did not start within 5 seconds".into(),
+    ))
+}

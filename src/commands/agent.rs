@@ -1,0 +1,107 @@
+use crate::agent::protocol::{Request, Response};
+use crate::agent::{self, server};
+use crate::cli::UnlockArgs;
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::vault::Unlocked;
+use crate::vault::file::VaultFile;
+
+pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
+    if args.timeout.is_zero() || args.max_lifetime < args.timeout {
+        return Err(Error::Invalid(
+            "--timeout must be above zero and no longer than --max-lifetime".into(),
+        ));
+    }
+    let (unlocked, _) = Unlocked::open_with_passphrase(file)?;
+    let path = unlocked.file().path();
+    if agent::call(path, &Request::Status)?.is_none() {
+        server::spawn_background(
+            path,
+            server::Options {
+                exit_when_locked: true,
+            },
+        )?;
+    }
+    let key = unlocked.key();
+    let request = Request::Unlock {
+        identity: key.identity_string(),
+        kdf: key.kdf,
+        salt: key.salt.clone(),
+        idle_timeout_secs: args.timeout.as_secs().max(1),
+        max_lifetime_secs: args.max_lifetime.as_secs().max(1),
+    };
+    match agent::call(path, &request)? {
+        Some(Response::Done) => {
+            println!(
+                "Unlocked {} until {} without use (at most {})",
+                path.display(),
+                short(args.timeout),
+                short(args.max_lifetime)
+            );
+            Ok(())
+        }
+        other => Err(Error::Other(format!(
+            "the agent did not take the key ({other:?})"
+        ))),
+    }
+}
+
+fn short(span: std::time::Duration) -> String {
+    duration::short(jiff::SignedDuration::try_from(span).unwrap_or(jiff::SignedDuration::MAX))
+}
+
+pub fn lock(file: VaultFile) -> Result<()> {
+    match agent::call(file.path(), &Request::Lock)? {
+        Some(_) => println!("Locked {}", file.path().display()),
+        None => println!("{} was not unlocked", file.path().display()),
+    }
+    Ok(())
+}
+
+pub fn status(file: VaultFile, json: bool) -> Result<()> {
+    let (unlocked, idle_left, lifetime_left) = match agent::call(file.path(), &Request::Status)? {
+        Some(Response::Status {
+            unlocked: true,
+            idle_left_secs,
+            lifetime_left_secs,
+        }) => (true, Some(idle_left_secs), Some(lifetime_left_secs)),
+        _ => (false, None, None),
+    };
+    if json {
+        let status = serde_json::json!({
+            "vault": file.path().display().to_string(),
+            "unlocked": unlocked,
+            "idle_left_secs": idle_left,
+            "lifetime_left_secs": lifetime_left,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("JSON values serialize")
+        );
+    } else if let (Some(idle), Some(lifetime)) = (idle_left, lifetime_left) {
+        let left = |secs: u64| short(std::time::Duration::from_secs(secs));
+        println!(
+            "{}: unlocked; locks after {} without use (at most {} from now)",
+            file.path().display(),
+            left(idle),
+            left(lifetime)
+        );
+    } else {
+        println!("{}: locked", file.path().display());
+    }
+    Ok(())
+}
+
+pub fn run(file: VaultFile, foreground: bool, exit_when_locked: bool) -> Result<()> {
+    let options = server::Options { exit_when_locked };
+    if foreground {
+        server::run(file.path(), options)
+    } else {
+        server::spawn_background(file.path(), options)?;
+        println!(
+            "Started the agent for {}; unlock it with `vault unlock`",
+            file.path().display()
+        );
+        Ok(())
+    }
+}

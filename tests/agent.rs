@@ -1,0 +1,223 @@
+//! The unlock agent: one passphrase per session, timeouts, locking, and who may talk to it.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::*;
+
+/// A logged-in profile `p`, a vault unlocked with `args`, and no passphrase source left.
+fn unlocked(args: &[&str]) -> (StandIn, Env) {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let mut unlock = vec!["unlock"];
+    unlock.extend_from_slice(args);
+    let out = env.run(&unlock).ok();
+    assert!(out.stdout.contains("Unlocked"), "{}", out.stdout);
+    env.unset("SPVAULT_PASSPHRASE");
+    (standin, env)
+}
+
+fn status(env: &Env) -> serde_json::Value {
+    env.run(&["status", "--json"]).ok().json()
+}
+
+#[test]
+fn unlocked_commands_need_no_passphrase() {
+    let (standin, env) = unlocked(&[]);
+    assert_eq!(status(&env)["unlocked"], true);
+    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-1\n");
+    let vars = env.run(&["env", "p", "--format", "json"]).ok().json();
+    assert_eq!(vars["SP_API_ACCESS_TOKEN"], "Atza|standin-1");
+    let out = env
+        .run(&["exec", "p", "--", "sh", "-c", "echo $SP_API_ACCESS_TOKEN"])
+        .ok();
+    assert_eq!(out.stdout, "Atza|standin-1\n");
+    assert_eq!(env.profiles_json()[0]["profile"], "p");
+    // Writes work too, with the agent's key.
+    env.run(&["refresh", "p", "--force"]).ok();
+    env.run(&["add-profile", "q", "--region", "na"]).ok();
+    assert_eq!(standin.requests(), 2);
+    assert_eq!(env.profiles_json().as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn lock_then_a_command_without_passphrase_exits_3() {
+    let (_standin, env) = unlocked(&[]);
+    env.run(&["lock"]).ok();
+    assert_eq!(status(&env)["unlocked"], false);
+    let out = env.run(&["token", "p"]).expect_code(3);
+    assert!(
+        out.stderr.contains("no passphrase available"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_idle_timeout_expires_and_status_does_not_extend_it() {
+    let (_standin, env) = unlocked(&["--timeout", "3s"]);
+    for _ in 0..4 {
+        // Status is not use: asking it every second must not keep the session alive.
+        assert_eq!(status(&env)["unlocked"], true);
+        std::thread::sleep(Duration::from_millis(900));
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(status(&env)["unlocked"], false);
+    env.run(&["token", "p"]).expect_code(3);
+}
+
+#[test]
+fn real_use_resets_the_idle_timeout() {
+    let (_standin, env) = unlocked(&["--timeout", "3s"]);
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(1500));
+        env.run(&["token", "p"]).ok();
+    }
+    assert_eq!(status(&env)["unlocked"], true);
+}
+
+#[test]
+fn the_maximum_lifetime_ends_even_a_busy_session() {
+    let (_standin, env) = unlocked(&["--timeout", "2s", "--max-lifetime", "3s"]);
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(900));
+        env.run(&["token", "p"]).ok();
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(status(&env)["unlocked"], false);
+}
+
+#[test]
+fn a_wrong_passphrase_at_unlock_starts_nothing() {
+    let mut env = Env::new();
+    env.init_fast();
+    env.set("SPVAULT_PASSPHRASE", "wrong");
+    env.run(&["unlock"]).expect_code(3);
+    assert!(
+        !env.agent_folder().exists()
+            || std::fs::read_dir(env.agent_folder())
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    assert_eq!(status(&env)["unlocked"], false);
+}
+
+#[test]
+fn passwd_while_unlocked_leads_to_a_clean_lock() {
+    let (_standin, mut env) = unlocked(&[]);
+    env.set("SPVAULT_NEW_PASSPHRASE", "the new one");
+    env.run(&["passwd"]).ok();
+    env.unset("SPVAULT_NEW_PASSPHRASE");
+    assert_eq!(status(&env)["unlocked"], false);
+    env.run(&["token", "p"]).expect_code(3);
+    env.set("SPVAULT_PASSPHRASE", "the new one");
+    env.run(&["token", "p"]).ok();
+}
+
+#[test]
+fn a_vault_changed_behind_the_agent_makes_it_lock() {
+    let (_standin, mut env) = unlocked(&[]);
+    // Another copy of spvault, not talking to this agent, changes the passphrase.
+    let copy = env.path("copy.toml");
+    std::fs::copy(&env.vault, &copy).unwrap();
+    let mut other = Env::new();
+    other.set("SPVAULT_FILE", copy.to_str().unwrap());
+    other.set("SPVAULT_NEW_PASSPHRASE", "changed");
+    other.run(&["passwd"]).ok();
+    std::fs::copy(&copy, &env.vault).unwrap();
+    let out = env.run(&["list"]).expect_code(3);
+    assert!(
+        out.stderr.contains("no passphrase available"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(status(&env)["unlocked"], false);
+    env.set("SPVAULT_PASSPHRASE", "changed");
+    env.run(&["list"]).ok();
+}
+
+#[test]
+fn the_socket_and_its_folder_are_private() {
+    let (_standin, env) = unlocked(&[]);
+    assert_eq!(mode(&env.agent_folder()), 0o700);
+    let sockets: Vec<_> = std::fs::read_dir(env.agent_folder())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(sockets.len(), 1);
+    assert_eq!(mode(&sockets[0]), 0o600);
+}
+
+#[test]
+fn another_user_is_refused_even_with_loosened_permissions() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: the other-user test needs root to run a client as nobody");
+        return;
+    }
+    let (_standin, env) = unlocked(&[]);
+    let folder = env.agent_folder();
+    for path in [
+        env.dir.path().to_path_buf(),
+        env.dir.path().join("run"),
+        folder.clone(),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let socket = std::fs::read_dir(&folder)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // `nobody` must be able to reach the binary; copy it somewhere world-readable.
+    let binary = env.dir.path().join("vault-bin");
+    std::fs::copy(env!("CARGO_BIN_EXE_vault"), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Ask the agent directly for the key, as nobody, with the folder's owner check
+    // out of the way: the agent itself must refuse.
+    let request = "{\"version\":1,\"request\":{\"type\":\"status\"}}\n";
+    // A refused connection is closed unanswered: the send may fail or read nothing.
+    let script = format!(
+        "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ntry:\n    s.sendall({request:?}.encode())\n    data = s.recv(4096)\nexcept OSError:\n    data = b''\nprint(repr(data))"
+    );
+    let child = std::process::Command::new("python3")
+        .args(["-c", &script, socket.to_str().unwrap()])
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = finish(child, "", Duration::from_secs(30));
+    assert_eq!(out.code, 0, "nobody could connect: {}", out.stderr);
+    assert_eq!(out.stdout.trim(), "b''", "the agent answered another user");
+    // And the vault client run as nobody gets a clear refusal, not the key.
+    let child = std::process::Command::new(&binary)
+        .args(["status"])
+        .env("XDG_RUNTIME_DIR", env.dir.path().join("run"))
+        .env("SPVAULT_FILE", &env.vault)
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = finish(child, "", Duration::from_secs(30));
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("another user") || out.stderr.contains("must be a folder of yours"),
+        "{}",
+        out.stderr
+    );
+    // The owner still gets answers.
+    assert_eq!(status(&env)["unlocked"], true);
+}
