@@ -15,31 +15,23 @@ pub fn write_vault(path: &str, profiles: u32, kdf: KdfParams) -> Result<Unlocked
     unlocked.update(|vault| {
         vault.add_app(
             "main",
-            App {
-                client_id: "amzn1.application-oa2-client.bench".into(),
-                application_id: "amzn1.sp.solution.bench".into(),
-                redirect_uri: None,
-                draft: false,
-                client_secret: Secret::from(
-                    "amzn1.oa2-cs.v1.0123456789abcdef0123456789abcdef0123456789abcdef",
-                ),
-                client_secret_expires_at: Timestamp::now() + SignedDuration::from_hours(24 * 180),
-            },
+            App::new(
+                "amzn1.application-oa2-client.bench".into(),
+                "amzn1.sp.solution.bench".into(),
+                Secret::from("amzn1.oa2-cs.v1.0123456789abcdef0123456789abcdef0123456789abcdef"),
+                Timestamp::now() + SignedDuration::from_hours(24 * 180),
+            ),
         )?;
         for i in 0..profiles {
             // Sizes like Amazon's: refresh tokens of ~400 bytes, access tokens of ~350.
             let profile = Profile {
-                app: "main".into(),
-                region: Region::Eu,
-                marketplace_id: Some("A1PA6795UKMFR9".into()),
-                vendor: false,
-                sandbox: false,
                 selling_partner_id: Some(format!("A{i:013}")),
                 refresh_token: Some(Secret::new(format!("Atzr|{i:08}{}", "x".repeat(400)))),
                 access_token: Some(CachedToken {
                     token: Secret::new(format!("Atza|{i:08}{}", "y".repeat(350))),
                     expires_at: Timestamp::now() + SignedDuration::from_hours(1),
                 }),
+                ..Profile::new("main".into(), Region::Eu, Some("A1PA6795UKMFR9".into()))
             };
             vault.add_profile(&format!("p{i}"), profile)?;
         }

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod duration;
 pub mod error;
 pub mod export;
+pub mod http;
 pub mod lwa;
 pub mod net;
 pub mod passphrase;

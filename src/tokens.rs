@@ -1,7 +1,7 @@
 //! The access-token lifecycle: reuse a cached token while it has more than the margin
 //! left, otherwise refresh it at LWA (outside the file lock) and save it (under the
 //! lock, into the vault as it is then). A failed refresh never touches the stored
-//! refresh token.
+//! refresh token. Also grantless (client-credentials) tokens, cached per app and scopes.
 
 use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
@@ -9,10 +9,19 @@ use jiff::{SignedDuration, Timestamp};
 use crate::error::{Error, Result};
 use crate::lwa::{ClientCredentials, Grant, LwaClient, LwaError, TokenGrant};
 use crate::secret::Secret;
-use crate::vault::model::{App, CachedToken, Profile};
+use crate::vault::model::{App, CachedToken, RefreshFailure};
 use crate::vault::{Unlocked, Vault};
 
 pub const DEFAULT_CONCURRENCY: u16 = 16;
+
+/// Short names for the grantless scopes spvault knows.
+pub const SCOPE_NAMES: [(&str, &str); 2] = [
+    ("notifications", "sellingpartnerapi::notifications"),
+    (
+        "client-credential-rotation",
+        "sellingpartnerapi::client_credential:rotation",
+    ),
+];
 
 /// Talks to LWA for the commands that need tokens.
 pub struct TokenService {
@@ -20,12 +29,27 @@ pub struct TokenService {
     runtime: tokio::runtime::Runtime,
 }
 
+/// An app's client id and the secrets to try, newest first.
+#[derive(Clone)]
+pub struct AppCredentials {
+    client_id: String,
+    secrets: Vec<Secret>,
+}
+
+impl AppCredentials {
+    pub fn of(app: &App) -> Self {
+        AppCredentials {
+            client_id: app.client_id.clone(),
+            secrets: app.usable_secrets(Timestamp::now()),
+        }
+    }
+}
+
 /// Everything one refresh needs, owned, so many can run at once.
 struct RefreshJob {
     profile: String,
     app: String,
-    client_id: String,
-    client_secret: Secret,
+    credentials: AppCredentials,
     refresh_token: Secret,
 }
 
@@ -45,6 +69,29 @@ pub struct RefreshOutcome {
     pub result: Result<CachedToken>,
 }
 
+/// Asks LWA with each of the app's secrets in turn: during a rotation Amazon accepts
+/// the old secret until it expires, so `invalid_client` with the new one tries the old.
+async fn request_with(
+    client: &LwaClient,
+    app: &AppCredentials,
+    grant: &Grant<'_>,
+) -> Result<TokenGrant, LwaError> {
+    let mut rejected = None;
+    for secret in &app.secrets {
+        let credentials = ClientCredentials {
+            client_id: &app.client_id,
+            client_secret: secret,
+        };
+        match client.request(&credentials, grant).await {
+            Err(LwaError::Rejected { code, description }) if code == "invalid_client" => {
+                rejected = Some(LwaError::Rejected { code, description });
+            }
+            other => return other,
+        }
+    }
+    Err(rejected.unwrap_or_else(|| LwaError::Config("the app has no client secret".into())))
+}
+
 impl TokenService {
     pub fn from_env() -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -57,27 +104,20 @@ impl TokenService {
         })
     }
 
-    pub fn client(&self) -> &LwaClient {
-        &self.client
-    }
-
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
 
-    /// Refreshes the named profiles, `concurrency` at a time, and saves every new token
-    /// in one write. Each profile's outcome is returned, in the order given.
-    pub fn refresh(
-        &self,
-        unlocked: &Unlocked,
-        vault: &Vault,
-        profiles: &[String],
-        concurrency: usize,
-    ) -> Result<Vec<RefreshOutcome>> {
-        self.refresh_with_progress(unlocked, vault, profiles, concurrency, |_| {})
+    /// One token request with the app's credentials (trying the previous secret too).
+    pub fn request(&self, app: &AppCredentials, grant: &Grant<'_>) -> Result<TokenGrant, LwaError> {
+        self.runtime
+            .block_on(request_with(&self.client, app, grant))
     }
 
-    pub fn refresh_with_progress(
+    /// Refreshes the named profiles, `concurrency` at a time, and saves every new token
+    /// (and every rejection, for `vault check`) in one write. Each profile's outcome is
+    /// returned, in the order given; `on_done` hears of each as it finishes.
+    pub fn refresh(
         &self,
         unlocked: &Unlocked,
         vault: &Vault,
@@ -97,36 +137,35 @@ impl TokenService {
             }
         }
         let client = &self.client;
-        let grants: Vec<(RefreshJob, Result<TokenGrant, LwaError>)> = self.runtime.block_on(
+        let results: Vec<(RefreshJob, Result<TokenGrant, LwaError>)> = self.runtime.block_on(
             futures_util::stream::iter(jobs)
                 .map(|job| async move {
-                    let credentials = ClientCredentials {
-                        client_id: &job.client_id,
-                        client_secret: &job.client_secret,
-                    };
-                    let grant = client
-                        .request(&credentials, &Grant::RefreshToken(&job.refresh_token))
-                        .await;
+                    let grant = request_with(
+                        client,
+                        &job.credentials,
+                        &Grant::RefreshToken(&job.refresh_token),
+                    )
+                    .await;
                     (job, grant)
                 })
                 .buffer_unordered(concurrency.max(1))
                 .inspect(|(job, _)| on_done(&job.profile))
                 .collect(),
         );
-        let fresh: Vec<(&RefreshJob, &TokenGrant)> = grants
+        let now = Timestamp::now();
+        let changed = results
             .iter()
-            .filter_map(|(job, grant)| grant.as_ref().ok().map(|g| (job, g)))
-            .collect();
-        if !fresh.is_empty() {
+            .any(|(_, r)| matches!(r, Ok(_) | Err(LwaError::Rejected { .. })));
+        if changed {
             unlocked.update(|vault| {
-                for (job, grant) in &fresh {
-                    store_grant(vault, job, grant);
+                for (job, result) in &results {
+                    record(vault, job, result, now);
                 }
                 Ok(())
             })?;
         }
-        for (job, grant) in grants {
-            let result = grant
+        for (job, result) in results {
+            let result = result
                 .map(|g| CachedToken {
                     token: g.access_token,
                     expires_at: g.expires_at,
@@ -159,14 +198,79 @@ pub fn valid_token(
         return Ok(cached.clone());
     }
     TokenService::from_env()?
-        .refresh(unlocked, vault, &[profile.to_owned()], 1)?
+        .refresh(unlocked, vault, &[profile.to_owned()], 1, |_| {})?
         .pop()
         .map(|outcome| outcome.result)
         .unwrap_or_else(|| Err(Error::NoSuchProfile(profile.to_owned())))
 }
 
+/// The scopes as LWA wants them: full names, sorted, space-separated. Accepts the
+/// short names `notifications` and `client-credential-rotation`.
+pub fn normalize_scopes(scopes: &[String]) -> Result<String> {
+    let mut full: Vec<&str> = Vec::new();
+    for scope in scopes {
+        let scope = scope.trim();
+        let name = SCOPE_NAMES
+            .iter()
+            .find(|(short, long)| scope == *short || scope == *long)
+            .map(|(_, long)| *long)
+            .or_else(|| {
+                (scope.starts_with("sellingpartnerapi::") && scope.bytes().all(|b| b.is_ascii_graphic()))
+                    .then_some(scope)
+            })
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown grantless scope '{}': use notifications, client-credential-rotation or a full sellingpartnerapi:: scope",
+                    scope.escape_debug()
+                ))
+            })?;
+        full.push(name);
+    }
+    full.sort_unstable();
+    full.dedup();
+    if full.is_empty() {
+        return Err(Error::Invalid("name at least one scope".into()));
+    }
+    Ok(full.join(" "))
+}
+
+/// A grantless (client-credentials) token for `app_name` and `scope` (normalized),
+/// cached in the vault per app and scope set like access tokens.
+pub fn grantless_token(
+    unlocked: &Unlocked,
+    vault: &Vault,
+    app_name: &str,
+    scope: &str,
+    margin: SignedDuration,
+) -> Result<CachedToken> {
+    let app = vault.app(app_name)?;
+    if let Some(cached) = app.grantless_tokens.get(scope)
+        && cached.valid_for(margin, Timestamp::now())
+    {
+        return Ok(cached.clone());
+    }
+    let grant = TokenService::from_env()?
+        .request(
+            &AppCredentials::of(app),
+            &Grant::ClientCredentials { scope },
+        )
+        .map_err(|e| explain_app_rejection(e, app_name))?;
+    let token = CachedToken {
+        token: grant.access_token,
+        expires_at: grant.expires_at,
+    };
+    unlocked.update(|vault| {
+        vault
+            .app_mut(app_name)?
+            .grantless_tokens
+            .insert(scope.to_owned(), token.clone());
+        Ok(())
+    })?;
+    Ok(token)
+}
+
 fn refresh_job(vault: &Vault, name: &str) -> Result<RefreshJob> {
-    let (profile, app): (&Profile, &App) = vault.profile_with_app(name)?;
+    let (profile, app) = vault.profile_with_app(name)?;
     let refresh_token = profile
         .refresh_token
         .clone()
@@ -174,31 +278,48 @@ fn refresh_job(vault: &Vault, name: &str) -> Result<RefreshJob> {
     Ok(RefreshJob {
         profile: name.to_owned(),
         app: profile.app.clone(),
-        client_id: app.client_id.clone(),
-        client_secret: app.client_secret.clone(),
+        credentials: AppCredentials::of(app),
         refresh_token,
     })
 }
 
-/// Saves a new token into the vault as re-read under the lock, unless the profile was
-/// removed or re-authorized meanwhile (then the token belongs to a grant that is gone).
-fn store_grant(vault: &mut Vault, job: &RefreshJob, grant: &TokenGrant) {
+/// Saves a refresh's outcome into the vault as re-read under the lock, unless the
+/// profile was removed or re-authorized meanwhile (then it belongs to a grant that is
+/// gone). A rejection is recorded beside the refresh token, never instead of it.
+fn record(
+    vault: &mut Vault,
+    job: &RefreshJob,
+    result: &Result<TokenGrant, LwaError>,
+    now: Timestamp,
+) {
     let Some(profile) = vault.profiles.get_mut(&job.profile) else {
         return;
     };
     if profile.refresh_token.as_ref() != Some(&job.refresh_token) {
         return;
     }
-    profile.access_token = Some(CachedToken {
-        token: grant.access_token.clone(),
-        expires_at: grant.expires_at,
-    });
-    if let Some(rotated) = &grant.refresh_token {
-        profile.refresh_token = Some(rotated.clone());
+    match result {
+        Ok(grant) => {
+            profile.access_token = Some(CachedToken {
+                token: grant.access_token.clone(),
+                expires_at: grant.expires_at,
+            });
+            if let Some(rotated) = &grant.refresh_token {
+                profile.refresh_token = Some(rotated.clone());
+            }
+            profile.last_refresh_error = None;
+        }
+        Err(LwaError::Rejected { code, .. }) => {
+            profile.last_refresh_error = Some(RefreshFailure {
+                code: code.clone(),
+                at: now,
+            });
+        }
+        Err(_) => {}
     }
 }
 
-/// Turns an OAuth rejection into advice about what the user should do next.
+/// Turns an OAuth rejection of a profile's refresh into advice about what to do next.
 pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
     let LwaError::Rejected { code, description } = error else {
         return Error::Lwa(error);
@@ -207,9 +328,7 @@ pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
         "invalid_grant" => format!(
             "the refresh token was revoked, replaced by a newer authorization, or has expired; authorize again with `vault login {profile}`"
         ),
-        "invalid_client" => format!(
-            "the client secret of app '{app}' is wrong or expired (LWA secrets expire every 180 days); store the current one with `vault app set-secret {app}`"
-        ),
+        "invalid_client" => secret_advice(app),
         "unauthorized_client" => format!(
             "app '{app}' may not use this grant; check its client id and that the app is not suspended in Developer Central"
         ),
@@ -221,4 +340,31 @@ pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
         description,
         advice,
     }
+}
+
+/// The same for a grantless request, which involves only the app.
+pub fn explain_app_rejection(error: LwaError, app: &str) -> Error {
+    let LwaError::Rejected { code, description } = error else {
+        return Error::Lwa(error);
+    };
+    let advice = match code.as_str() {
+        "invalid_client" => secret_advice(app),
+        "invalid_scope" => {
+            "the app may not request this scope: check the roles of the app in Developer Central"
+                .to_owned()
+        }
+        _ => format!("check the settings of app '{app}'"),
+    };
+    Error::AmazonRejected {
+        subject: format!("app '{app}'"),
+        code,
+        description,
+        advice,
+    }
+}
+
+fn secret_advice(app: &str) -> String {
+    format!(
+        "the client secret of app '{app}' is wrong or expired (LWA secrets expire every 180 days); store the current one with `vault app set-secret {app}`"
+    )
 }

@@ -30,16 +30,9 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
     };
     let (unlocked, vault) = Unlocked::open(file)?;
     let app = vault.choose_app(args.app.as_deref())?;
-    let profile = Profile {
-        app,
-        region,
-        marketplace_id,
-        vendor: args.vendor,
-        sandbox: args.sandbox,
-        selling_partner_id: None,
-        refresh_token: None,
-        access_token: None,
-    };
+    let mut profile = Profile::new(app, region, marketplace_id);
+    profile.vendor = args.vendor;
+    profile.sandbox = args.sandbox;
     save(&unlocked, &args.name, profile, None)
 }
 
@@ -104,12 +97,13 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         new_app = Some((
             app_name.clone(),
             App {
-                client_id: client_id.trim().to_owned(),
-                application_id: application_id.trim().to_owned(),
-                redirect_uri: None,
                 draft,
-                client_secret,
-                client_secret_expires_at: jiff::Timestamp::now() + model::CLIENT_SECRET_LIFETIME,
+                ..App::new(
+                    client_id.trim().to_owned(),
+                    application_id.trim().to_owned(),
+                    client_secret,
+                    jiff::Timestamp::now() + model::CLIENT_SECRET_LIFETIME,
+                )
             },
         ));
         app_name
@@ -144,15 +138,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         .default(false)
         .interact()
         .map_err(wizard_error)?;
-    let profile = Profile {
-        app: app_name,
-        region,
-        marketplace_id,
-        vendor,
-        sandbox: false,
-        selling_partner_id: None,
-        refresh_token: None,
-        access_token: None,
-    };
+    let mut profile = Profile::new(app_name, region, marketplace_id);
+    profile.vendor = vendor;
     save(&unlocked, name, profile, new_app)
 }

@@ -49,14 +49,14 @@ fn check_new_app(args: &AppAddArgs) -> Result<()> {
 fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     check_new_app(&args)?;
     let (unlocked, _) = Unlocked::open_or_create(file)?;
-    let app = App {
-        client_id: args.client_id.clone(),
-        application_id: args.application_id.clone(),
-        redirect_uri: args.redirect_uri.clone(),
-        draft: args.draft,
-        client_secret: read_client_secret(args.client_secret_stdin, &args.name)?,
-        client_secret_expires_at: expiry_of(&args.expiry),
-    };
+    let mut app = App::new(
+        args.client_id.clone(),
+        args.application_id.clone(),
+        read_client_secret(args.client_secret_stdin, &args.name)?,
+        expiry_of(&args.expiry),
+    );
+    app.redirect_uri = args.redirect_uri.clone();
+    app.draft = args.draft;
     let expires = app.client_secret_expires_at;
     unlocked.update(|vault| vault.add_app(&args.name, app))?;
     println!(

@@ -11,9 +11,9 @@ use crate::duration;
 use crate::error::{Error, Result};
 use crate::lwa::consent::{self, Callback, CallbackError, ConsentRequest};
 use crate::lwa::listener::{self, Listener};
-use crate::lwa::{ClientCredentials, Grant, TokenGrant};
+use crate::lwa::{Grant, TokenGrant};
 use crate::secret::Secret;
-use crate::tokens::{self, TokenService};
+use crate::tokens::{self, AppCredentials, TokenService};
 use crate::vault::file::VaultFile;
 use crate::vault::model::{App, CachedToken, Profile};
 use crate::vault::{Unlocked, Vault};
@@ -219,12 +219,8 @@ fn exchange(
     grant: Grant<'_>,
 ) -> Result<TokenGrant> {
     let (p, app) = vault.profile_with_app(profile)?;
-    let credentials = ClientCredentials {
-        client_id: &app.client_id,
-        client_secret: &app.client_secret,
-    };
     service
-        .block_on(service.client().request(&credentials, &grant))
+        .request(&AppCredentials::of(app), &grant)
         .map_err(|e| tokens::explain_rejection(e, profile, &p.app))
 }
 

@@ -52,7 +52,7 @@ pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
             .expect("constant template is valid"),
     );
     let service = TokenService::from_env()?;
-    let outcomes = service.refresh_with_progress(
+    let outcomes = service.refresh(
         &unlocked,
         &vault,
         &due,

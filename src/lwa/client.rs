@@ -5,24 +5,21 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use rand::Rng;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
 use crate::error::ExitCode;
+use crate::http::{self, Attempt, Failure, RetryPolicy};
 use crate::secret::Secret;
 
 pub const DEFAULT_TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
 pub const TOKEN_URL_VAR: &str = "SPVAULT_LWA_TOKEN_URL";
-pub const TIMEOUT_VAR: &str = "SPVAULT_HTTP_TIMEOUT";
 
 /// Responses larger than this are not read: a token response is a few kilobytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// LWA documents tokens of up to 2048 bytes; leave room, refuse absurd ones.
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
-/// The longest `Retry-After` waited for; a longer one ends the attempts.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LwaError {
@@ -89,23 +86,6 @@ pub struct TokenGrant {
     pub refresh_token: Option<Secret>,
 }
 
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 4,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct LwaClient {
     http: reqwest::Client,
@@ -128,16 +108,6 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-/// One attempt's outcome, before the retry decision.
-enum Attempt {
-    Done(TokenGrant),
-    Fatal(LwaError),
-    Transient {
-        detail: String,
-        retry_after: Option<Duration>,
-    },
-}
-
 impl LwaClient {
     /// A client for the endpoint in `SPVAULT_LWA_TOKEN_URL`, or Amazon's.
     pub fn from_env() -> Result<Self, LwaError> {
@@ -146,27 +116,13 @@ impl LwaClient {
                 .map_err(|e| LwaError::Config(e.to_string()))?,
             _ => Url::parse(DEFAULT_TOKEN_URL).expect("constant URL is valid"),
         };
-        let timeout = match std::env::var(TIMEOUT_VAR) {
-            Ok(value) => crate::duration::parse(&value)
-                .map_err(|e| LwaError::Config(format!("{TIMEOUT_VAR}: {e}")))?,
-            Err(_) => Duration::from_secs(30),
-        };
-        Self::new(token_url, timeout, RetryPolicy::default())
-    }
-
-    pub fn new(token_url: Url, timeout: Duration, retry: RetryPolicy) -> Result<Self, LwaError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("spvault/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(token_url.scheme() == "https")
-            .build()
-            .map_err(|e| LwaError::Config(format!("cannot set up HTTPS: {e}")))?;
+        let timeout = http::timeout_from_env().map_err(LwaError::Config)?;
+        let http =
+            http::client(token_url.scheme() == "https", timeout).map_err(LwaError::Config)?;
         Ok(LwaClient {
             http,
             token_url,
-            retry,
+            retry: RetryPolicy::default(),
         })
     }
 
@@ -176,40 +132,21 @@ impl LwaClient {
         credentials: &ClientCredentials<'_>,
         grant: &Grant<'_>,
     ) -> Result<TokenGrant, LwaError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (detail, retry_after) = match self.attempt(credentials, grant).await {
-                Attempt::Done(grant) => return Ok(grant),
-                Attempt::Fatal(error) => return Err(error),
-                Attempt::Transient {
-                    detail,
-                    retry_after,
-                } => (detail, retry_after),
-            };
-            let too_long = retry_after.is_some_and(|wait| wait > MAX_RETRY_AFTER);
-            if attempt >= self.retry.attempts || too_long {
-                return Err(LwaError::Unavailable {
-                    attempts: attempt,
-                    detail,
-                });
-            }
-            tokio::time::sleep(retry_after.unwrap_or_else(|| self.backoff(attempt))).await;
-        }
+        http::with_retries(&self.retry, || self.attempt(credentials, grant))
+            .await
+            .map_err(|failure| match failure {
+                Failure::Fatal(error) => error,
+                Failure::Exhausted { attempts, detail } => {
+                    LwaError::Unavailable { attempts, detail }
+                }
+            })
     }
 
-    /// Full jitter: a random wait up to base x 2^(attempt-1), capped.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .retry
-            .base_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.retry.max_delay);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis.max(1)))
-    }
-
-    async fn attempt(&self, credentials: &ClientCredentials<'_>, grant: &Grant<'_>) -> Attempt {
+    async fn attempt(
+        &self,
+        credentials: &ClientCredentials<'_>,
+        grant: &Grant<'_>,
+    ) -> Attempt<TokenGrant, LwaError> {
         let mut form: Vec<(&str, &str)> = vec![
             ("client_id", credentials.client_id),
             ("client_secret", credentials.client_secret.expose()),
@@ -255,14 +192,14 @@ impl LwaClient {
             Ok(response) => response,
             Err(e) => {
                 return Attempt::Transient {
-                    detail: describe_transport(&e),
+                    detail: http::describe_transport(&e),
                     retry_after: None,
                 };
             }
         };
         let status = response.status();
-        let retry_after = retry_after(&response);
-        let body = match read_bounded(response).await {
+        let retry_after = http::retry_after(&response);
+        let body = match http::read_bounded(response, MAX_BODY_BYTES).await {
             Ok(body) => body,
             Err(detail) if status.is_server_error() => {
                 return Attempt::Transient {
@@ -282,7 +219,7 @@ fn classify(
     retry_after: Option<Duration>,
     started: Timestamp,
     sent_secrets: &[&str],
-) -> Attempt {
+) -> Attempt<TokenGrant, LwaError> {
     if status == StatusCode::OK {
         return match parse_success(body, started) {
             Ok(grant) => Attempt::Done(grant),
@@ -291,8 +228,7 @@ fn classify(
     }
     let oauth_error = serde_json::from_slice::<ErrorBody>(body).ok();
     let code = oauth_error.as_ref().map(|e| e.error.as_str());
-    let transient = status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
+    let transient = http::is_transient(status)
         || matches!(code, Some("server_error" | "temporarily_unavailable"));
     if transient {
         return Attempt::Transient {
@@ -306,8 +242,8 @@ fn classify(
     }
     match oauth_error {
         Some(error) => Attempt::Fatal(LwaError::Rejected {
-            code: sanitize(&error.error, sent_secrets),
-            description: sanitize(
+            code: http::sanitize(&error.error, sent_secrets),
+            description: http::sanitize(
                 error.error_description.as_deref().unwrap_or(""),
                 sent_secrets,
             ),
@@ -363,101 +299,9 @@ fn check_token(field: &str, value: &Secret) -> Result<(), String> {
     Ok(())
 }
 
-/// What the server said, made safe to print: printable ASCII, short, and without
-/// any secret we sent (a hostile or broken server might echo them back).
-fn sanitize(text: &str, sent_secrets: &[&str]) -> String {
-    let mut clean: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .take(200)
-        .collect();
-    for secret in sent_secrets.iter().filter(|s| s.len() >= 4) {
-        clean = clean.replace(secret, "[redacted]");
-    }
-    // A secret cut by the length limit could still leave a long prefix behind.
-    for secret in sent_secrets.iter().filter(|s| s.len() >= 8) {
-        for cut in (8..secret.len()).rev() {
-            if clean.ends_with(&secret[..cut]) {
-                let keep = clean.len() - cut;
-                clean.truncate(keep);
-                clean.push_str("[redacted]");
-                break;
-            }
-        }
-    }
-    clean
-}
-
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
-async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(format!(
-                        "response larger than {} KiB",
-                        MAX_BODY_BYTES / 1024
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(e) => return Err(describe_transport(&e)),
-        }
-    }
-}
-
-/// reqwest's messages can include the URL; ours is not secret, but keep them short.
-fn describe_transport(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "the request timed out".into()
-    } else if error.is_connect() {
-        "cannot connect".into()
-    } else {
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(inner) = source {
-            message = format!("{message}: {inner}");
-            source = inner.source();
-        }
-        message.chars().take(300).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn echoed_secrets_are_redacted_even_when_cut() {
-        let secret = "Atzr|abcdefghijklmnop";
-        assert_eq!(
-            sanitize("bad token Atzr|abcdefghijklmnop!", &[secret]),
-            "bad token [redacted]!"
-        );
-        let long = format!("{}{}", "x".repeat(190), secret);
-        let clean = sanitize(&long, &[secret]);
-        assert!(!clean.contains("Atzr|abcd"), "{clean}");
-        assert_eq!(sanitize("line\nbreak\u{1b}[31m", &[]), "line?break?[31m");
-    }
 
     #[test]
     fn success_bodies_are_checked() {

@@ -35,6 +35,50 @@ pub struct App {
     pub draft: bool,
     pub client_secret: Secret,
     pub client_secret_expires_at: Timestamp,
+    /// The secret before a rotation, still accepted by Amazon until it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_client_secret: Option<PreviousSecret>,
+    /// Client-credentials (grantless) tokens, by their space-separated sorted scopes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grantless_tokens: BTreeMap<String, CachedToken>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreviousSecret {
+    pub secret: Secret,
+    pub expires_at: Timestamp,
+}
+
+impl App {
+    pub fn new(
+        client_id: String,
+        application_id: String,
+        client_secret: Secret,
+        client_secret_expires_at: Timestamp,
+    ) -> App {
+        App {
+            client_id,
+            application_id,
+            redirect_uri: None,
+            draft: false,
+            client_secret,
+            client_secret_expires_at,
+            previous_client_secret: None,
+            grantless_tokens: BTreeMap::new(),
+        }
+    }
+
+    /// The secrets to try, newest first: the current one, then the previous one while
+    /// Amazon still accepts it.
+    pub fn usable_secrets(&self, now: Timestamp) -> Vec<Secret> {
+        let mut secrets = vec![self.client_secret.clone()];
+        if let Some(previous) = &self.previous_client_secret {
+            if previous.expires_at > now {
+                secrets.push(previous.secret.clone());
+            }
+        }
+        secrets
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -53,6 +97,32 @@ pub struct Profile {
     pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<CachedToken>,
+    /// Why the last refresh failed, until one succeeds (for `vault check`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refresh_error: Option<RefreshFailure>,
+}
+
+impl Profile {
+    /// A profile not yet authorized.
+    pub fn new(app: String, region: Region, marketplace_id: Option<String>) -> Profile {
+        Profile {
+            app,
+            region,
+            marketplace_id,
+            vendor: false,
+            sandbox: false,
+            selling_partner_id: None,
+            refresh_token: None,
+            access_token: None,
+            last_refresh_error: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RefreshFailure {
+    pub code: String,
+    pub at: Timestamp,
 }
 
 /// An access token and the absolute time it stops working.

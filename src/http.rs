@@ -1,0 +1,207 @@
+//! HTTP to Amazon, shared by the LWA and SP-API clients: one client set-up (timeouts,
+//! no redirects, HTTPS unless the address is loopback), bounded response bodies, and
+//! bounded retries of transient failures with backoff and jitter.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+
+pub const TIMEOUT_VAR: &str = "SPVAULT_HTTP_TIMEOUT";
+
+/// The longest `Retry-After` waited for; a longer one ends the attempts.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+/// One attempt's outcome, before the retry decision.
+pub enum Attempt<T, E> {
+    Done(T),
+    Fatal(E),
+    Transient {
+        detail: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Why the attempts ended without a result.
+pub enum Failure<E> {
+    Fatal(E),
+    Exhausted { attempts: u32, detail: String },
+}
+
+/// The request timeout: `SPVAULT_HTTP_TIMEOUT`, else 30 seconds.
+pub fn timeout_from_env() -> Result<Duration, String> {
+    match std::env::var(TIMEOUT_VAR) {
+        Ok(value) => crate::duration::parse(&value).map_err(|e| format!("{TIMEOUT_VAR}: {e}")),
+        Err(_) => Ok(Duration::from_secs(30)),
+    }
+}
+
+pub fn client(https_only: bool, timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("spvault/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .https_only(https_only)
+        .build()
+        .map_err(|e| format!("cannot set up HTTPS: {e}"))
+}
+
+/// Runs `attempt` until it is done, fails for good, or the policy's attempts are used
+/// up; waits `Retry-After` when the server says so, else an exponential backoff.
+pub async fn with_retries<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    mut attempt: F,
+) -> Result<T, Failure<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Attempt<T, E>>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (detail, retry_after) = match attempt().await {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Fatal(error) => return Err(Failure::Fatal(error)),
+            Attempt::Transient {
+                detail,
+                retry_after,
+            } => (detail, retry_after),
+        };
+        let too_long = retry_after.is_some_and(|wait| wait > MAX_RETRY_AFTER);
+        if attempts >= policy.attempts || too_long {
+            return Err(Failure::Exhausted { attempts, detail });
+        }
+        tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(policy, attempts))).await;
+    }
+}
+
+/// Jitter between half and all of base x 2^(attempt-1), capped.
+fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let ceiling = policy
+        .base_delay
+        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(policy.max_delay);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis.max(1)))
+}
+
+/// Whether a status is worth retrying: server errors and rate limiting.
+pub fn is_transient(status: reqwest::StatusCode) -> bool {
+    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
+pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Reads the body, refusing to hold more than `limit` bytes of it.
+pub async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(format!("response larger than {} KiB", limit / 1024));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(describe_transport(&e)),
+        }
+    }
+}
+
+/// A transport error in a few words.
+pub fn describe_transport(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the request timed out".into()
+    } else if error.is_connect() {
+        "cannot connect".into()
+    } else {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            message = format!("{message}: {inner}");
+            source = inner.source();
+        }
+        message.chars().take(300).collect()
+    }
+}
+
+/// What a server said, made safe to print: printable ASCII, short, and without any
+/// secret we sent (a hostile or broken server might echo them back).
+pub fn sanitize(text: &str, sent_secrets: &[&str]) -> String {
+    let mut clean: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(200)
+        .collect();
+    for secret in sent_secrets.iter().filter(|s| s.len() >= 4) {
+        clean = clean.replace(secret, "[redacted]");
+    }
+    // A secret cut by the length limit could still leave a long prefix behind.
+    for secret in sent_secrets.iter().filter(|s| s.len() >= 8) {
+        for cut in (8..secret.len()).rev() {
+            if clean.ends_with(&secret[..cut]) {
+                let keep = clean.len() - cut;
+                clean.truncate(keep);
+                clean.push_str("[redacted]");
+                break;
+            }
+        }
+    }
+    clean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_secrets_are_redacted_even_when_cut() {
+        let secret = "Atzr|abcdefghijklmnop";
+        assert_eq!(
+            sanitize("bad token Atzr|abcdefghijklmnop!", &[secret]),
+            "bad token [redacted]!"
+        );
+        let long = format!("{}{}", "x".repeat(190), secret);
+        let clean = sanitize(&long, &[secret]);
+        assert!(!clean.contains("Atzr|abcd"), "{clean}");
+        assert_eq!(sanitize("line\nbreak\u{1b}[31m", &[]), "line?break?[31m");
+    }
+}
