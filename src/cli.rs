@@ -92,8 +92,29 @@ pub enum Command {
     Token {
         /// The profile's name
         profile: String,
+        /// A grantless (client-credentials) token for these scopes instead: notifications, client-credential-rotation, or a full sellingpartnerapi:: scope
+        #[arg(long, value_name = "SCOPE", value_delimiter = ',')]
+        grantless: Vec<String>,
         #[command(flatten)]
         freshness: Freshness,
+    },
+
+    /// Print a Restricted Data Token for calls that return personal data
+    #[command(
+        after_help = "Examples:\n  vault rdt eu-seller --resource 'GET /orders/v0/orders' --data-elements buyerInfo,shippingAddress\n  vault rdt eu-seller --resource 'GET /orders/v0/orders/{orderId}/address' --json"
+    )]
+    Rdt(RdtArgs),
+
+    /// Exit non-zero when credentials need attention (for cron and monitoring)
+    #[command(
+        after_help = "Fails (exit 6) when an app's client secret expires within --within, a profile has no refresh token, or a profile's last refresh was rejected.\nExample:\n  vault check --within 30d || mail -s 'spvault needs attention' me@example.com"
+    )]
+    Check {
+        /// How far ahead an expiring client secret counts as a problem
+        #[arg(long, default_value = "30d", value_name = "DURATION", value_parser = duration::parse_arg)]
+        within: SignedDuration,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 
     /// Print variables with a valid access token, quoted for a shell or file
@@ -151,15 +172,30 @@ pub enum AppCommand {
     )]
     Add(AppAddArgs),
 
-    /// Replace an app's client secret (prompt, or --stdin)
+    /// Replace an app's client secret (prompt, --stdin, or a rotation notification)
+    #[command(
+        after_help = "Examples:\n  vault app set-secret main --stdin --expires 2027-05-01 < secret.txt\n  vault app set-secret main --from-notification < notification.json"
+    )]
     SetSecret {
         /// The app's name
         app: String,
         /// Read the secret from stdin instead of a prompt
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from_notification")]
         stdin: bool,
+        /// Read an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification (or its payload) from stdin; the old secret stays usable until it expires
+        #[arg(long, conflicts_with = "expires")]
+        from_notification: bool,
         #[command(flatten)]
         expiry: SecretExpiry,
+    },
+
+    /// Start a client-secret rotation at Amazon (the new secret arrives by notification)
+    RotateSecret {
+        /// The app's name
+        app: String,
+        /// The region whose endpoint to call [default: the region of the app's first profile, else na]
+        #[arg(long, value_enum)]
+        region: Option<Region>,
     },
 
     /// List apps (never their secrets)
@@ -170,6 +206,26 @@ pub enum AppCommand {
         /// The app's name
         app: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RdtArgs {
+    /// The profile's name
+    pub profile: String,
+    /// A restricted operation, 'METHOD /path' (up to 50)
+    #[arg(long = "resource", value_name = "'METHOD /path'", required = true)]
+    pub resources: Vec<String>,
+    /// Personal data elements for the Orders API paths (buyerInfo, shippingAddress, buyerTaxInformation)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub data_elements: Vec<String>,
+    /// Another app (application id) that will use the token
+    #[arg(long, value_name = "ID")]
+    pub target_application: Option<String>,
+    /// Print JSON with the token and its expiry
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub freshness: Freshness,
 }
 
 #[derive(Debug, Args)]

@@ -91,6 +91,12 @@ pub enum Error {
     #[error("profile '{0}' has no refresh token: authorize it with `vault login {0}`")]
     NoRefreshToken(String),
 
+    #[error("{0} problem(s) need attention")]
+    NeedsAttention(usize),
+
+    #[error("{0}")]
+    SpApi(#[from] crate::spapi_client::SpApiError),
+
     #[error(transparent)]
     Partial(#[from] crate::tokens::SomeFailed),
 
@@ -126,7 +132,10 @@ impl Error {
             Error::NoVault(_) | Error::NoSuchProfile(_) | Error::NoSuchApp(_) => ExitCode::NotFound,
             Error::Lwa(e) => e.exit_code(),
             Error::Partial(failed) => failed.code,
-            Error::AmazonRejected { .. } | Error::NoRefreshToken(_) => ExitCode::Rejected,
+            Error::SpApi(e) => e.exit_code(),
+            Error::AmazonRejected { .. } | Error::NoRefreshToken(_) | Error::NeedsAttention(_) => {
+                ExitCode::Rejected
+            }
             Error::Io { .. } | Error::VaultExists(_) | Error::Other(_) => ExitCode::Other,
         }
     }

@@ -45,6 +45,14 @@ pub enum Failure<E> {
     Exhausted { attempts: u32, detail: String },
 }
 
+/// A runtime for one command's network calls: a single thread is plenty for I/O.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the network runtime: {e}"))
+}
+
 /// The request timeout: `SPVAULT_HTTP_TIMEOUT`, else 30 seconds.
 pub fn timeout_from_env() -> Result<Duration, String> {
     match std::env::var(TIMEOUT_VAR) {

@@ -13,6 +13,7 @@ pub mod passphrase;
 pub mod process;
 pub mod secret;
 pub mod spapi;
+pub mod spapi_client;
 pub mod tokens;
 pub mod vault;
 

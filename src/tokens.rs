@@ -94,10 +94,7 @@ async fn request_with(
 
 impl TokenService {
     pub fn from_env() -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Other(format!("cannot start the network runtime: {e}")))?;
+        let runtime = crate::http::runtime().map_err(Error::Other)?;
         Ok(TokenService {
             client: LwaClient::from_env()?,
             runtime,

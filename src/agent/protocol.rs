@@ -19,8 +19,13 @@ pub enum Request {
         idle_timeout_secs: u64,
         max_lifetime_secs: u64,
     },
-    /// The key, if the agent holds one for a header with these values. Counts as use.
-    Key { kdf: KdfParams, salt: String },
+    /// The key, if the agent holds one for a header with these values. Counts as use
+    /// unless `touch` is false (`vault status` reading expiry dates).
+    Key {
+        kdf: KdfParams,
+        salt: String,
+        touch: bool,
+    },
     /// Whether it is unlocked and for how long. Does not count as use.
     Status,
     /// Forget the key.

@@ -199,9 +199,11 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
             state.was_unlocked = true;
             (Response::Done, false)
         }
-        Request::Key { kdf, salt } => match &mut state.held {
+        Request::Key { kdf, salt, touch } => match &mut state.held {
             Some(held) if held.kdf == kdf && held.salt == salt => {
-                held.last_used = now;
+                if touch {
+                    held.last_used = now;
+                }
                 (
                     Response::Key {
                         identity: held.key.secret(),

@@ -89,6 +89,9 @@ pub fn status(file: VaultFile, json: bool) -> Result<()> {
     } else {
         println!("{}: locked", file.path().display());
     }
+    if unlocked && let Some(vault) = Unlocked::peek(&file)? {
+        super::list::warn_about_secrets(&vault, jiff::Timestamp::now());
+    }
     Ok(())
 }
 

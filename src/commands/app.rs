@@ -5,6 +5,9 @@ use crate::cli::{AppAddArgs, AppCommand, SecretExpiry};
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::secret::Secret;
+use crate::spapi::Region;
+use crate::spapi_client::SpApiClient;
+use crate::tokens;
 use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App};
@@ -12,7 +15,18 @@ use crate::vault::model::{self, App};
 pub fn run(file: VaultFile, command: AppCommand) -> Result<()> {
     match command {
         AppCommand::Add(args) => add(file, args),
-        AppCommand::SetSecret { app, stdin, expiry } => set_secret(file, &app, stdin, &expiry),
+        AppCommand::SetSecret {
+            app,
+            stdin,
+            from_notification: false,
+            expiry,
+        } => set_secret(file, &app, stdin, &expiry),
+        AppCommand::SetSecret {
+            app,
+            from_notification: true,
+            ..
+        } => set_secret_from_notification(file, &app),
+        AppCommand::RotateSecret { app, region } => rotate_secret(file, &app, region),
         AppCommand::List(json) => list(file, json.json),
         AppCommand::Remove { app } => remove(file, &app),
     }
@@ -143,5 +157,108 @@ fn remove(file: VaultFile, name: &str) -> Result<()> {
     vault.app(name)?;
     unlocked.update(|vault| vault.remove_app(name).map(drop))?;
     println!("Removed app '{name}'");
+    Ok(())
+}
+
+/// The part of an `APPLICATION_OAUTH_CLIENT_NEW_SECRET` notification spvault needs.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewSecret {
+    #[serde(default)]
+    client_id: Option<String>,
+    new_client_secret: String,
+    new_client_secret_expiry_time: Timestamp,
+    #[serde(default)]
+    old_client_secret_expiry_time: Option<Timestamp>,
+}
+
+/// Finds the object holding `newClientSecret`, whether stdin holds the whole
+/// notification, its payload, or just the inner object.
+fn find_new_secret(value: &serde_json::Value) -> Option<&serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) if map.contains_key("newClientSecret") => Some(value),
+        serde_json::Value::Object(map) => map.values().find_map(find_new_secret),
+        _ => None,
+    }
+}
+
+fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
+    let (unlocked, vault) = Unlocked::open(file)?;
+    let app = vault.app(name)?;
+    let input = secret_from_stdin("notification")?;
+    let value: serde_json::Value = serde_json::from_str(input.expose()).map_err(|_| {
+        Error::Invalid("stdin is not JSON: give the notification message or its payload".into())
+    })?;
+    let found = find_new_secret(&value).ok_or_else(|| {
+        Error::Invalid("no newClientSecret in the notification: is it an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification?".into())
+    })?;
+    let new: NewSecret = serde_json::from_value(found.clone()).map_err(|_| {
+        Error::Invalid("the notification's newClientSecret, newClientSecretExpiryTime or oldClientSecretExpiryTime is missing or malformed".into())
+    })?;
+    if let Some(client_id) = &new.client_id
+        && client_id != &app.client_id
+    {
+        return Err(Error::Invalid(format!(
+            "the notification is for client id {client_id}, but app '{name}' has {}: pick the right app",
+            app.client_id
+        )));
+    }
+    let secret = Secret::new(new.new_client_secret);
+    let expires = new.new_client_secret_expiry_time;
+    let old_expires = new.old_client_secret_expiry_time;
+    unlocked.update(|vault| {
+        let app = vault.app_mut(name)?;
+        if secret != app.client_secret {
+            app.previous_client_secret = old_expires.map(|expires_at| model::PreviousSecret {
+                secret: app.client_secret.clone(),
+                expires_at,
+            });
+            app.client_secret = secret;
+        }
+        app.client_secret_expires_at = expires;
+        Ok(())
+    })?;
+    let fallback = old_expires
+        .map(|t| {
+            format!(
+                "; the old one stays in use as a fallback until {}",
+                t.strftime("%Y-%m-%d %H:%M UTC")
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "Stored the new client secret of app '{name}' (expires {}){fallback}",
+        expires.strftime("%Y-%m-%d")
+    );
+    Ok(())
+}
+
+fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<()> {
+    let (unlocked, vault) = Unlocked::open(file)?;
+    vault.app(name)?;
+    let region = region
+        .or_else(|| {
+            vault
+                .profiles
+                .values()
+                .find(|p| p.app == name)
+                .map(|p| p.region)
+        })
+        .unwrap_or(Region::Na);
+    let scope = tokens::normalize_scopes(&["client-credential-rotation".to_owned()])?;
+    let token = tokens::grantless_token(
+        &unlocked,
+        &vault,
+        name,
+        &scope,
+        jiff::SignedDuration::from_mins(5),
+    )?;
+    let client = SpApiClient::new(region, false)?;
+    crate::http::runtime()
+        .map_err(Error::Other)?
+        .block_on(client.rotate_client_secret(&token.token))?;
+    println!(
+        "Amazon started rotating the client secret of app '{name}'. The new secret arrives only as an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification on the app's SQS queue (subscribe to it with the Notifications API). When it arrives, store it with:\n  vault app set-secret {name} --from-notification < notification.json\nThe old secret keeps working for about 7 days; spvault falls back to it until then."
+    );
     Ok(())
 }

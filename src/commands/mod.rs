@@ -3,12 +3,14 @@
 mod add_profile;
 mod agent;
 mod app;
+mod check;
 mod env;
 mod exec;
 mod init;
 mod list;
 mod login;
 mod manage;
+mod rdt;
 mod refresh;
 mod token;
 
@@ -32,7 +34,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rename { old, new } => manage::rename(file, &old, &new),
         Command::Login(args) => login::run(file, args),
         Command::Refresh(args) => refresh::run(file, args),
-        Command::Token { profile, freshness } => token::run(file, &profile, &freshness),
+        Command::Token {
+            profile,
+            grantless,
+            freshness,
+        } => token::run(file, &profile, &grantless, &freshness),
+        Command::Rdt(args) => rdt::run(file, args),
+        Command::Check { within, json } => check::run(file, within, json.json),
         Command::Env(args) => env::run(file, args),
         Command::Exec(args) => exec::run(file, args),
         Command::Unlock(args) => agent::unlock(file, &args),

@@ -4,9 +4,24 @@ use crate::tokens;
 use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 
-pub fn run(file: VaultFile, profile: &str, freshness: &Freshness) -> Result<()> {
+pub fn run(
+    file: VaultFile,
+    profile: &str,
+    grantless: &[String],
+    freshness: &Freshness,
+) -> Result<()> {
+    let scope = match grantless {
+        [] => None,
+        scopes => Some(tokens::normalize_scopes(scopes)?),
+    };
     let (unlocked, vault) = Unlocked::open(file)?;
-    let token = tokens::valid_token(&unlocked, &vault, profile, freshness.min_valid)?;
+    let token = match scope {
+        None => tokens::valid_token(&unlocked, &vault, profile, freshness.min_valid)?,
+        Some(scope) => {
+            let app = vault.profile(profile)?.app.clone();
+            tokens::grantless_token(&unlocked, &vault, &app, &scope, freshness.min_valid)?
+        }
+    };
     println!("{}", token.token.expose());
     Ok(())
 }

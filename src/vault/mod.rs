@@ -30,7 +30,7 @@ impl Unlocked {
     /// when there is none.
     pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
         let envelope = read_envelope(&file)?;
-        if let Some(key) = agent_key(&file, &envelope) {
+        if let Some(key) = agent_key(&file, &envelope, true) {
             match open_payload(&file, &key, &envelope) {
                 Ok(vault) => return Ok((Unlocked { file, key }, vault)),
                 // The agent's key no longer fits: forget it and ask for the passphrase.
@@ -41,6 +41,16 @@ impl Unlocked {
             }
         }
         Self::open_with_passphrase_envelope(file, envelope)
+    }
+
+    /// Reads the vault with the agent's key without counting as use, for `vault
+    /// status`; `None` when the agent holds no key for it.
+    pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
+        let envelope = read_envelope(file)?;
+        match agent_key(file, &envelope, false) {
+            Some(key) => open_payload(file, &key, &envelope).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Opens an existing vault with the passphrase only, never the agent (`unlock`
@@ -169,10 +179,11 @@ fn read_envelope(file: &VaultFile) -> Result<Envelope> {
 
 /// The key the unlock agent holds for this vault, if any. An agent that cannot be
 /// reached is no error: the passphrase sources still work.
-fn agent_key(file: &VaultFile, envelope: &Envelope) -> Option<VaultKey> {
+fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Option<VaultKey> {
     let request = agent::protocol::Request::Key {
         kdf: envelope.kdf,
         salt: envelope.salt.clone(),
+        touch,
     };
     match agent::call(file.path(), &request) {
         Ok(Some(agent::protocol::Response::Key { identity })) => {

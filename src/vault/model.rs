@@ -72,10 +72,10 @@ impl App {
     /// Amazon still accepts it.
     pub fn usable_secrets(&self, now: Timestamp) -> Vec<Secret> {
         let mut secrets = vec![self.client_secret.clone()];
-        if let Some(previous) = &self.previous_client_secret {
-            if previous.expires_at > now {
-                secrets.push(previous.secret.clone());
-            }
+        if let Some(previous) = &self.previous_client_secret
+            && previous.expires_at > now
+        {
+            secrets.push(previous.secret.clone());
         }
         secrets
     }

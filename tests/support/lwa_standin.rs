@@ -84,8 +84,21 @@ pub enum Consent {
     },
 }
 
+/// One SP-API request as the stand-in saw it.
+#[derive(Debug, Clone)]
+pub struct SpApiCall {
+    pub path: String,
+    pub access_token: String,
+    pub content_type: String,
+    pub body: String,
+}
+
 #[derive(Default)]
 struct Inner {
+    /// Issued access tokens and the grant they came from ("refresh_token" or the scope).
+    grants: HashMap<String, String>,
+    spapi_calls: Vec<SpApiCall>,
+    spapi_canned: VecDeque<Canned>,
     consents: VecDeque<Consent>,
     consent_visits: Vec<HashMap<String, String>>,
     clients: HashMap<String, String>,
@@ -138,6 +151,11 @@ impl StandIn {
                     .route("/auth/o2/token", post(token))
                     .route("/apps/authorize/consent", get(consent))
                     .route("/apps/authorize/confirm", get(consent))
+                    .route(
+                        "/tokens/2021-03-01/restrictedDataToken",
+                        post(restricted_data_token),
+                    )
+                    .route("/applications/2023-11-30/clientSecret", post(client_secret))
                     .with_state(state)
                     .merge(extra);
                 axum::serve(listener, app).await.expect("stand-in serves");
@@ -175,6 +193,15 @@ impl StandIn {
             s.codes
                 .insert(code.into(), (client_id.into(), refresh_token.into()))
         });
+    }
+
+    /// Replaces the next SP-API answer.
+    pub fn queue_spapi(&self, canned: Canned) {
+        self.with(|s| s.spapi_canned.push_back(canned));
+    }
+
+    pub fn spapi_calls(&self) -> Vec<SpApiCall> {
+        self.with(|s| s.spapi_calls.clone())
     }
 
     /// What the consent page does on its next visit.
@@ -318,8 +345,15 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
         }
     };
     s.issued += 1;
+    let access_token = format!("Atza|standin-{}", s.issued);
+    let grant = if seen.grant_type == "client_credentials" {
+        seen.scope.clone()
+    } else {
+        "refresh_token".to_owned()
+    };
+    s.grants.insert(access_token.clone(), grant);
     let mut body = serde_json::json!({
-        "access_token": format!("Atza|standin-{}", s.issued),
+        "access_token": access_token,
         "token_type": "bearer",
         "expires_in": s.expires_in,
     });
@@ -407,4 +441,87 @@ async fn consent(
             ))
         }
     }
+}
+
+fn spapi_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"errors": [{"code": code, "message": message, "details": ""}]});
+    (status, axum::Json(body)).into_response()
+}
+
+/// Records an SP-API call; returns a canned answer if one is queued, else the grant
+/// the access token came from (`None` for an unknown token).
+fn spapi_call(
+    state: &Shared,
+    path: &str,
+    headers: &HeaderMap,
+    body: String,
+) -> Result<Option<String>, Box<Response>> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut s = state.lock().expect("stand-in state");
+    let call = SpApiCall {
+        path: path.to_owned(),
+        access_token: header("x-amz-access-token"),
+        content_type: header("content-type"),
+        body,
+    };
+    let grant = s.grants.get(&call.access_token).cloned();
+    s.spapi_calls.push(call);
+    match s.spapi_canned.pop_front() {
+        Some(canned) => Err(Box::new(canned_response(canned))),
+        None => Ok(grant),
+    }
+}
+
+/// Plays the Tokens API: a restricted data token for any seller access token.
+async fn restricted_data_token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let grant = match spapi_call(
+        &state,
+        "/tokens/2021-03-01/restrictedDataToken",
+        &headers,
+        body,
+    ) {
+        Ok(grant) => grant,
+        Err(canned) => return *canned,
+    };
+    if grant.as_deref() != Some("refresh_token") {
+        return spapi_error(
+            StatusCode::FORBIDDEN,
+            "Unauthorized",
+            "Access to requested resource is denied.",
+        );
+    }
+    let count = state.lock().expect("stand-in state").spapi_calls.len();
+    let body = serde_json::json!({"restrictedDataToken": format!("Atz.sprdt|standin-rdt-{count}"), "expiresIn": 3600});
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// Plays the Application Management API: 204 for a rotation-scoped grantless token.
+async fn client_secret(State(state): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let grant = match spapi_call(
+        &state,
+        "/applications/2023-11-30/clientSecret",
+        &headers,
+        body,
+    ) {
+        Ok(grant) => grant,
+        Err(canned) => return *canned,
+    };
+    if grant.as_deref() != Some("sellingpartnerapi::client_credential:rotation") {
+        return spapi_error(
+            StatusCode::FORBIDDEN,
+            "Unauthorized",
+            "Access to requested resource is denied.",
+        );
+    }
+    StatusCode::NO_CONTENT.into_response()
 }

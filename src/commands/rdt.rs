@@ -1,0 +1,45 @@
+use crate::cli::RdtArgs;
+use crate::error::{Error, Result};
+use crate::spapi_client::{self, SpApiClient};
+use crate::tokens;
+use crate::vault::Unlocked;
+use crate::vault::file::VaultFile;
+
+pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
+    if args.resources.len() > spapi_client::MAX_RESOURCES {
+        return Err(Error::Invalid(format!(
+            "at most {} --resource in one token",
+            spapi_client::MAX_RESOURCES
+        )));
+    }
+    let resources = args
+        .resources
+        .iter()
+        .map(|r| spapi_client::parse_resource(r, &args.data_elements).map_err(Error::Invalid))
+        .collect::<Result<Vec<_>>>()?;
+    let (unlocked, vault) = Unlocked::open(file)?;
+    let profile = vault.profile(&args.profile)?;
+    let client = SpApiClient::new(profile.region, profile.sandbox)?;
+    let access = tokens::valid_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;
+    let rdt =
+        crate::http::runtime()
+            .map_err(Error::Other)?
+            .block_on(client.restricted_data_token(
+                &access.token,
+                &resources,
+                args.target_application.as_deref(),
+            ))?;
+    if args.json {
+        let json = serde_json::json!({
+            "restricted_data_token": rdt.token.expose(),
+            "expires_at": rdt.expires_at.to_string(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("JSON values serialize")
+        );
+    } else {
+        println!("{}", rdt.token.expose());
+    }
+    Ok(())
+}

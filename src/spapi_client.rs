@@ -1,0 +1,332 @@
+//! The SP-API calls spvault makes itself: Restricted Data Tokens (Tokens API
+//! 2021-03-01) and client-secret rotation (Application Management API 2023-11-30).
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::ExitCode;
+use crate::http::{self, Attempt, Failure, RetryPolicy};
+use crate::secret::Secret;
+use crate::spapi::Region;
+
+pub const SPAPI_URL_VAR: &str = "SPVAULT_SPAPI_URL";
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The Tokens API takes at most this many resources in one request.
+pub const MAX_RESOURCES: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpApiError {
+    #[error("SP-API refused the request at {endpoint} (HTTP 403{}): a token authorized in one region gets 403 at another region's endpoint, so check that the seller's account is in region {region} (or that the app has the role this call needs)", api_detail(.detail))]
+    Forbidden {
+        endpoint: String,
+        region: Region,
+        detail: String,
+    },
+    #[error("SP-API rejected the request (HTTP {status}{})", api_detail(.detail))]
+    Rejected { status: u16, detail: String },
+    #[error(
+        "SP-API is unreachable or failing after {attempts} attempt(s): {detail}; try again later"
+    )]
+    Unavailable { attempts: u32, detail: String },
+    #[error("SP-API sent an unexpected answer: {0}")]
+    BadResponse(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+fn api_detail(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+impl SpApiError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            SpApiError::Forbidden { .. } => ExitCode::Rejected,
+            SpApiError::Rejected { status: 401, .. } => ExitCode::Rejected,
+            SpApiError::Rejected { .. } => ExitCode::Other,
+            SpApiError::Unavailable { .. } | SpApiError::BadResponse(_) => ExitCode::Unreachable,
+            SpApiError::Config(_) => ExitCode::Usage,
+        }
+    }
+}
+
+/// One resource of a Restricted Data Token request.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RestrictedResource {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_elements: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RdtRequest<'a> {
+    restricted_resources: &'a [RestrictedResource],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_application: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RdtResponse {
+    restricted_data_token: String,
+    expires_in: i64,
+}
+
+#[derive(Debug)]
+pub struct RestrictedDataToken {
+    pub token: Secret,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Deserialize)]
+struct ErrorList {
+    errors: Vec<ApiError>,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+pub struct SpApiClient {
+    http: reqwest::Client,
+    base: Url,
+    region: Region,
+    retry: RetryPolicy,
+}
+
+impl SpApiClient {
+    /// A client for the region's endpoint (its sandbox for sandbox profiles), or
+    /// `SPVAULT_SPAPI_URL` when set.
+    pub fn new(region: Region, sandbox: bool) -> Result<Self, SpApiError> {
+        let base = match std::env::var(SPAPI_URL_VAR) {
+            Ok(value) if !value.is_empty() => crate::net::parse_secure_url(SPAPI_URL_VAR, &value)
+                .map_err(|e| SpApiError::Config(e.to_string()))?,
+            _ => Url::parse(region.endpoint(sandbox)).expect("constant endpoints are valid"),
+        };
+        let timeout = http::timeout_from_env().map_err(SpApiError::Config)?;
+        let http = http::client(base.scheme() == "https", timeout).map_err(SpApiError::Config)?;
+        Ok(SpApiClient {
+            http,
+            base,
+            region,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+
+    /// `POST /tokens/2021-03-01/restrictedDataToken`.
+    pub async fn restricted_data_token(
+        &self,
+        access_token: &Secret,
+        resources: &[RestrictedResource],
+        target_application: Option<&str>,
+    ) -> Result<RestrictedDataToken, SpApiError> {
+        let body = serde_json::to_vec(&RdtRequest {
+            restricted_resources: resources,
+            target_application,
+        })
+        .expect("the request serializes");
+        let started = Timestamp::now();
+        let answer = self
+            .post(
+                "/tokens/2021-03-01/restrictedDataToken",
+                access_token,
+                Some(body),
+            )
+            .await?;
+        let parsed: RdtResponse = serde_json::from_slice(&answer)
+            .map_err(|_| SpApiError::BadResponse("no restrictedDataToken in the answer".into()))?;
+        if parsed.restricted_data_token.is_empty() || !(1..=86_400).contains(&parsed.expires_in) {
+            return Err(SpApiError::BadResponse(
+                "the restricted data token or its expiry is out of range".into(),
+            ));
+        }
+        Ok(RestrictedDataToken {
+            token: Secret::new(parsed.restricted_data_token),
+            expires_at: started + SignedDuration::from_secs(parsed.expires_in),
+        })
+    }
+
+    /// `POST /applications/2023-11-30/clientSecret`: starts a rotation (204, no body).
+    pub async fn rotate_client_secret(&self, grantless_token: &Secret) -> Result<(), SpApiError> {
+        self.post(
+            "/applications/2023-11-30/clientSecret",
+            grantless_token,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        token: &Secret,
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, SpApiError> {
+        let url = self.url(path);
+        http::with_retries(&self.retry, || self.attempt(&url, token, body.clone()))
+            .await
+            .map_err(|failure| match failure {
+                Failure::Fatal(error) => error,
+                Failure::Exhausted { attempts, detail } => {
+                    SpApiError::Unavailable { attempts, detail }
+                }
+            })
+    }
+
+    async fn attempt(
+        &self,
+        url: &Url,
+        token: &Secret,
+        body: Option<Vec<u8>>,
+    ) -> Attempt<Vec<u8>, SpApiError> {
+        let mut request = self
+            .http
+            .post(url.clone())
+            .header("x-amz-access-token", token.expose())
+            .header("accept", "application/json");
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return Attempt::Transient {
+                    detail: http::describe_transport(&e),
+                    retry_after: None,
+                };
+            }
+        };
+        let status = response.status();
+        let retry_after = http::retry_after(&response);
+        let body = match http::read_bounded(response, MAX_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(detail) if http::is_transient(status) => {
+                return Attempt::Transient {
+                    detail,
+                    retry_after,
+                };
+            }
+            Err(detail) => return Attempt::Fatal(SpApiError::BadResponse(detail)),
+        };
+        if status.is_success() {
+            return Attempt::Done(body);
+        }
+        let detail = describe_errors(&body, token.expose());
+        if http::is_transient(status) {
+            return Attempt::Transient {
+                detail: format!("HTTP {}{}", status.as_u16(), api_detail(&detail)),
+                retry_after,
+            };
+        }
+        Attempt::Fatal(if status == reqwest::StatusCode::FORBIDDEN {
+            SpApiError::Forbidden {
+                endpoint: self.base.origin().ascii_serialization(),
+                region: self.region,
+                detail,
+            }
+        } else {
+            SpApiError::Rejected {
+                status: status.as_u16(),
+                detail,
+            }
+        })
+    }
+}
+
+/// SP-API's `{"errors":[{"code","message"}]}`, as one line safe to print.
+fn describe_errors(body: &[u8], token: &str) -> String {
+    match serde_json::from_slice::<ErrorList>(body) {
+        Ok(list) => list
+            .errors
+            .iter()
+            .map(|e| http::sanitize(&format!("{} ({})", e.code, e.message), &[token]))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(_) => String::new(),
+    }
+}
+
+/// Parses `'GET /orders/v0/orders'` into a resource; `data_elements` apply to the
+/// Orders API paths only, as the Tokens API requires.
+pub fn parse_resource(text: &str, data_elements: &[String]) -> Result<RestrictedResource, String> {
+    let (method, path) = text
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| format!("'{}' is not 'METHOD /path'", text.escape_debug()))?;
+    let method = method.to_ascii_uppercase();
+    if !["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&method.as_str()) {
+        return Err(format!("'{method}' is not an HTTP method SP-API uses"));
+    }
+    let path = path.trim();
+    if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "'{}' is not an SP-API path like /orders/v0/orders",
+            path.escape_debug()
+        ));
+    }
+    let data_elements =
+        (!data_elements.is_empty() && path.starts_with("/orders/")).then(|| data_elements.to_vec());
+    Ok(RestrictedResource {
+        method,
+        path: path.to_owned(),
+        data_elements,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_profiles_call_the_sandbox_endpoint() {
+        if std::env::var_os(SPAPI_URL_VAR).is_some() {
+            return;
+        }
+        let sandbox = SpApiClient::new(Region::Fe, true).unwrap();
+        assert_eq!(
+            sandbox
+                .url("/tokens/2021-03-01/restrictedDataToken")
+                .as_str(),
+            "https://sandbox.sellingpartnerapi-fe.amazon.com/tokens/2021-03-01/restrictedDataToken"
+        );
+        let production = SpApiClient::new(Region::Eu, false).unwrap();
+        assert_eq!(
+            production.url("/x").as_str(),
+            "https://sellingpartnerapi-eu.amazon.com/x"
+        );
+    }
+
+    #[test]
+    fn resources_are_parsed_and_data_elements_go_to_orders_only() {
+        let elements = vec!["buyerInfo".to_owned()];
+        let orders = parse_resource("get /orders/v0/orders/123-4", &elements).unwrap();
+        assert_eq!(orders.method, "GET");
+        assert_eq!(orders.data_elements, Some(elements.clone()));
+        let shipping = parse_resource("GET /mfn/v0/shipments/{shipmentId}", &elements).unwrap();
+        assert_eq!(shipping.data_elements, None);
+        assert!(parse_resource("/orders/v0/orders", &[]).is_err());
+        assert!(parse_resource("FETCH /orders", &[]).is_err());
+        assert!(parse_resource("GET orders", &[]).is_err());
+    }
+}
