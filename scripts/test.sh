@@ -15,6 +15,7 @@ command -v zsh >/dev/null || packages+=(zsh)
 command -v fish >/dev/null || packages+=(fish)
 command -v curl >/dev/null || packages+=(curl)
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing Debian packages: ${packages[*]}"
   sudo=""
@@ -23,11 +24,16 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
-# Python packages the tests read spvault's output with.
+# Python packages the tests read spvault's output with, and python-amazon-sp-api,
+# which the client tests run against spvault's env presets.
 log "preparing the Python venv (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 export SPVAULT_TEST_PYTHON="$PWD/.venv/bin/python"
+
+# npm packages of the client tests (@sp-api-sdk/auth, amazon-sp-api), locally.
+log "installing the npm client packages (tests/clients)"
+(cd tests/clients && npm ci --no-audit --no-fund --silent)
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -154,6 +154,10 @@ pub enum Command {
         exit_when_locked: bool,
     },
 
+    /// Move credentials in from plaintext files
+    #[command(subcommand)]
+    Import(ImportCommand),
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  vault completions bash > ~/.local/share/bash-completion/completions/vault"
@@ -189,6 +193,12 @@ pub enum AppCommand {
         expiry: SecretExpiry,
     },
 
+    /// Change an app's application id, redirect URI or draft state
+    #[command(
+        after_help = "Examples:\n  vault app edit main --application-id amzn1.sp.solution.0123\n  vault app edit main --redirect-uri https://example.com/spvault.html --published"
+    )]
+    Edit(AppEditArgs),
+
     /// Start a client-secret rotation at Amazon (the new secret arrives by notification)
     RotateSecret {
         /// The app's name
@@ -206,6 +216,47 @@ pub enum AppCommand {
         /// The app's name
         app: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a .env file (AMAZON_*, LWA_*, SP_API_*, SELLING_PARTNER_APP_* names) as one profile
+    #[command(
+        after_help = "Example:\n  vault import env .env --profile eu-seller --region eu --marketplace DE --delete-source"
+    )]
+    Env(ImportEnvArgs),
+    /// Import every section of python-amazon-sp-api's credentials.yml as a profile
+    #[command(after_help = "Example:\n  vault import python-sp-api --region eu")]
+    PythonSpApi {
+        /// The file [default: ~/.config/python-sp-api/credentials.yml]
+        file: Option<PathBuf>,
+        /// The region of every profile [default: asked per section on a terminal]
+        #[arg(long, value_enum)]
+        region: Option<Region>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportEnvArgs {
+    /// The dotenv file
+    pub file: PathBuf,
+    /// The profile to create
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long, value_enum)]
+    pub region: Region,
+    /// The app to use or create [default: the app with the file's client id, else one named like the profile]
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Marketplace code or id
+    #[arg(long, value_name = "CODE_OR_ID")]
+    pub marketplace: Option<String>,
+    /// SP-API application id for a new app (needed later for `vault login`'s consent flow)
+    #[arg(long, value_name = "ID")]
+    pub application_id: Option<String>,
+    /// Delete the plaintext file after a successful import, without asking
+    #[arg(long)]
+    pub delete_source: bool,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +310,27 @@ pub struct AppAddArgs {
     pub client_secret_stdin: bool,
     #[command(flatten)]
     pub expiry: SecretExpiry,
+}
+
+#[derive(Debug, Args)]
+pub struct AppEditArgs {
+    /// The app's name
+    pub app: String,
+    /// SP-API application id (amzn1.sp.solution....)
+    #[arg(long, value_name = "ID")]
+    pub application_id: Option<String>,
+    /// Redirect URI registered for the app
+    #[arg(long, value_name = "URI", conflicts_with = "no_redirect_uri")]
+    pub redirect_uri: Option<String>,
+    /// Forget the redirect URI
+    #[arg(long)]
+    pub no_redirect_uri: bool,
+    /// The app is in Draft (consent needs version=beta)
+    #[arg(long, conflicts_with = "published")]
+    pub draft: bool,
+    /// The app is published (no longer a draft)
+    #[arg(long)]
+    pub published: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,3 +20,4 @@ pub mod vault;
 pub use error::{Error, ExitCode, Result};
 pub mod agent;
 pub mod browser;
+pub mod import;

@@ -87,7 +87,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
             |_| Ok(()),
         )?;
         let application_id = ask("Application id (amzn1.sp.solution....)", None, |_| Ok(()))?;
-        model::validate_app_ids(client_id.trim(), application_id.trim())?;
+        model::validate_app_ids(client_id.trim(), Some(application_id.trim()))?;
         let draft = Confirm::new()
             .with_prompt("Is the app still in Draft?")
             .default(false)
@@ -100,7 +100,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
                 draft,
                 ..App::new(
                     client_id.trim().to_owned(),
-                    application_id.trim().to_owned(),
+                    Some(application_id.trim().to_owned()),
                     client_secret,
                     jiff::Timestamp::now() + model::CLIENT_SECRET_LIFETIME,
                 )

@@ -1,7 +1,7 @@
 use jiff::Timestamp;
 
 use super::secret_from_stdin;
-use crate::cli::{AppAddArgs, AppCommand, SecretExpiry};
+use crate::cli::{AppAddArgs, AppCommand, AppEditArgs, SecretExpiry};
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::secret::Secret;
@@ -27,6 +27,7 @@ pub fn run(file: VaultFile, command: AppCommand) -> Result<()> {
             ..
         } => set_secret_from_notification(file, &app),
         AppCommand::RotateSecret { app, region } => rotate_secret(file, &app, region),
+        AppCommand::Edit(args) => edit(file, args),
         AppCommand::List(json) => list(file, json.json),
         AppCommand::Remove { app } => remove(file, &app),
     }
@@ -53,7 +54,7 @@ fn expiry_of(expiry: &SecretExpiry) -> Timestamp {
 /// Checks everything about a new app that can be checked before asking for secrets.
 fn check_new_app(args: &AppAddArgs) -> Result<()> {
     model::validate_name("app", &args.name)?;
-    model::validate_app_ids(&args.client_id, &args.application_id)?;
+    model::validate_app_ids(&args.client_id, Some(&args.application_id))?;
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
     }
@@ -65,7 +66,7 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     let (unlocked, _) = Unlocked::open_or_create(file)?;
     let mut app = App::new(
         args.client_id.clone(),
-        args.application_id.clone(),
+        Some(args.application_id.clone()),
         read_client_secret(args.client_secret_stdin, &args.name)?,
         expiry_of(&args.expiry),
     );
@@ -137,7 +138,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
         table.add_row(vec![
             name.clone(),
             app.client_id.clone(),
-            app.application_id.clone(),
+            app.application_id.clone().unwrap_or_else(|| "-".into()),
             if app.draft { "yes" } else { "no" }.to_owned(),
             vault
                 .profiles
@@ -260,5 +261,31 @@ fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<
     println!(
         "Amazon started rotating the client secret of app '{name}'. The new secret arrives only as an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification on the app's SQS queue (subscribe to it with the Notifications API). When it arrives, store it with:\n  vault app set-secret {name} --from-notification < notification.json\nThe old secret keeps working for about 7 days; spvault falls back to it until then."
     );
+    Ok(())
+}
+
+fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
+    if let Some(uri) = &args.redirect_uri {
+        model::validate_redirect_uri(uri)?;
+    }
+    let (unlocked, vault) = Unlocked::open(file)?;
+    let client_id = vault.app(&args.app)?.client_id.clone();
+    if let Some(application_id) = &args.application_id {
+        model::validate_app_ids(&client_id, Some(application_id))?;
+    }
+    unlocked.update(|vault| {
+        let app = vault.app_mut(&args.app)?;
+        if let Some(application_id) = &args.application_id {
+            app.application_id = Some(application_id.clone());
+        }
+        if args.redirect_uri.is_some() || args.no_redirect_uri {
+            app.redirect_uri = args.redirect_uri.clone();
+        }
+        if args.draft || args.published {
+            app.draft = args.draft;
+        }
+        Ok(())
+    })?;
+    println!("Updated app '{}'", args.app);
     Ok(())
 }

@@ -220,7 +220,12 @@ pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
             "app",
             format!("{} (client id {})", summary.app, app.client_id),
         ),
-        ("application id", app.application_id.clone()),
+        (
+            "application id",
+            app.application_id
+                .clone()
+                .unwrap_or_else(|| "- (set it with `vault app edit`)".into()),
+        ),
         ("region", summary.region.clone()),
         (
             "marketplace",

@@ -82,7 +82,12 @@ fn consent_request(profile: &Profile, app: &App) -> Result<ConsentRequest> {
     );
     Ok(ConsentRequest {
         base: consent::base_url(host)?,
-        application_id: app.application_id.clone(),
+        application_id: app.application_id.clone().ok_or_else(|| {
+            Error::Invalid(format!(
+                "app '{}' has no application id, which the consent page needs: set it with `vault app edit {} --application-id amzn1.sp.solution....`",
+                profile.app, profile.app
+            ))
+        })?,
         redirect_uri: app.redirect_uri.clone(),
         draft: app.draft,
         state: consent::new_state(),

@@ -6,6 +6,7 @@ mod app;
 mod check;
 mod env;
 mod exec;
+mod import;
 mod init;
 mod list;
 mod login;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<()> {
             foreground,
             exit_when_locked,
         } => agent::run(file, foreground, exit_when_locked),
+        Command::Import(command) => import::run(file, command),
         Command::Completions { shell } => {
             manage::completions(shell);
             Ok(())

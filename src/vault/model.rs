@@ -28,7 +28,9 @@ pub struct Vault {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct App {
     pub client_id: String,
-    pub application_id: String,
+    /// Needed only for the consent flow; absent for apps imported from a .env file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
     #[serde(default)]
@@ -52,7 +54,7 @@ pub struct PreviousSecret {
 impl App {
     pub fn new(
         client_id: String,
-        application_id: String,
+        application_id: Option<String>,
         client_secret: Secret,
         client_secret_expires_at: Timestamp,
     ) -> App {
@@ -289,9 +291,9 @@ pub const APPLICATION_ID_PREFIXES: [&str; 2] = ["amzn1.sp.solution.", "amzn1.sel
 
 /// Checks the LWA client id and the SP-API application id, catching the most common
 /// set-up mistake: giving one where the other belongs.
-pub fn validate_app_ids(client_id: &str, application_id: &str) -> Result<()> {
+pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result<()> {
     let is_app_id = |s: &str| APPLICATION_ID_PREFIXES.iter().any(|p| s.starts_with(p));
-    if is_app_id(client_id) && application_id.starts_with(CLIENT_ID_PREFIX) {
+    if is_app_id(client_id) && application_id.is_some_and(|a| a.starts_with(CLIENT_ID_PREFIX)) {
         return Err(Error::Invalid(
             "the client id and the application id are swapped: the LWA client id starts with amzn1.application-oa2-client. (Developer Central, \"LWA credentials\"); the application id starts with amzn1.sp.solution. (the app's \"App ID\")".into(),
         ));
@@ -306,6 +308,9 @@ pub fn validate_app_ids(client_id: &str, application_id: &str) -> Result<()> {
             "--client-id must start with {CLIENT_ID_PREFIX}: {hint}"
         )));
     }
+    let Some(application_id) = application_id else {
+        return Ok(());
+    };
     if !is_app_id(application_id) {
         let hint = if application_id.starts_with(CLIENT_ID_PREFIX) {
             "that is the LWA client id; the application id is the app's \"App ID\""
@@ -367,11 +372,12 @@ mod tests {
     fn swapped_ids_get_their_own_explanation() {
         let client = "amzn1.application-oa2-client.abc";
         let app = "amzn1.sp.solution.0000-1111";
-        assert!(validate_app_ids(client, app).is_ok());
-        let err = validate_app_ids(app, client).unwrap_err().to_string();
+        assert!(validate_app_ids(client, Some(app)).is_ok());
+        let err = validate_app_ids(app, Some(client)).unwrap_err().to_string();
         assert!(err.contains("swapped"), "{err}");
-        assert!(validate_app_ids(client, "amzn1.sellerapps.app.x").is_ok());
-        assert!(validate_app_ids("nope", app).is_err());
+        assert!(validate_app_ids(client, Some("amzn1.sellerapps.app.x")).is_ok());
+        assert!(validate_app_ids(client, None).is_ok());
+        assert!(validate_app_ids("nope", Some(app)).is_err());
     }
 
     #[test]

@@ -1,0 +1,212 @@
+use std::path::{Path, PathBuf};
+
+use dialoguer::{Confirm, Input};
+use jiff::Timestamp;
+
+use crate::cli::{ImportCommand, ImportEnvArgs};
+use crate::error::{Error, Result};
+use crate::import::{self, Found};
+use crate::passphrase;
+use crate::spapi::Region;
+use crate::vault::file::VaultFile;
+use crate::vault::model::{self, App, Profile};
+use crate::vault::{Unlocked, Vault};
+
+pub fn run(file: VaultFile, command: ImportCommand) -> Result<()> {
+    match command {
+        ImportCommand::Env(args) => env(file, args),
+        ImportCommand::PythonSpApi {
+            file: source,
+            region,
+        } => python_sp_api(file, source, region),
+    }
+}
+
+/// What one imported profile becomes.
+struct Plan {
+    profile: String,
+    app: Option<String>,
+    region: Region,
+    marketplace_id: Option<String>,
+    application_id: Option<String>,
+    found: Found,
+}
+
+/// Adds the profile to the vault, reusing the app with the same client id or creating
+/// one. Returns the app's name. Runs inside the one `update` of an import, so an error
+/// anywhere leaves the vault as it was.
+fn apply(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<String> {
+    model::validate_name("profile", &plan.profile)?;
+    let (client_id, client_secret) = plan.found.client(source)?;
+    let existing = vault
+        .apps
+        .iter()
+        .find(|(_, app)| app.client_id == client_id)
+        .map(|(name, _)| name.clone());
+    let app_name = match (existing, &plan.app) {
+        (Some(existing), Some(wanted)) if existing != *wanted => {
+            return Err(Error::Invalid(format!(
+                "app '{existing}' already holds this client id: use --app {existing} (or leave --app out)"
+            )));
+        }
+        (Some(existing), _) => {
+            if vault.app(&existing)?.client_secret != client_secret {
+                eprintln!(
+                    "note: app '{existing}' keeps its client secret; the file's differs. If the file's is newer: `vault app set-secret {existing}`"
+                );
+            }
+            existing
+        }
+        (None, wanted) => {
+            let name = wanted.clone().unwrap_or_else(|| plan.profile.clone());
+            model::validate_app_ids(&client_id, plan.application_id.as_deref())?;
+            let app = App::new(
+                client_id,
+                plan.application_id.clone(),
+                client_secret,
+                Timestamp::now() + model::CLIENT_SECRET_LIFETIME,
+            );
+            vault.add_app(&name, app)?;
+            name
+        }
+    };
+    let mut profile = Profile::new(app_name.clone(), plan.region, plan.marketplace_id.clone());
+    profile.refresh_token = plan.found.refresh_token.clone();
+    vault.add_profile(&plan.profile, profile)?;
+    Ok(app_name)
+}
+
+fn report(plan: &Plan, app: &str) {
+    let found = &plan.found;
+    println!(
+        "Imported profile '{}' (app '{app}') from {}",
+        plan.profile,
+        found.used.join(", ")
+    );
+    if !found.skipped.is_empty() {
+        println!(
+            "  not imported: {} (spvault fetches fresh access tokens itself)",
+            found.skipped.join(", ")
+        );
+    }
+    if !found.ignored.is_empty() {
+        println!("  ignored: {}", found.ignored.join(", "));
+    }
+    if found.refresh_token.is_none() {
+        println!(
+            "  no refresh token in the file: authorize with `vault login {}`",
+            plan.profile
+        );
+    }
+}
+
+fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
+    model::validate_name("profile", &args.profile)?;
+    let marketplace_id = match &args.marketplace {
+        Some(m) => Some(model::resolve_marketplace(m, args.region)?.id.to_owned()),
+        None => None,
+    };
+    let found = import::read_dotenv(&args.file)?;
+    found.client(&args.file)?;
+    let plan = Plan {
+        profile: args.profile.clone(),
+        app: args.app.clone(),
+        region: args.region,
+        marketplace_id,
+        application_id: args.application_id.clone(),
+        found,
+    };
+    let (unlocked, _) = Unlocked::open_or_create(file)?;
+    let app = unlocked.update(|vault| apply(vault, &plan, &args.file))?;
+    report(&plan, &app);
+    offer_deletion(&args.file, args.delete_source)
+}
+
+/// Deletes the plaintext source when asked to (flag, or yes at the prompt).
+fn offer_deletion(source: &Path, delete: bool) -> Result<()> {
+    let interactive = !delete
+        && passphrase::terminal_available()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let confirmed = delete
+        || (interactive
+            && Confirm::new()
+                .with_prompt(format!(
+                    "Delete the plaintext file {} now?",
+                    source.display()
+                ))
+                .default(true)
+                .interact()
+                .unwrap_or(false));
+    if confirmed {
+        std::fs::remove_file(source).map_err(|e| Error::io("delete", source, e))?;
+        println!(
+            "Deleted {}. Copies in backups, synced folders and git history remain: rotate the secrets if they may have leaked.",
+            source.display()
+        );
+    } else {
+        println!(
+            "Kept {}: delete it once you have checked the import (`vault list`). Copies in backups and git history remain.",
+            source.display()
+        );
+    }
+    Ok(())
+}
+
+fn default_credentials_yml() -> Result<PathBuf> {
+    let home = directories::BaseDirs::new()
+        .ok_or_else(|| Error::Invalid("no home folder: give the credentials.yml path".into()))?;
+    Ok(home
+        .home_dir()
+        .join(".config/python-sp-api/credentials.yml"))
+}
+
+fn python_sp_api(file: VaultFile, source: Option<PathBuf>, region: Option<Region>) -> Result<()> {
+    let source = match source {
+        Some(path) => path,
+        None => default_credentials_yml()?,
+    };
+    let sections = import::read_python_sp_api(&source)?;
+    let can_ask =
+        passphrase::terminal_available() && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if region.is_none() && !can_ask {
+        return Err(Error::Invalid(
+            "--region is required without a terminal to ask for each section's region".into(),
+        ));
+    }
+    let mut plans = Vec::with_capacity(sections.len());
+    for (name, found) in sections {
+        model::validate_name("profile", &name).map_err(|e| {
+            Error::Invalid(format!("section '{name}' cannot be a profile name: {e}"))
+        })?;
+        found.client(&source)?;
+        let region = match region {
+            Some(region) => region,
+            None => Input::<String>::new()
+                .with_prompt(format!("Region of '{name}' (na, eu, fe)"))
+                .validate_with(|v: &String| v.parse::<Region>().map(drop))
+                .interact_text()
+                .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?
+                .parse()
+                .map_err(Error::Invalid)?,
+        };
+        plans.push(Plan {
+            profile: name,
+            app: None,
+            region,
+            marketplace_id: None,
+            application_id: None,
+            found,
+        });
+    }
+    let (unlocked, _) = Unlocked::open_or_create(file)?;
+    let apps = unlocked.update(|vault| {
+        plans
+            .iter()
+            .map(|plan| apply(vault, plan, &source))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    for (plan, app) in plans.iter().zip(apps) {
+        report(plan, &app);
+    }
+    Ok(())
+}
