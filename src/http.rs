@@ -166,10 +166,21 @@ pub fn describe_transport(error: &reqwest::Error) -> String {
 }
 
 /// What a server said, made safe to print: printable ASCII, short, and without any
-/// secret we sent (a hostile or broken server might echo them back).
+/// secret we sent, whole or in pieces (a hostile or broken server might echo them).
 pub fn sanitize(text: &str, sent_secrets: &[&str]) -> String {
-    let mut clean: String = text
-        .chars()
+    let mut raw = text.to_owned();
+    for secret in sent_secrets.iter().filter(|s| s.len() >= 4) {
+        raw = raw.replace(secret, "[redacted]");
+    }
+    let mut clean: String = printable(&raw).chars().take(200).collect();
+    for secret in sent_secrets {
+        clean = redact_fragments(&clean, &printable(secret));
+    }
+    clean
+}
+
+fn printable(text: &str) -> String {
+    text.chars()
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {
                 c
@@ -177,23 +188,38 @@ pub fn sanitize(text: &str, sent_secrets: &[&str]) -> String {
                 '?'
             }
         })
-        .take(200)
-        .collect();
-    for secret in sent_secrets.iter().filter(|s| s.len() >= 4) {
-        clean = clean.replace(secret, "[redacted]");
-    }
-    // A secret cut by the length limit could still leave a long prefix behind.
-    for secret in sent_secrets.iter().filter(|s| s.len() >= 8) {
-        for cut in (8..secret.len()).rev() {
-            if clean.ends_with(&secret[..cut]) {
-                let keep = clean.len() - cut;
-                clean.truncate(keep);
-                clean.push_str("[redacted]");
-                break;
-            }
+        .collect()
+}
+
+/// The shortest piece of a secret worth hiding; shorter ones match ordinary words.
+const FRAGMENT: usize = 8;
+
+/// Replaces every run of `text` that matches a piece of `secret` at least `FRAGMENT`
+/// characters long (both printable ASCII).
+fn redact_fragments(text: &str, secret: &str) -> String {
+    let (text_bytes, secret_bytes) = (text.as_bytes(), secret.as_bytes());
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text_bytes.len() {
+        let longest = (0..secret_bytes.len())
+            .map(|j| {
+                text_bytes[i..]
+                    .iter()
+                    .zip(&secret_bytes[j..])
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        if longest >= FRAGMENT {
+            out.push_str("[redacted]");
+            i += longest;
+        } else {
+            out.push(char::from(text_bytes[i]));
+            i += 1;
         }
     }
-    clean
+    out
 }
 
 #[cfg(test)]
@@ -211,5 +237,15 @@ mod tests {
         let clean = sanitize(&long, &[secret]);
         assert!(!clean.contains("Atzr|abcd"), "{clean}");
         assert_eq!(sanitize("line\nbreak\u{1b}[31m", &[]), "line?break?[31m");
+        let with_newline = "amzn1.oa2-cs.v1.a\nb";
+        assert_eq!(
+            sanitize("echo amzn1.oa2-cs.v1.a\nb!", &[with_newline]),
+            "echo [redacted]!"
+        );
+        assert_eq!(
+            sanitize("half: Atzr|abcdefg...", &[secret]),
+            "half: [redacted]..."
+        );
+        assert_eq!(sanitize("invalid_grant", &[secret]), "invalid_grant");
     }
 }

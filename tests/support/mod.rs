@@ -44,7 +44,11 @@ impl Out {
             "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
             self.stdout, self.stderr
         );
-        assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
+        assert!(
+            !self.stderr.contains("panicked") && !self.stderr.contains("internal error"),
+            "panic: {}",
+            self.stderr
+        );
         self
     }
 
