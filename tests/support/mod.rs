@@ -8,7 +8,7 @@ use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[allow(unused_imports)]
 pub use lwa_standin::{Canned, StandIn};
@@ -209,25 +209,28 @@ impl Drop for Env {
     }
 }
 
-/// Feeds `input`, then waits for the process, killing it (and failing) past `limit`.
+/// Feeds `input`, then waits for the process (reading its output meanwhile, so a
+/// large output cannot block it), killing it (and failing) past `limit`.
 pub fn finish(mut child: Child, input: &str, limit: Duration) -> Out {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.as_bytes());
     }
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return Out::from(child.wait_with_output().expect("output"));
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = Out::from(child.wait_with_output().expect("output"));
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(output) => Out::from(output.expect("output")),
+        Err(_) => {
+            // SAFETY: kill only sends a signal to the child we started.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            let out = Out::from(receiver.recv().expect("output").expect("output"));
             panic!(
                 "vault did not finish within {limit:?}\nstdout:\n{}\nstderr:\n{}",
                 out.stdout, out.stderr
             );
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
