@@ -60,6 +60,20 @@ table --warmup 1 --runs 5 \
   -n 'refresh 10' "SPVAULT_FILE=$work/fleet10.toml $bin/vault refresh --all --force" \
   -n 'refresh 100' "SPVAULT_FILE=$work/fleet100.toml $bin/vault refresh --all --force" \
   -n 'refresh 1000' "SPVAULT_FILE=$work/fleet1000.toml $bin/vault refresh --all --force"
+echo "## One refresh, side by side with python-amazon-sp-api (${latency_ms} ms per request)"
+echo
+python=$PWD/.venv/bin/python
+standin_host=${SPVAULT_LWA_TOKEN_URL#http://}
+standin_host=${standin_host%%/*}
+if [ -x "$python" ] && "$python" -c 'import sp_api' 2>/dev/null; then
+  table --warmup 2 --runs 10 -N \
+    -n 'vault refresh p0 --force (minimum KDF)' "env SPVAULT_FILE=$work/fleet10.toml $bin/vault refresh p0 --force" \
+    -n 'python-amazon-sp-api AccessTokenClient.get_auth()' "env STANDIN_HOST=$standin_host LWA_APP_ID=amzn1.application-oa2-client.bench LWA_CLIENT_SECRET=s SP_API_REFRESH_TOKEN=Atzr|x $python bench/python_refresh.py"
+else
+  echo "(skipped: run scripts/test.sh first to create .venv with python-amazon-sp-api)"
+  echo
+fi
+
 for n in 10 100 1000; do
   echo "ideal for $n: $(( (n + 15) / 16 * latency_ms )) ms (ceil($n / 16) x ${latency_ms} ms)"
 done
