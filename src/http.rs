@@ -179,7 +179,8 @@ pub fn sanitize(text: &str, sent_secrets: &[&str]) -> String {
     clean
 }
 
-fn printable(text: &str) -> String {
+/// Text with everything but printable ASCII and spaces replaced by `?`.
+pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {

@@ -3,8 +3,6 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::*;
@@ -189,29 +187,23 @@ fn another_user_is_refused_even_with_loosened_permissions() {
     let script = format!(
         "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ntry:\n    s.sendall({request:?}.encode())\n    data = s.recv(4096)\nexcept OSError:\n    data = b''\nprint(repr(data))"
     );
-    let child = std::process::Command::new("python3")
-        .args(["-c", &script, socket.to_str().unwrap()])
-        .uid(65534)
-        .gid(65534)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = finish(child, "", Duration::from_secs(30));
+    let out = run_as_nobody(
+        std::path::Path::new("python3"),
+        &["-c", &script, socket.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(out.code, 0, "nobody could connect: {}", out.stderr);
     assert_eq!(out.stdout.trim(), "b''", "the agent answered another user");
     // And the vault client run as nobody gets a clear refusal, not the key.
-    let child = std::process::Command::new(&binary)
-        .args(["status"])
-        .env("XDG_RUNTIME_DIR", env.dir.path().join("run"))
-        .env("SPVAULT_FILE", &env.vault)
-        .uid(65534)
-        .gid(65534)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = finish(child, "", Duration::from_secs(30));
+    let run = env.dir.path().join("run");
+    let out = run_as_nobody(
+        &binary,
+        &["status"],
+        &[
+            ("XDG_RUNTIME_DIR", run.as_path()),
+            ("SPVAULT_FILE", env.vault.as_path()),
+        ],
+    );
     assert_ne!(out.code, 0);
     assert!(
         out.stderr.contains("another user") || out.stderr.contains("must be a folder of yours"),

@@ -5,7 +5,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -56,13 +55,7 @@ fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
     .ok();
     // A large vault, so that a write takes long enough to be interrupted at many points.
     let yml = env.path("many.yml");
-    let mut text = String::from("version: '1.0'\n");
-    for i in 0..400 {
-        text.push_str(&format!(
-            "seller{i:03}:\n  refresh_token: 'Atzr|{}'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 's'\n",
-            "r".repeat(400)
-        ));
-    }
+    let text = credentials_yml("seller", 400, 400);
     std::fs::write(&yml, text).unwrap();
     env.run(&[
         "import",
@@ -253,18 +246,16 @@ fn an_unreadable_vault_exits_4() {
     std::fs::copy(env!("CARGO_BIN_EXE_vault"), &binary).unwrap();
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let before = env.vault_bytes();
-    let child = std::process::Command::new(&binary)
-        .args(["list"])
-        .env("SPVAULT_FILE", &env.vault)
-        .env("SPVAULT_PASSPHRASE", PASSPHRASE)
-        .env("XDG_RUNTIME_DIR", env.dir.path().join("run"))
-        .uid(65534)
-        .gid(65534)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = finish(child, "", Duration::from_secs(30)).expect_code(4);
+    let passphrase_file = env.path("pass.txt");
+    std::fs::write(&passphrase_file, PASSPHRASE).unwrap();
+    std::fs::set_permissions(&passphrase_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = env.dir.path().join("run");
+    let vars = [
+        ("SPVAULT_FILE", env.vault.as_path()),
+        ("SPVAULT_PASSPHRASE_FILE", passphrase_file.as_path()),
+        ("XDG_RUNTIME_DIR", run.as_path()),
+    ];
+    let out = run_as_nobody(&binary, &["list"], &vars).expect_code(4);
     assert!(
         out.stderr.contains("cannot read vault file"),
         "{}",
@@ -313,10 +304,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_vault() {
     )
     .ok();
     let yml = env.path("big.yml");
-    let mut text = String::from("version: '1.0'\n");
-    for i in 0..200 {
-        text.push_str(&format!("s{i}:\n  refresh_token: 'Atzr|{}'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 's'\n", "r".repeat(300)));
-    }
+    let text = credentials_yml("s", 200, 300);
     std::fs::write(&yml, text).unwrap();
     let before = std::fs::read(&vault).unwrap();
     let out = env2

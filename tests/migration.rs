@@ -284,8 +284,8 @@ fn clients_folder() -> PathBuf {
 }
 
 /// Runs `vault exec p --preset PRESET -- COMMAND...` in tests/clients and returns the
-/// token the library printed.
-fn exec_client(env: &Env, standin: &StandIn, preset: &str, command: &[&str]) -> String {
+/// JSON the check script printed.
+fn exec_client(env: &Env, standin: &StandIn, preset: &str, command: &[&str]) -> serde_json::Value {
     let mut args = vec!["exec", "p", "--preset", preset, "--"];
     args.extend_from_slice(command);
     let child = env
@@ -299,9 +299,8 @@ fn exec_client(env: &Env, standin: &StandIn, preset: &str, command: &[&str]) -> 
         .spawn()
         .unwrap();
     let out = finish(child, "", Duration::from_secs(120)).ok();
-    let printed: serde_json::Value = serde_json::from_str(out.stdout.trim())
-        .unwrap_or_else(|_| panic!("{}{}", out.stdout, out.stderr));
-    printed["access_token"].as_str().unwrap().to_owned()
+    serde_json::from_str(out.stdout.trim())
+        .unwrap_or_else(|_| panic!("{}{}", out.stdout, out.stderr))
 }
 
 fn assert_library_asked_with_the_vaults_credentials(standin: &StandIn, token: &str) {
@@ -324,27 +323,12 @@ fn python_amazon_sp_api_works_with_the_preset() {
     };
     let (standin, env) = client_setup();
     let before = standin.requests();
-    let args = [
-        "exec",
-        "p",
-        "--preset",
+    let printed = exec_client(
+        &env,
+        &standin,
         "python-amazon-sp-api",
-        "--",
-        &python,
-        "check.py",
-    ];
-    let child = env
-        .command(&args)
-        .current_dir(clients_folder())
-        .env("STANDIN_HOST", standin.addr.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = finish(child, "", Duration::from_secs(120)).ok();
-    let printed: serde_json::Value = serde_json::from_str(out.stdout.trim())
-        .unwrap_or_else(|_| panic!("{}{}", out.stdout, out.stderr));
+        &[&python, "check.py"],
+    );
     assert_eq!(standin.requests(), before + 1);
     assert_library_asked_with_the_vaults_credentials(
         &standin,
@@ -379,13 +363,16 @@ fn sp_api_sdk_auth_works_with_the_preset() {
         return;
     }
     let (standin, env) = client_setup();
-    let token = exec_client(
+    let printed = exec_client(
         &env,
         &standin,
         "sp-api-sdk",
         &["node", "-r", "./redirect_https.cjs", "check_sp_api_sdk.cjs"],
     );
-    assert_library_asked_with_the_vaults_credentials(&standin, &token);
+    assert_library_asked_with_the_vaults_credentials(
+        &standin,
+        printed["access_token"].as_str().unwrap(),
+    );
 }
 
 #[test]
@@ -394,7 +381,7 @@ fn amazon_sp_api_works_with_the_preset() {
         return;
     }
     let (standin, env) = client_setup();
-    let token = exec_client(
+    let printed = exec_client(
         &env,
         &standin,
         "amazon-sp-api",
@@ -405,5 +392,8 @@ fn amazon_sp_api_works_with_the_preset() {
             "check_amazon_sp_api.cjs",
         ],
     );
-    assert_library_asked_with_the_vaults_credentials(&standin, &token);
+    assert_library_asked_with_the_vaults_credentials(
+        &standin,
+        printed["access_token"].as_str().unwrap(),
+    );
 }

@@ -7,28 +7,11 @@ use std::time::Duration;
 
 use support::*;
 
-fn add_main_app(env: &Env) {
-    env.run_stdin(
-        &[
-            "app",
-            "add",
-            "main",
-            "--client-id",
-            CLIENT_ID,
-            "--application-id",
-            APP_ID,
-            "--client-secret-stdin",
-        ],
-        NASTY_SECRET,
-    )
-    .ok();
-}
-
 #[test]
 fn apps_and_profiles_round_trip() {
     let env = Env::new();
     env.init_fast();
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     env.run(&[
         "add-profile",
         "eu-seller",
@@ -94,7 +77,7 @@ fn apps_and_profiles_round_trip() {
 fn set_secret_replaces_the_secret_and_its_expiry() {
     let env = Env::new();
     env.init_fast();
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     env.run_stdin(
         &[
             "app",
@@ -121,7 +104,7 @@ fn set_secret_replaces_the_secret_and_its_expiry() {
 #[test]
 fn the_first_write_creates_the_vault_and_its_folder_privately() {
     let env = Env::new();
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     assert_eq!(mode(&env.vault), 0o600);
     assert_eq!(mode(env.vault.parent().unwrap()), 0o700);
     env.run(&["add-profile", "p", "--region", "fe"]).ok();
@@ -170,7 +153,7 @@ fn validation_errors_are_usage_errors_that_explain() {
         "{}",
         bad_prefix.stderr
     );
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     let wrong_region = env
         .run(&["add-profile", "p", "--region", "eu", "--marketplace", "US"])
         .expect_code(2);
@@ -195,7 +178,7 @@ fn validation_errors_are_usage_errors_that_explain() {
 fn a_wrong_passphrase_exits_3_and_leaves_the_file_alone() {
     let mut env = Env::new();
     env.init_fast();
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     let before = env.vault_bytes();
     env.set("SPVAULT_PASSPHRASE", "not the passphrase");
     for args in [
@@ -259,7 +242,7 @@ fn passphrase_sources_are_tried_in_order() {
 fn passwd_changes_the_passphrase() {
     let mut env = Env::new();
     env.init_fast();
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     env.set("SPVAULT_NEW_PASSPHRASE", "a new passphrase");
     env.run(&["passwd"]).ok();
     env.unset("SPVAULT_NEW_PASSPHRASE");
@@ -304,7 +287,7 @@ fn with_header(text: &str, old: &str, new: &str) -> Vec<u8> {
 fn damaged_vaults_exit_4_untouched_and_without_panic() {
     let env = Env::new();
     env.init_fast();
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     let good = env.vault_bytes();
     let text = String::from_utf8(good.clone()).unwrap();
     let payload_at = text.find("-----BEGIN AGE").unwrap() + 60;
@@ -398,7 +381,7 @@ fn secrets_never_appear_in_the_file_or_in_list_and_show() {
 fn twenty_concurrent_writers_all_land() {
     let env = Env::new();
     env.init_fast();
-    add_main_app(&env);
+    env.add_main_app(NASTY_SECRET);
     let children: Vec<_> = (0..20)
         .map(|i| {
             env.command(&["add-profile", &format!("p{i:02}"), "--region", "eu"])

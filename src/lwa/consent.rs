@@ -197,16 +197,7 @@ fn query_of(address: &str) -> &str {
 
 /// Text from a redirect, safe to print: printable ASCII only, and short.
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .take(200)
-        .collect()
+    crate::http::printable(text).chars().take(200).collect()
 }
 
 #[cfg(test)]

@@ -149,15 +149,8 @@ impl Env {
         finish(child, input, Duration::from_secs(60))
     }
 
-    /// Creates the vault with the cheapest KDF the tool accepts.
-    pub fn init_fast(&self) {
-        self.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
-            .ok();
-    }
-
-    /// A fast vault with app `main` (known to the stand-in when one is given).
-    pub fn with_app(&mut self, standin: Option<&StandIn>) {
-        self.init_fast();
+    /// Adds app `main` (the test client id and application id) with this client secret.
+    pub fn add_main_app(&self, client_secret: &str) {
         self.run_stdin(
             &[
                 "app",
@@ -169,9 +162,21 @@ impl Env {
                 APP_ID,
                 "--client-secret-stdin",
             ],
-            NASTY_SECRET,
+            client_secret,
         )
         .ok();
+    }
+
+    /// Creates the vault with the cheapest KDF the tool accepts.
+    pub fn init_fast(&self) {
+        self.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
+            .ok();
+    }
+
+    /// A fast vault with app `main` (known to the stand-in when one is given).
+    pub fn with_app(&mut self, standin: Option<&StandIn>) {
+        self.init_fast();
+        self.add_main_app(NASTY_SECRET);
         if let Some(standin) = standin {
             standin.add_client(CLIENT_ID, NASTY_SECRET.trim());
             self.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
@@ -282,4 +287,32 @@ pub fn python_with(module: &str) -> Option<String> {
     }
     eprintln!("SKIPPED: Python module {module} is missing; run scripts/test.sh to install it");
     None
+}
+
+/// A python-amazon-sp-api credentials.yml with `sections` sections `{prefix}NNN`, all
+/// of the test client id, with refresh tokens `token_len` characters long.
+pub fn credentials_yml(prefix: &str, sections: usize, token_len: usize) -> String {
+    let mut text = String::from("version: '1.0'\n");
+    for i in 0..sections {
+        text.push_str(&format!(
+            "{prefix}{i:03}:\n  refresh_token: 'Atzr|{}'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 's'\n",
+            "r".repeat(token_len)
+        ));
+    }
+    text
+}
+
+/// Runs `program args` as the user nobody (uid 65534), for the other-user tests.
+pub fn run_as_nobody(program: &Path, args: &[&str], vars: &[(&str, &Path)]) -> Out {
+    use std::os::unix::process::CommandExt;
+    let child = Command::new(program)
+        .args(args)
+        .envs(vars.iter().copied())
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn as nobody");
+    finish(child, "", Duration::from_secs(30))
 }
