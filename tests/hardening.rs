@@ -39,20 +39,7 @@ fn iterations() -> usize {
 fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
     let env = Env::new();
     env.init_fast();
-    env.run_stdin(
-        &[
-            "app",
-            "add",
-            "main",
-            "--client-id",
-            CLIENT_ID,
-            "--application-id",
-            APP_ID,
-            "--client-secret-stdin",
-        ],
-        "s",
-    )
-    .ok();
+    env.add_main_app("s");
     // A large vault, so that a write takes long enough to be interrupted at many points.
     let yml = env.path("many.yml");
     let text = credentials_yml("seller", 400, 400);
@@ -184,20 +171,7 @@ fn truncation_at_every_line_and_swapped_payloads_are_refused_untouched() {
     env.init_fast();
     env.run(&["add-profile", "x", "--region", "eu"])
         .expect_code(2);
-    env.run_stdin(
-        &[
-            "app",
-            "add",
-            "main",
-            "--client-id",
-            CLIENT_ID,
-            "--application-id",
-            APP_ID,
-            "--client-secret-stdin",
-        ],
-        "s",
-    )
-    .ok();
+    env.add_main_app("s");
     let good = env.vault_bytes();
     let text = String::from_utf8(good.clone()).unwrap();
     let mut cut = 0;
@@ -289,20 +263,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_vault() {
     let vault = mount.join("vault.toml");
     env2.set("SPVAULT_FILE", vault.to_str().unwrap());
     env2.init_fast();
-    env2.run_stdin(
-        &[
-            "app",
-            "add",
-            "main",
-            "--client-id",
-            CLIENT_ID,
-            "--application-id",
-            APP_ID,
-            "--client-secret-stdin",
-        ],
-        "s",
-    )
-    .ok();
+    env2.add_main_app("s");
     let yml = env.path("big.yml");
     let text = credentials_yml("s", 200, 300);
     std::fs::write(&yml, text).unwrap();

@@ -128,6 +128,19 @@ fn delete_source_removes_the_plaintext_and_the_same_client_id_reuses_the_app() {
     assert_eq!(apps[0]["profiles"], 2);
 }
 
+/// `vault import env SOURCE --profile x --region eu`.
+fn import_x(env: &Env, source: &std::path::Path) -> Out {
+    env.run(&[
+        "import",
+        "env",
+        source.to_str().unwrap(),
+        "--profile",
+        "x",
+        "--region",
+        "eu",
+    ])
+}
+
 #[test]
 fn imports_are_all_or_nothing() {
     let (_standin, env) = standin_env();
@@ -171,45 +184,16 @@ fn imports_are_all_or_nothing() {
         "AMAZON_CLIENT_ID=a\nLWA_CLIENT_ID=b\nAMAZON_CLIENT_SECRET=s\n",
     )
     .unwrap();
-    let out = env
-        .run(&[
-            "import",
-            "env",
-            source.to_str().unwrap(),
-            "--profile",
-            "x",
-            "--region",
-            "eu",
-        ])
-        .expect_code(2);
+    let out = import_x(&env, &source).expect_code(2);
     assert!(
         out.stderr.contains("two different client ids"),
         "{}",
         out.stderr
     );
     std::fs::write(&source, "AMAZON_REFRESH_TOKEN=Atzr|x\n").unwrap();
-    env.run(&[
-        "import",
-        "env",
-        source.to_str().unwrap(),
-        "--profile",
-        "x",
-        "--region",
-        "eu",
-    ])
-    .expect_code(2);
+    import_x(&env, &source).expect_code(2);
     std::fs::write(&source, "AMAZON_CLIENT_SECRET=\"unterminated Atzr|secret\n").unwrap();
-    let out = env
-        .run(&[
-            "import",
-            "env",
-            source.to_str().unwrap(),
-            "--profile",
-            "x",
-            "--region",
-            "eu",
-        ])
-        .expect_code(2);
+    let out = import_x(&env, &source).expect_code(2);
     assert!(
         !out.stderr.contains("Atzr|secret"),
         "a parse error quoted the file: {}",
