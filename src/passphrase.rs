@@ -129,7 +129,8 @@ fn prompt_once(prompt: &str) -> Result<Secret> {
     non_empty("the prompt", Secret::new(value))
 }
 
-/// Reads a secret value (client secret, refresh token) from a no-echo prompt.
+/// Reads a secret value (client secret, refresh token) from a no-echo prompt, asking
+/// again when the answer is empty (a stray Enter must not store an empty secret).
 pub fn prompt_secret(prompt: &str) -> Result<Secret> {
     if !terminal_available() {
         return Err(Error::Invalid(format!(
@@ -137,7 +138,14 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret> {
             prompt.trim_end_matches([':', ' '])
         )));
     }
-    let value = rpassword::prompt_password(prompt)
-        .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?;
-    Ok(Secret::new(value.trim().to_owned()))
+    for _ in 0..TERMINAL_ATTEMPTS {
+        let value = rpassword::prompt_password(prompt)
+            .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?;
+        let value = zeroize::Zeroizing::new(value);
+        if !value.trim().is_empty() {
+            return Ok(Secret::from(value.trim()));
+        }
+        eprintln!("Nothing was entered; paste or type the value.");
+    }
+    Err(Error::Invalid("no value was entered".into()))
 }

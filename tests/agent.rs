@@ -59,13 +59,14 @@ fn lock_then_a_command_without_passphrase_exits_3() {
 
 #[test]
 fn the_idle_timeout_expires_and_status_does_not_extend_it() {
-    let (_standin, env) = unlocked(&["--timeout", "3s"]);
-    for _ in 0..4 {
-        // Status is not use: asking it every second must not keep the session alive.
+    let (_standin, env) = unlocked(&["--timeout", "4s"]);
+    for _ in 0..3 {
+        // Status is not use: asking it every second must not keep the session alive
+        // (if it did, the session would last until 4 s after the last status).
         assert_eq!(status(&env)["unlocked"], true);
-        std::thread::sleep(Duration::from_millis(900));
+        std::thread::sleep(Duration::from_secs(1));
     }
-    std::thread::sleep(Duration::from_millis(600));
+    std::thread::sleep(Duration::from_secs(2));
     assert_eq!(status(&env)["unlocked"], false);
     env.run(&["token", "p"]).expect_code(3);
 }
@@ -82,12 +83,13 @@ fn real_use_resets_the_idle_timeout() {
 
 #[test]
 fn the_maximum_lifetime_ends_even_a_busy_session() {
-    let (_standin, env) = unlocked(&["--timeout", "2s", "--max-lifetime", "3s"]);
+    let (_standin, env) = unlocked(&["--timeout", "3s", "--max-lifetime", "4s"]);
     for _ in 0..3 {
-        std::thread::sleep(Duration::from_millis(900));
+        std::thread::sleep(Duration::from_secs(1));
         env.run(&["token", "p"]).ok();
     }
-    std::thread::sleep(Duration::from_millis(700));
+    // Last used 1.5 s ago, well inside the idle timeout: only the lifetime ends it.
+    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(status(&env)["unlocked"], false);
 }
 

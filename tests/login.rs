@@ -368,48 +368,13 @@ fn self_authorized_prompts_on_the_terminal() {
     standin.add_refresh_token(CLIENT_ID, REFRESH_TOKEN);
     standin.add_refresh_token(CLIENT_ID, "Atzr|revoked");
     standin.revoke("Atzr|revoked");
-    let vault = env!("CARGO_BIN_EXE_vault");
-    let command = env.command(&[]);
-    let vars: Vec<_> = command
-        .get_envs()
-        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned())))
-        .collect();
     for (token, code) in [("Atzr|revoked", 6), (REFRESH_TOKEN, 0)] {
-        // `script` gives the command a terminal, which the no-echo prompt reads.
-        let mut child = std::process::Command::new("script")
-            .args([
-                "-qec",
-                &format!("{vault} login p --self-authorized"),
-                "/dev/null",
-            ])
-            .envs(vars.iter().cloned())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let (sender, chunks) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buffer) {
-                let _ = sender.send(String::from_utf8_lossy(&buffer[..n]).into_owned());
-            }
-        });
+        let mut terminal = Terminal::start(&env, &["login", "p", "--self-authorized"]);
         // Type only once the prompt is up (and echo is off), as a person would.
-        let mut screen = String::new();
-        while !screen.contains("Refresh token (Atzr|...): ") {
-            screen.push_str(
-                &chunks
-                    .recv_timeout(Duration::from_secs(30))
-                    .expect("the prompt appears"),
-            );
-        }
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{token}").unwrap();
-        let status = child.wait().unwrap();
-        screen.extend(chunks.iter());
-        assert_eq!(status.code(), Some(code), "{screen}");
+        terminal.expect("Refresh token (Atzr|...): ");
+        terminal.type_line(token);
+        let (status, screen) = terminal.finish();
+        assert_eq!(status, code, "{screen}");
         assert!(screen.contains("Develop Apps"), "guidance shown: {screen}");
         assert!(!screen.contains(token), "the token was echoed: {screen}");
         let stored = env.profiles_json()[0]["refresh_token_present"]

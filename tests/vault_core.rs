@@ -318,6 +318,22 @@ fn damaged_vaults_exit_4_untouched_and_without_panic() {
             "other algorithm",
             with_header(&text, "\"argon2id\"", "\"scrypt\""),
         ),
+        (
+            "other argon2 version",
+            with_header(&text, "argon2_version = 19", "argon2_version = 16"),
+        ),
+        (
+            "short salt",
+            with_header(&text, "salt = \"", "salt = \"x\"\n# \""),
+        ),
+        (
+            "unknown field",
+            with_header(&text, "[payload]\n", "[payload]\nextra = 1\n"),
+        ),
+        (
+            "no payload",
+            with_header(&text, "age = \"\"\"", "ignored = \"\"\""),
+        ),
     ];
     let mut bad_sum = text.clone().into_bytes();
     let sum_at = text.rfind("sha256 = \"").unwrap() + 12;
@@ -455,4 +471,45 @@ fn completions_are_printed_for_each_shell() {
         let out = env.run(&["completions", shell]).ok();
         assert!(out.stdout.contains("add-profile"), "{shell}");
     }
+}
+
+#[test]
+fn add_profile_without_flags_walks_a_person_through_it() {
+    if !have("script") {
+        return;
+    }
+    let env = Env::new();
+    env.init_fast();
+    let mut terminal = Terminal::start(&env, &["add-profile", "eu-seller"]);
+    for (prompt, answer) in [
+        ("App name", "main"),
+        ("LWA client id", CLIENT_ID),
+        ("Application id", APP_ID),
+        ("Draft?", "n"),
+        ("LWA client secret: ", "typed secret"),
+        ("Region", "de"),
+        ("Region", "eu"),
+        ("Marketplace", "US"),
+        ("Marketplace", "DE"),
+        ("Vendor Central", "n"),
+    ] {
+        terminal.expect(prompt);
+        terminal.type_line(answer);
+    }
+    let (code, screen) = terminal.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("belongs to region na"),
+        "the wrong marketplace was explained: {screen}"
+    );
+    assert!(
+        !screen.contains("typed secret"),
+        "the secret was echoed: {screen}"
+    );
+    let row = &env.profiles_json()[0];
+    assert_eq!(row["profile"], "eu-seller");
+    assert_eq!(row["marketplace"], "DE");
+    let apps = env.run(&["app", "list", "--json"]).ok().json();
+    assert_eq!(apps[0]["client_id"], CLIENT_ID);
+    assert_eq!(apps[0]["draft"], false);
 }

@@ -89,6 +89,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         let application_id = ask("Application id (amzn1.sp.solution....)", None, |_| Ok(()))?;
         model::validate_app_ids(client_id.trim(), Some(application_id.trim()))?;
         let draft = Confirm::new()
+            .wait_for_newline(true)
             .with_prompt("Is the app still in Draft?")
             .default(false)
             .interact()
@@ -134,6 +135,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         m => Some(model::resolve_marketplace(m, region)?.id.to_owned()),
     };
     let vendor = Confirm::new()
+        .wait_for_newline(true)
         .with_prompt("Is this a Vendor Central account?")
         .default(false)
         .interact()

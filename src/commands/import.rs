@@ -130,6 +130,7 @@ fn offer_deletion(source: &Path, delete: bool) -> Result<()> {
     let confirmed = delete
         || (interactive
             && Confirm::new()
+                .wait_for_newline(true)
                 .with_prompt(format!(
                     "Delete the plaintext file {} now?",
                     source.display()
