@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub vault: Option<PathBuf>,
 
+    /// Open the vault with this age identity file instead of the passphrase [default: $SPVAULT_IDENTITY_FILE]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -154,6 +158,14 @@ pub enum Command {
         exit_when_locked: bool,
     },
 
+    /// Manage the age recipients the vault is also encrypted to (teammates, servers, backups)
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+
+    /// Make age identities for machines that open the vault without a passphrase
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+
     /// Move credentials in from plaintext files
     #[command(subcommand)]
     Import(ImportCommand),
@@ -215,6 +227,39 @@ pub enum AppCommand {
     Remove {
         /// The app's name
         app: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// Encrypt the vault to this age public key too (re-encrypts now)
+    #[command(
+        after_help = "Example:\n  vault recipients add ci-server age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+    )]
+    Add {
+        /// A name for the recipient
+        name: String,
+        /// Its age public key (age1...)
+        public_key: String,
+    },
+    /// List the recipients
+    List(JsonFlag),
+    /// Stop encrypting to a recipient (re-encrypts now; rotate what it saw)
+    Remove {
+        /// The recipient's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Write a new age identity (0600) and print its public key
+    #[command(
+        after_help = "Example:\n  vault identity new ~/.config/spvault/server.key   # then, where the vault is open:\n  vault recipients add server age1..."
+    )]
+    New {
+        /// Where to write it (must not exist)
+        file: PathBuf,
     },
 }
 

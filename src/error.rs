@@ -36,6 +36,9 @@ pub enum Error {
     #[error("wrong passphrase for {}", .0.display())]
     WrongPassphrase(PathBuf),
 
+    #[error("the identity in {} is not among the vault's recipients: ask someone who can open it to run `vault recipients add`", .0.display())]
+    NotARecipient(PathBuf),
+
     #[error("{} was re-encrypted with a new passphrase by another process: run the command again", .0.display())]
     PassphraseChanged(PathBuf),
 
@@ -126,6 +129,7 @@ impl Error {
             Error::NoPassphrase
             | Error::PassphraseSource(_)
             | Error::WrongPassphrase(_)
+            | Error::NotARecipient(_)
             | Error::PassphraseChanged(_) => ExitCode::Locked,
             Error::Damaged { .. } | Error::NewerVersion { .. } => ExitCode::Damaged,
             Error::Unreadable { .. } => ExitCode::Damaged,

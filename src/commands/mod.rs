@@ -12,6 +12,7 @@ mod list;
 mod login;
 mod manage;
 mod rdt;
+mod recipients;
 mod refresh;
 mod token;
 
@@ -23,7 +24,7 @@ use crate::secret::Secret;
 use crate::vault::file::VaultFile;
 
 pub fn run(cli: Cli) -> Result<()> {
-    let file = VaultFile::locate(cli.vault)?;
+    let file = VaultFile::locate(cli.vault, cli.identity)?;
     match cli.command {
         Command::Init(args) => init::init(file, args),
         Command::Passwd(args) => init::passwd(file, args),
@@ -52,6 +53,10 @@ pub fn run(cli: Cli) -> Result<()> {
             exit_when_locked,
         } => agent::run(file, foreground, exit_when_locked),
         Command::Import(command) => import::run(file, command),
+        Command::Recipients(command) => recipients::run(file, command),
+        Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
+            recipients::new_identity(&path)
+        }
         Command::Completions { shell } => {
             manage::completions(shell);
             Ok(())

@@ -79,6 +79,9 @@ pub struct VaultKey {
     identity: age::x25519::Identity,
     pub kdf: KdfParams,
     pub salt: String,
+    /// Derived from the passphrase (directly or through the agent), rather than read
+    /// from a recipient's identity file.
+    pub from_passphrase: bool,
 }
 
 impl std::fmt::Debug for VaultKey {
@@ -128,6 +131,7 @@ impl VaultKey {
             identity,
             kdf,
             salt: salt.to_owned(),
+            from_passphrase: true,
         })
     }
 
@@ -142,12 +146,38 @@ impl VaultKey {
             identity,
             kdf,
             salt: salt.to_owned(),
+            from_passphrase: true,
         })
     }
 
-    /// Whether this key was derived for a header with these values.
+    /// A recipient's key: the X25519 identity in an age identity file (the first
+    /// `AGE-SECRET-KEY-1` line; `#` lines are comments), for a vault whose header has
+    /// these values.
+    pub fn from_identity_file(contents: &str, kdf: KdfParams, salt: &str) -> Result<Self, String> {
+        let identity = contents
+            .lines()
+            .map(str::trim)
+            .find(|line| line.starts_with("AGE-SECRET-KEY-1"))
+            .ok_or_else(|| "it holds no AGE-SECRET-KEY-1 line (make one with `vault identity new FILE` or age-keygen)".to_owned())?
+            .parse::<age::x25519::Identity>()
+            .map_err(|_| "its AGE-SECRET-KEY-1 line is not a valid X25519 identity".to_owned())?;
+        Ok(VaultKey {
+            identity,
+            kdf,
+            salt: salt.to_owned(),
+            from_passphrase: false,
+        })
+    }
+
+    /// The public half, to which the payload is sealed.
+    pub fn recipient(&self) -> age::x25519::Recipient {
+        self.identity.to_public()
+    }
+
+    /// Whether this key still opens a vault whose header has these values: a
+    /// passphrase key only for the header it was derived for; a recipient's key always.
     pub fn fits(&self, kdf: &KdfParams, salt: &str) -> bool {
-        self.kdf == *kdf && self.salt == salt
+        !self.from_passphrase || (self.kdf == *kdf && self.salt == salt)
     }
 
     /// The age identity string, for handing the key to the unlock agent.
@@ -155,11 +185,14 @@ impl VaultKey {
         Secret::new(self.identity.to_string().expose_secret().to_owned())
     }
 
-    /// Encrypts the payload to this key's public half, ASCII-armored.
-    pub fn seal(&self, plaintext: &[u8]) -> Result<String, CryptoError> {
-        let recipient = self.identity.to_public();
-        let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
-            .map_err(|e| CryptoError::Corrupt(e.to_string()))?;
+    /// Encrypts the payload to the recipients, ASCII-armored.
+    pub fn seal(
+        plaintext: &[u8],
+        recipients: &[age::x25519::Recipient],
+    ) -> Result<String, CryptoError> {
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|e| CryptoError::Corrupt(e.to_string()))?;
         let mut armored = Vec::with_capacity(plaintext.len() * 4 / 3 + 512);
         let corrupt = |e: std::io::Error| CryptoError::Corrupt(e.to_string());
         let armor =
@@ -210,7 +243,7 @@ mod tests {
     fn seal_then_open_round_trips_and_other_passphrases_do_not_match() {
         let salt = new_salt();
         let key = VaultKey::derive(&Secret::from("correct horse"), FAST, &salt).unwrap();
-        let sealed = key.seal(b"schema = 1\n").unwrap();
+        let sealed = VaultKey::seal(b"schema = 1\n", &[key.recipient()]).unwrap();
         assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
         assert_eq!(&key.open(&sealed).unwrap()[..], b"schema = 1\n");
         let other = VaultKey::derive(&Secret::from("wrong horse"), FAST, &salt).unwrap();

@@ -15,6 +15,8 @@ pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct VaultFile {
     path: PathBuf,
+    /// An age identity file to open the vault with instead of the passphrase.
+    identity: Option<PathBuf>,
 }
 
 /// Held while a command re-reads and replaces the vault; released on drop.
@@ -25,11 +27,18 @@ pub struct WriteLock {
 
 impl VaultFile {
     pub fn new(path: PathBuf) -> Self {
-        VaultFile { path }
+        VaultFile {
+            path,
+            identity: None,
+        }
     }
 
-    /// `--vault PATH`, else `SPVAULT_FILE`, else `vault.toml` in the platform data folder.
-    pub fn locate(flag: Option<PathBuf>) -> Result<Self> {
+    /// `--vault PATH`, else `SPVAULT_FILE`, else `vault.toml` in the platform data
+    /// folder; opened with `--identity FILE`, else `SPVAULT_IDENTITY_FILE`, when given.
+    pub fn locate(flag: Option<PathBuf>, identity: Option<PathBuf>) -> Result<Self> {
+        let identity = identity
+            .or_else(|| std::env::var_os("SPVAULT_IDENTITY_FILE").map(PathBuf::from))
+            .filter(|path| !path.as_os_str().is_empty());
         let path = match flag.or_else(|| std::env::var_os("SPVAULT_FILE").map(PathBuf::from)) {
             Some(path) if !path.as_os_str().is_empty() => path,
             _ => directories::ProjectDirs::from("", "", "spvault")
@@ -41,7 +50,11 @@ impl VaultFile {
                     )
                 })?,
         };
-        Ok(VaultFile::new(path))
+        Ok(VaultFile { path, identity })
+    }
+
+    pub fn identity(&self) -> Option<&Path> {
+        self.identity.as_deref()
     }
 
     pub fn path(&self) -> &Path {

@@ -30,6 +30,14 @@ impl Unlocked {
     /// when there is none.
     pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
         let envelope = read_envelope(&file)?;
+        if let Some(identity) = file.identity() {
+            let key = identity_key(identity, &envelope)?;
+            return match open_payload(&file, &key, &envelope) {
+                Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
+                Ok(vault) => Ok((Unlocked { file, key }, vault)),
+                Err(e) => Err(e),
+            };
+        }
         if let Some(key) = agent_key(&file, &envelope, true) {
             match open_payload(&file, &key, &envelope) {
                 Ok(vault) => return Ok((Unlocked { file, key }, vault)),
@@ -101,12 +109,13 @@ impl Unlocked {
         let key =
             VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         let unlocked = Unlocked { file, key };
-        let vault = Vault::default();
+        let mut vault = Vault::default();
         let lock = unlocked.file.lock()?;
         if unlocked.file.read()?.is_some() {
             return Err(Error::VaultExists(unlocked.file.path().to_path_buf()));
         }
-        unlocked.write(&vault, &lock)?;
+        let (kdf, salt) = (unlocked.key.kdf, unlocked.key.salt.clone());
+        unlocked.write(&mut vault, &lock, kdf, &salt)?;
         Ok((unlocked, vault))
     }
 
@@ -125,7 +134,8 @@ impl Unlocked {
         }
         let mut vault = open_payload(&self.file, &self.key, &envelope)?;
         let result = change(&mut vault)?;
-        self.write(&vault, &lock)?;
+        // The header stays as found: a recipient writing must not undo a passwd.
+        self.write(&mut vault, &lock, envelope.kdf, &envelope.salt)?;
         Ok(result)
     }
 
@@ -139,9 +149,10 @@ impl Unlocked {
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        let vault = open_payload(&self.file, &self.key, &envelope)?;
+        let mut vault = open_payload(&self.file, &self.key, &envelope)?;
         self.key = key;
-        self.write(&vault, &lock)
+        let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
+        self.write(&mut vault, &lock, kdf, &salt)
     }
 
     pub fn key(&self) -> &VaultKey {
@@ -152,22 +163,57 @@ impl Unlocked {
         self.key.kdf
     }
 
-    fn write(&self, vault: &Vault, lock: &file::WriteLock) -> Result<()> {
+    /// The payload's recipients: the passphrase's identity (this key's when it came
+    /// from the passphrase, else the one recorded in the vault) and every named one.
+    fn recipients(&self, vault: &mut Vault) -> Result<Vec<age::x25519::Recipient>> {
+        let passphrase_recipient = if self.key.from_passphrase {
+            let recipient = self.key.recipient();
+            vault.passphrase_recipient = Some(recipient.to_string());
+            recipient
+        } else {
+            let recorded = vault.passphrase_recipient.as_deref().ok_or_else(|| {
+                Error::Other("the vault does not record its passphrase's public key yet: save it once with the passphrase before writing with an identity file".into())
+            })?;
+            parse_recipient(recorded)?
+        };
+        let mut recipients = vec![passphrase_recipient];
+        for key in vault.recipients.values() {
+            recipients.push(parse_recipient(key)?);
+        }
+        Ok(recipients)
+    }
+
+    fn write(
+        &self,
+        vault: &mut Vault,
+        lock: &file::WriteLock,
+        kdf: KdfParams,
+        salt: &str,
+    ) -> Result<()> {
+        let recipients = self.recipients(vault)?;
         let plaintext = Zeroizing::new(
-            toml::to_string(vault)
+            toml::to_string(&*vault)
                 .map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))?,
         );
-        let payload = self
-            .key
-            .seal(plaintext.as_bytes())
+        let payload = VaultKey::seal(plaintext.as_bytes(), &recipients)
             .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
         let envelope = Envelope {
-            kdf: self.key.kdf,
-            salt: self.key.salt.clone(),
+            kdf,
+            salt: salt.to_owned(),
             payload,
         };
         self.file.replace(envelope.to_text().as_bytes(), lock)
     }
+}
+
+/// An `age1...` public key.
+pub fn parse_recipient(key: &str) -> Result<age::x25519::Recipient> {
+    key.trim().parse().map_err(|_| {
+        Error::Invalid(format!(
+            "'{}' is not an age public key (age1...)",
+            key.escape_debug()
+        ))
+    })
 }
 
 fn read_envelope(file: &VaultFile) -> Result<Envelope> {
@@ -175,6 +221,18 @@ fn read_envelope(file: &VaultFile) -> Result<Envelope> {
         .read()?
         .ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
     parse_envelope(file, &bytes)
+}
+
+/// The key in an age identity file, for a recipient's machine.
+fn identity_key(path: &std::path::Path, envelope: &Envelope) -> Result<VaultKey> {
+    let contents = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        Error::PassphraseSource(format!(
+            "cannot read the identity file {}: {e}",
+            path.display()
+        ))
+    })?);
+    VaultKey::from_identity_file(&contents, envelope.kdf, &envelope.salt)
+        .map_err(|e| Error::PassphraseSource(format!("the identity file {}: {e}", path.display())))
 }
 
 /// The key the unlock agent holds for this vault, if any. An agent that cannot be

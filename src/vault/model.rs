@@ -23,6 +23,14 @@ pub struct Vault {
     pub apps: BTreeMap<String, App>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// More age recipients (teammates, servers, a backup key) the payload is sealed
+    /// to, by name: `age1...` public keys.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub recipients: BTreeMap<String, String>,
+    /// The public key of the passphrase's identity, kept inside the encryption so a
+    /// recipient writing the vault keeps it open to the passphrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase_recipient: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -147,6 +155,8 @@ impl Default for Vault {
             schema: SCHEMA,
             apps: BTreeMap::new(),
             profiles: BTreeMap::new(),
+            recipients: BTreeMap::new(),
+            passphrase_recipient: None,
         }
     }
 }

@@ -1,0 +1,106 @@
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use age::secrecy::ExposeSecret;
+
+use crate::cli::RecipientsCommand;
+use crate::error::{Error, Result};
+use crate::vault::file::VaultFile;
+use crate::vault::{Unlocked, model, parse_recipient};
+
+pub fn run(file: VaultFile, command: RecipientsCommand) -> Result<()> {
+    match command {
+        RecipientsCommand::Add { name, public_key } => add(file, &name, &public_key),
+        RecipientsCommand::List(json) => list(file, json.json),
+        RecipientsCommand::Remove { name } => remove(file, &name),
+    }
+}
+
+fn add(file: VaultFile, name: &str, public_key: &str) -> Result<()> {
+    model::validate_name("recipient", name)?;
+    let key = parse_recipient(public_key)?.to_string();
+    let (unlocked, _) = Unlocked::open(file)?;
+    unlocked.update(|vault| {
+        if vault.recipients.contains_key(name) {
+            return Err(Error::Invalid(format!(
+                "a recipient named '{name}' already exists"
+            )));
+        }
+        if let Some((existing, _)) = vault.recipients.iter().find(|(_, k)| **k == key) {
+            return Err(Error::Invalid(format!(
+                "recipient '{existing}' already has this key"
+            )));
+        }
+        vault.recipients.insert(name.to_owned(), key.clone());
+        Ok(())
+    })?;
+    println!("Added recipient '{name}': the vault is now also encrypted to {key}");
+    Ok(())
+}
+
+fn list(file: VaultFile, json: bool) -> Result<()> {
+    let vault = super::list::open_for_reading(file)?;
+    if json {
+        let rows: Vec<_> = vault
+            .recipients
+            .iter()
+            .map(|(name, key)| serde_json::json!({"recipient": name, "public_key": key}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("JSON values serialize")
+        );
+    } else if vault.recipients.is_empty() {
+        println!("No recipients: only the passphrase opens the vault.");
+    } else {
+        let mut table = super::list::new_table(&["recipient", "public key"]);
+        for (name, key) in &vault.recipients {
+            table.add_row(vec![name.clone(), key.clone()]);
+        }
+        println!("{table}");
+    }
+    Ok(())
+}
+
+fn remove(file: VaultFile, name: &str) -> Result<()> {
+    let (unlocked, vault) = Unlocked::open(file)?;
+    if !vault.recipients.contains_key(name) {
+        return Err(Error::Invalid(format!(
+            "no recipient named '{name}': `vault recipients list` shows them"
+        )));
+    }
+    unlocked.update(|vault| {
+        vault.recipients.remove(name);
+        Ok(())
+    })?;
+    println!(
+        "Removed recipient '{name}' and re-encrypted the vault. It may have kept copies of what it could open: rotate those client secrets and re-authorize those profiles."
+    );
+    Ok(())
+}
+
+/// Writes a fresh age identity to `path` (created 0600, never overwritten) and prints
+/// its public key.
+pub fn new_identity(path: &Path) -> Result<()> {
+    let identity = age::x25519::Identity::generate();
+    let public = identity.to_public();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("create the identity file", path, e))?;
+    let created = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let contents = zeroize::Zeroizing::new(format!(
+        "# created: {created} by spvault\n# public key: {public}\n{}\n",
+        identity.to_string().expose_secret()
+    ));
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("write", path, e))?;
+    println!("{public}");
+    Ok(())
+}
