@@ -158,6 +158,12 @@ pub enum Command {
         exit_when_locked: bool,
     },
 
+    /// Serve fresh access tokens to local services over HTTP (GET /token/PROFILE)
+    #[command(
+        after_help = "Examples:\n  vault serve eu-seller us-seller --listen 127.0.0.1:8750 --key-file ~/.config/spvault/serve.key\n  curl -H \"Authorization: Bearer $(cat ~/.config/spvault/serve.key)\" http://127.0.0.1:8750/token/eu-seller"
+    )]
+    Serve(ServeArgs),
+
     /// Manage the age recipients the vault is also encrypted to (teammates, servers, backups)
     #[command(subcommand)]
     Recipients(RecipientsCommand),
@@ -228,6 +234,31 @@ pub enum AppCommand {
         /// The app's name
         app: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The profiles to serve
+    #[arg(required = true)]
+    pub profiles: Vec<String>,
+    /// Address to listen on: loopback, or any address together with --tls-cert and --tls-key
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Write the bearer key here (0600) instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// PEM certificate chain, for a non-loopback --listen
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key, for a non-loopback --listen
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Refresh tokens in the background when they have less than this left
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = duration::parse_arg)]
+    pub refresh_ahead: SignedDuration,
+    /// Threads answering requests
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ pub mod net;
 pub mod passphrase;
 pub mod process;
 pub mod secret;
+pub mod serve;
 pub mod spapi;
 pub mod spapi_client;
 pub mod tokens;

@@ -14,6 +14,7 @@ mod manage;
 mod rdt;
 mod recipients;
 mod refresh;
+mod serve;
 mod token;
 
 use std::io::Read;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
             exit_when_locked,
         } => agent::run(file, foreground, exit_when_locked),
         Command::Import(command) => import::run(file, command),
+        Command::Serve(args) => serve::run(file, args),
         Command::Recipients(command) => recipients::run(file, command),
         Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
             recipients::new_identity(&path)

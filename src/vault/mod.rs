@@ -119,6 +119,15 @@ impl Unlocked {
         Ok((unlocked, vault))
     }
 
+    /// The vault as it is on disk now, opened with the key this one was opened with.
+    pub fn reload(&self) -> Result<Vault> {
+        let envelope = read_envelope(&self.file)?;
+        if !self.key.fits(&envelope.kdf, &envelope.salt) {
+            return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
+        }
+        open_payload(&self.file, &self.key, &envelope)
+    }
+
     pub fn file(&self) -> &VaultFile {
         &self.file
     }
