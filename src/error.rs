@@ -68,6 +68,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error(
+        "the vault store {store} is unreachable: {detail}; check that the server is up, then try again"
+    )]
+    StoreUnreachable { store: String, detail: String },
+
+    #[error("the vault changed while this command wrote it")]
+    WriteConflict,
+
     #[error("no vault at {}: create one with `vault init` or `vault app add`", .0.display())]
     NoVault(PathBuf),
 
@@ -135,6 +143,8 @@ impl Error {
             Error::Unreadable { .. } => ExitCode::Damaged,
             Error::NoVault(_) | Error::NoSuchProfile(_) | Error::NoSuchApp(_) => ExitCode::NotFound,
             Error::Lwa(e) => e.exit_code(),
+            Error::StoreUnreachable { .. } => ExitCode::Unreachable,
+            Error::WriteConflict => ExitCode::Other,
             Error::Partial(failed) => failed.code,
             Error::SpApi(e) => e.exit_code(),
             Error::AmazonRejected { .. } | Error::NoRefreshToken(_) | Error::NeedsAttention(_) => {

@@ -62,7 +62,20 @@ pub fn timeout_from_env() -> Result<Duration, String> {
 }
 
 pub fn client(https_only: bool, timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    client_with_root(https_only, timeout, None)
+}
+
+/// A client that also trusts `root` (a private CA, for OpenBao).
+pub fn client_with_root(
+    https_only: bool,
+    timeout: Duration,
+    root: Option<reqwest::Certificate>,
+) -> Result<reqwest::Client, String> {
+    let builder = match root {
+        Some(root) => reqwest::Client::builder().add_root_certificate(root),
+        None => reqwest::Client::builder(),
+    };
+    builder
         .user_agent(concat!("spvault/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .timeout(timeout)

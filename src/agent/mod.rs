@@ -30,9 +30,18 @@ pub fn socket_folder() -> PathBuf {
     }
 }
 
-/// One agent per vault file: the socket is named after the file's absolute path.
+/// What names a vault for its agent: a file's absolute path, or a store's spec.
+pub fn location(vault: &Path) -> Result<PathBuf> {
+    if crate::vault::bao::is_store_spec(&vault.to_string_lossy()) {
+        Ok(vault.to_path_buf())
+    } else {
+        std::path::absolute(vault).map_err(|e| Error::io("resolve", vault, e))
+    }
+}
+
+/// One agent per vault: the socket is named after the vault's location.
 pub fn socket_path(vault: &Path) -> Result<PathBuf> {
-    let absolute = std::path::absolute(vault).map_err(|e| Error::io("resolve", vault, e))?;
+    let absolute = location(vault)?;
     let digest = Sha256::digest(absolute.as_os_str().as_encoded_bytes());
     let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     Ok(socket_folder().join(format!("agent-{name}.sock")))

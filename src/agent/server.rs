@@ -255,7 +255,7 @@ pub fn spawn_background(vault: &Path, options: Options) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let program = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the vault program: {e}")))?;
-    let vault = std::path::absolute(vault).map_err(|e| Error::io("resolve", vault, e))?;
+    let vault = super::location(vault)?;
     let mut command = std::process::Command::new(program);
     command
         .args(["agent", "--foreground", "--vault"])

@@ -44,10 +44,10 @@ fn save(
 ) -> Result<()> {
     let app_name = profile.app.clone();
     unlocked.update(|vault| {
-        if let Some((app_name, app)) = new_app {
+        if let Some((app_name, app)) = new_app.clone() {
             vault.add_app(&app_name, app)?;
         }
-        vault.add_profile(name, profile)
+        vault.add_profile(name, profile.clone())
     })?;
     println!("Added profile '{name}' (app '{app_name}'); next: `vault login {name}`");
     Ok(())

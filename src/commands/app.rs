@@ -73,7 +73,7 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     app.redirect_uri = args.redirect_uri.clone();
     app.draft = args.draft;
     let expires = app.client_secret_expires_at;
-    unlocked.update(|vault| vault.add_app(&args.name, app))?;
+    unlocked.update(|vault| vault.add_app(&args.name, app.clone()))?;
     println!(
         "Added app '{}' (client secret expires {})",
         args.name,
@@ -89,7 +89,7 @@ fn set_secret(file: VaultFile, name: &str, stdin: bool, expiry: &SecretExpiry) -
     let expires = expiry_of(expiry);
     unlocked.update(|vault| {
         let app = vault.app_mut(name)?;
-        app.client_secret = secret;
+        app.client_secret = secret.clone();
         app.client_secret_expires_at = expires;
         Ok(())
     })?;
@@ -214,7 +214,7 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
                 secret: app.client_secret.clone(),
                 expires_at,
             });
-            app.client_secret = secret;
+            app.client_secret = secret.clone();
         }
         app.client_secret_expires_at = expires;
         Ok(())

@@ -240,7 +240,12 @@ fn store_authorization(
 ) -> Result<()> {
     unlocked.update(|vault| {
         let p = vault.profile_mut(profile)?;
-        p.refresh_token = Some(grant.refresh_token.clone().unwrap_or(refresh_token));
+        p.refresh_token = Some(
+            grant
+                .refresh_token
+                .clone()
+                .unwrap_or_else(|| refresh_token.clone()),
+        );
         p.access_token = Some(CachedToken {
             token: grant.access_token.clone(),
             expires_at: grant.expires_at,

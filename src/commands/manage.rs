@@ -25,3 +25,41 @@ pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
 pub fn completions(shell: clap_complete::Shell) {
     clap_complete::generate(shell, &mut Cli::command(), "vault", &mut std::io::stdout());
 }
+
+/// Copies the envelope as it is (no decryption: the passphrase, KDF settings and
+/// recipients stay the same) to another store, which must not hold a vault yet.
+pub fn migrate(from: VaultFile, to: &str, ca_cert: Option<std::path::PathBuf>) -> Result<()> {
+    let target = VaultFile::at(to, ca_cert)?;
+    let bytes = from
+        .read()?
+        .ok_or_else(|| crate::error::Error::NoVault(from.path().to_path_buf()))?;
+    // Prove it is a vault this build can read before copying it anywhere.
+    crate::vault::format::Envelope::parse(&bytes)
+        .map_err(|e| crate::error::Error::damaged(from.path(), e.to_string()))?;
+    let lock = target.lock()?;
+    let (existing, version) = target.read_versioned()?;
+    if existing.is_some() {
+        return Err(crate::error::Error::VaultExists(
+            target.path().to_path_buf(),
+        ));
+    }
+    target.replace(&bytes, &lock, version)?;
+    if target.read()?.as_deref() != Some(bytes.as_slice()) {
+        return Err(crate::error::Error::Other(format!(
+            "the copy at {} does not read back identical: keep using {}",
+            target.path().display(),
+            from.path().display()
+        )));
+    }
+    println!(
+        "Copied the vault from {} to {}. Point spvault at it with {}; the original is untouched, delete it once you have switched.",
+        from.path().display(),
+        target.path().display(),
+        if target.is_store() {
+            format!("SPVAULT_STORE={to}")
+        } else {
+            format!("SPVAULT_FILE={to}")
+        }
+    );
+    Ok(())
+}

@@ -25,7 +25,7 @@ use crate::secret::Secret;
 use crate::vault::file::VaultFile;
 
 pub fn run(cli: Cli) -> Result<()> {
-    let file = VaultFile::locate(cli.vault, cli.identity)?;
+    let file = VaultFile::locate(cli.store, cli.ca_cert.clone(), cli.vault, cli.identity)?;
     match cli.command {
         Command::Init(args) => init::init(file, args),
         Command::Passwd(args) => init::passwd(file, args),
@@ -55,6 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => agent::run(file, foreground, exit_when_locked),
         Command::Import(command) => import::run(file, command),
         Command::Serve(args) => serve::run(file, args),
+        Command::Migrate { to } => manage::migrate(file, &to, cli.ca_cert),
         Command::Recipients(command) => recipients::run(file, command),
         Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
             recipients::new_identity(&path)

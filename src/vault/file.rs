@@ -7,38 +7,79 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::bao::{self, BaoStore};
 use crate::error::{Error, Result};
 
 /// The largest vault file read: far above 10,000 profiles, far below harm.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Where the vault is: a local file (its path), or an OpenBao secret (its
+/// `bao://` spec, also used as its `path` in messages and for the agent).
 #[derive(Debug, Clone)]
 pub struct VaultFile {
     path: PathBuf,
+    store: Option<BaoStore>,
     /// An age identity file to open the vault with instead of the passphrase.
     identity: Option<PathBuf>,
 }
 
-/// Held while a command re-reads and replaces the vault; released on drop.
+/// Held while a command re-reads and replaces the vault; released on drop. OpenBao
+/// needs none: its check-and-set does the same job.
 #[derive(Debug)]
 pub struct WriteLock {
-    _file: File,
+    _file: Option<File>,
 }
 
 impl VaultFile {
     pub fn new(path: PathBuf) -> Self {
         VaultFile {
             path,
+            store: None,
             identity: None,
         }
     }
 
-    /// `--vault PATH`, else `SPVAULT_FILE`, else `vault.toml` in the platform data
-    /// folder; opened with `--identity FILE`, else `SPVAULT_IDENTITY_FILE`, when given.
-    pub fn locate(flag: Option<PathBuf>, identity: Option<PathBuf>) -> Result<Self> {
+    /// A `bao://` or `bao+http://` spec, or a file path.
+    pub fn at(spec: &str, ca_cert: Option<PathBuf>) -> Result<Self> {
+        if bao::is_store_spec(spec) {
+            let store = BaoStore::parse(spec, ca_cert)?;
+            Ok(VaultFile {
+                path: PathBuf::from(store.spec()),
+                store: Some(store),
+                identity: None,
+            })
+        } else {
+            Ok(VaultFile::new(PathBuf::from(spec)))
+        }
+    }
+
+    pub fn with_identity(mut self, identity: Option<PathBuf>) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    pub fn is_store(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// `--store SPEC`, else `SPVAULT_STORE`, else `--vault PATH`, else `SPVAULT_FILE`,
+    /// else `vault.toml` in the platform data folder; opened with `--identity FILE`,
+    /// else `SPVAULT_IDENTITY_FILE`, when given.
+    pub fn locate(
+        store: Option<String>,
+        ca_cert: Option<PathBuf>,
+        flag: Option<PathBuf>,
+        identity: Option<PathBuf>,
+    ) -> Result<Self> {
         let identity = identity
             .or_else(|| std::env::var_os("SPVAULT_IDENTITY_FILE").map(PathBuf::from))
             .filter(|path| !path.as_os_str().is_empty());
+        let store = store
+            .or_else(|| std::env::var(bao::STORE_VAR).ok())
+            .filter(|s| !s.is_empty());
+        if let Some(spec) = store {
+            return Ok(Self::at(&spec, ca_cert)?.with_identity(identity));
+        }
         let path = match flag.or_else(|| std::env::var_os("SPVAULT_FILE").map(PathBuf::from)) {
             Some(path) if !path.as_os_str().is_empty() => path,
             _ => directories::ProjectDirs::from("", "", "spvault")
@@ -50,7 +91,11 @@ impl VaultFile {
                     )
                 })?,
         };
-        Ok(VaultFile { path, identity })
+        Ok(VaultFile {
+            path,
+            store: None,
+            identity,
+        })
     }
 
     pub fn identity(&self) -> Option<&Path> {
@@ -87,6 +132,19 @@ impl VaultFile {
 
     /// The file's bytes, or `None` when there is no vault yet.
     pub fn read(&self) -> Result<Option<Vec<u8>>> {
+        self.read_versioned().map(|(bytes, _)| bytes)
+    }
+
+    /// The bytes and the version a check-and-set write must name (always 0 for files,
+    /// which the lock protects instead).
+    pub fn read_versioned(&self) -> Result<(Option<Vec<u8>>, u64)> {
+        match &self.store {
+            Some(store) => store.read(),
+            None => self.read_file().map(|bytes| (bytes, 0)),
+        }
+    }
+
+    fn read_file(&self) -> Result<Option<Vec<u8>>> {
         let metadata = match fs::symlink_metadata(&self.path) {
             Ok(metadata) => metadata,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -136,6 +194,9 @@ impl VaultFile {
 
     /// Takes the exclusive write lock on the sidecar `PATH.lock`, waiting for others.
     pub fn lock(&self) -> Result<WriteLock> {
+        if self.store.is_some() {
+            return Ok(WriteLock { _file: None });
+        }
         self.ensure_folder()?;
         let lock_path = self.sibling(".lock");
         let file = OpenOptions::new()
@@ -146,12 +207,17 @@ impl VaultFile {
             .open(&lock_path)
             .map_err(|e| Error::io("open lock file", &lock_path, e))?;
         file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
-        Ok(WriteLock { _file: file })
+        Ok(WriteLock { _file: Some(file) })
     }
 
-    /// Replaces the vault with `bytes` atomically; the old version becomes `PATH.bak`.
-    /// The lock proves the caller re-read the file under it.
-    pub fn replace(&self, bytes: &[u8], _lock: &WriteLock) -> Result<()> {
+    /// Replaces the vault with `bytes` atomically; the old version becomes `PATH.bak`
+    /// (OpenBao keeps versions itself). The lock proves the caller re-read the file
+    /// under it; for OpenBao, `version` is what it read, and a newer one there fails
+    /// with `WriteConflict`.
+    pub fn replace(&self, bytes: &[u8], _lock: &WriteLock, version: u64) -> Result<()> {
+        if let Some(store) = &self.store {
+            return store.write(bytes, version);
+        }
         let folder = self.ensure_folder()?;
         self.remove_stale_temp_files(&folder);
         let mut temp = tempfile::Builder::new()

@@ -1,6 +1,7 @@
 //! The encrypted store: open it with a passphrase, read the model, and apply a
 //! command's change under the lock to what is on disk at that moment.
 
+pub mod bao;
 pub mod crypto;
 pub mod file;
 pub mod format;
@@ -16,6 +17,10 @@ use crypto::{CryptoError, KdfParams, VaultKey};
 use file::VaultFile;
 use format::{Envelope, EnvelopeError};
 pub use model::Vault;
+
+/// How many times a write re-reads and re-applies its change after another writer
+/// won OpenBao's check-and-set.
+const WRITE_ATTEMPTS: usize = 8;
 
 /// An opened vault: where it is and the key that opens it.
 #[derive(Debug)]
@@ -114,8 +119,9 @@ impl Unlocked {
         if unlocked.file.read()?.is_some() {
             return Err(Error::VaultExists(unlocked.file.path().to_path_buf()));
         }
+        let (_, version) = unlocked.file.read_versioned()?;
         let (kdf, salt) = (unlocked.key.kdf, unlocked.key.salt.clone());
-        unlocked.write(&mut vault, &lock, kdf, &salt)?;
+        unlocked.write(&mut vault, &lock, kdf, &salt, version)?;
         Ok((unlocked, vault))
     }
 
@@ -135,17 +141,28 @@ impl Unlocked {
     /// Applies `change` to the vault as it is on disk now, under the write lock, and
     /// saves the result; another process's changes made since this one opened the
     /// vault are kept. Returns the change's result.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
-        let lock = self.file.lock()?;
-        let envelope = read_envelope(&self.file)?;
-        if !self.key.fits(&envelope.kdf, &envelope.salt) {
-            return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
+    pub fn update<T>(&self, mut change: impl FnMut(&mut Vault) -> Result<T>) -> Result<T> {
+        // A file is locked, so one pass does; OpenBao's check-and-set may find that
+        // another machine wrote first: then re-read and apply the change again.
+        for _ in 0..WRITE_ATTEMPTS {
+            let lock = self.file.lock()?;
+            let (envelope, version) = read_envelope_versioned(&self.file)?;
+            if !self.key.fits(&envelope.kdf, &envelope.salt) {
+                return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
+            }
+            let mut vault = open_payload(&self.file, &self.key, &envelope)?;
+            let result = change(&mut vault)?;
+            // The header stays as found: a recipient writing must not undo a passwd.
+            match self.write(&mut vault, &lock, envelope.kdf, &envelope.salt, version) {
+                Err(Error::WriteConflict) => continue,
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(result),
+            }
         }
-        let mut vault = open_payload(&self.file, &self.key, &envelope)?;
-        let result = change(&mut vault)?;
-        // The header stays as found: a recipient writing must not undo a passwd.
-        self.write(&mut vault, &lock, envelope.kdf, &envelope.salt)?;
-        Ok(result)
+        Err(Error::Other(format!(
+            "{} kept changing while this command wrote it ({WRITE_ATTEMPTS} tries): run it again",
+            self.file.path().display()
+        )))
     }
 
     /// Re-encrypts the vault under a new passphrase and a new salt (and optionally new
@@ -154,14 +171,14 @@ impl Unlocked {
         let key =
             VaultKey::derive(new_passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         let lock = self.file.lock()?;
-        let envelope = read_envelope(&self.file)?;
+        let (envelope, version) = read_envelope_versioned(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
         let mut vault = open_payload(&self.file, &self.key, &envelope)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, &lock, kdf, &salt)
+        self.write(&mut vault, &lock, kdf, &salt, version)
     }
 
     pub fn key(&self) -> &VaultKey {
@@ -198,6 +215,7 @@ impl Unlocked {
         lock: &file::WriteLock,
         kdf: KdfParams,
         salt: &str,
+        version: u64,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
         let plaintext = Zeroizing::new(
@@ -211,7 +229,8 @@ impl Unlocked {
             salt: salt.to_owned(),
             payload,
         };
-        self.file.replace(envelope.to_text().as_bytes(), lock)
+        self.file
+            .replace(envelope.to_text().as_bytes(), lock, version)
     }
 }
 
@@ -226,10 +245,13 @@ pub fn parse_recipient(key: &str) -> Result<age::x25519::Recipient> {
 }
 
 fn read_envelope(file: &VaultFile) -> Result<Envelope> {
-    let bytes = file
-        .read()?
-        .ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
-    parse_envelope(file, &bytes)
+    read_envelope_versioned(file).map(|(envelope, _)| envelope)
+}
+
+fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, u64)> {
+    let (bytes, version) = file.read_versioned()?;
+    let bytes = bytes.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
+    Ok((parse_envelope(file, &bytes)?, version))
 }
 
 /// The key in an age identity file, for a recipient's machine.

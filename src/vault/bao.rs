@@ -1,0 +1,281 @@
+//! Keeping the encrypted envelope in an OpenBao (or HashiCorp Vault) KV v2 secret
+//! instead of a local file. OpenBao only ever sees the envelope, never plaintext.
+//! Concurrent writers use KV v2 check-and-set on the secret's version.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http;
+use crate::secret::Secret;
+
+pub const STORE_VAR: &str = "SPVAULT_STORE";
+const MAX_BODY_BYTES: usize = 300 * 1024 * 1024;
+
+/// Where the envelope lives: `bao://HOST:PORT/MOUNT/PATH` (HTTPS) or
+/// `bao+http://HOST:PORT/MOUNT/PATH` (plain HTTP, loopback hosts only).
+#[derive(Debug, Clone)]
+pub struct BaoStore {
+    spec: String,
+    api: Url,
+    mount: String,
+    path: String,
+    token: Secret,
+    ca_cert: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct ReadBody {
+    data: ReadData,
+}
+
+#[derive(Deserialize)]
+struct ReadData {
+    data: Option<Envelope>,
+    metadata: Metadata,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    envelope: String,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    version: u64,
+}
+
+/// Whether a spec names an OpenBao store rather than a file.
+pub fn is_store_spec(spec: &str) -> bool {
+    spec.starts_with("bao://") || spec.starts_with("bao+http://")
+}
+
+/// The token: `BAO_TOKEN`, `VAULT_TOKEN`, the file in `SPVAULT_BAO_TOKEN_FILE`, or
+/// `~/.vault-token` (where `bao login` leaves it).
+fn token() -> Result<Secret> {
+    for var in ["BAO_TOKEN", "VAULT_TOKEN"] {
+        if let Ok(value) = std::env::var(var)
+            && !value.trim().is_empty()
+        {
+            return Ok(Secret::from(value.trim()));
+        }
+    }
+    let file = std::env::var_os("SPVAULT_BAO_TOKEN_FILE")
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".vault-token")));
+    if let Some(file) = file
+        && let Ok(contents) = std::fs::read_to_string(&file)
+        && !contents.trim().is_empty()
+    {
+        return Ok(Secret::from(contents.trim()));
+    }
+    Err(Error::PassphraseSource(
+        "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN, SPVAULT_BAO_TOKEN_FILE, or `bao login`)"
+            .into(),
+    ))
+}
+
+impl BaoStore {
+    pub fn parse(spec: &str, ca_cert: Option<PathBuf>) -> Result<Self> {
+        let invalid = |why: &str| {
+            Error::Invalid(format!(
+                "--store {spec}: {why}; use bao://HOST:PORT/MOUNT/PATH"
+            ))
+        };
+        let (scheme, rest) = spec.split_once("://").ok_or_else(|| invalid("no scheme"))?;
+        let http_scheme = match scheme {
+            "bao" => "https",
+            "bao+http" => "http",
+            _ => return Err(invalid("the scheme must be bao or bao+http")),
+        };
+        let (authority, location) = rest
+            .split_once('/')
+            .ok_or_else(|| invalid("no mount and path"))?;
+        let api =
+            Url::parse(&format!("{http_scheme}://{authority}")).map_err(|_| invalid("bad host"))?;
+        if http_scheme == "http" && !crate::net::is_loopback_http(&api) {
+            return Err(invalid(
+                "bao+http:// (no TLS) is allowed only for loopback hosts",
+            ));
+        }
+        let (mount, path) = location
+            .split_once('/')
+            .ok_or_else(|| invalid("no path after the mount"))?;
+        let path = path.trim_matches('/');
+        if mount.is_empty() || path.is_empty() {
+            return Err(invalid("empty mount or path"));
+        }
+        Ok(BaoStore {
+            spec: spec.to_owned(),
+            api,
+            mount: mount.to_owned(),
+            path: path.to_owned(),
+            token: token()?,
+            ca_cert,
+        })
+    }
+
+    pub fn spec(&self) -> &str {
+        &self.spec
+    }
+
+    fn data_url(&self) -> Url {
+        let mut url = self.api.clone();
+        url.set_path(&format!("/v1/{}/data/{}", self.mount, self.path));
+        url
+    }
+
+    fn client(&self) -> Result<reqwest::Client> {
+        let timeout = http::timeout_from_env().map_err(Error::Invalid)?;
+        let root = match &self.ca_cert {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+                Some(reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                    Error::Invalid(format!(
+                        "--ca-cert {}: not a PEM certificate ({e})",
+                        path.display()
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        http::client_with_root(self.api.scheme() == "https", timeout, root).map_err(Error::Other)
+    }
+
+    fn unreachable(&self, detail: String) -> Error {
+        Error::StoreUnreachable {
+            store: self.spec.clone(),
+            detail,
+        }
+    }
+
+    /// Turns an answer that is not success into the error the user should see.
+    fn refused(&self, status: reqwest::StatusCode, body: &[u8]) -> Error {
+        let detail = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                v["errors"].as_array().map(|e| {
+                    e.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+            })
+            .map(|d| http::sanitize(&d, &[self.token.expose()]))
+            .unwrap_or_default();
+        match status.as_u16() {
+            401 | 403 => Error::PassphraseSource(format!(
+                "OpenBao refused the token for {} (HTTP {status}): check BAO_TOKEN and its policy (read and write on {}/data/{})",
+                self.spec, self.mount, self.path
+            )),
+            code if code >= 500 => self.unreachable(format!("HTTP {code} {detail}")),
+            code => Error::Other(format!(
+                "OpenBao answered HTTP {code} for {}: {detail}",
+                self.spec
+            )),
+        }
+    }
+
+    /// The envelope and the secret's current version (0 when it was never written).
+    pub fn read(&self) -> Result<(Option<Vec<u8>>, u64)> {
+        let client = self.client()?;
+        let url = self.data_url();
+        let runtime = http::runtime().map_err(Error::Other)?;
+        runtime.block_on(async {
+            let response = client
+                .get(url)
+                .header("X-Vault-Token", self.token.expose())
+                .send()
+                .await
+                .map_err(|e| self.unreachable(http::describe_transport(&e)))?;
+            let status = response.status();
+            let body = http::read_bounded(response, MAX_BODY_BYTES)
+                .await
+                .map_err(|e| self.unreachable(e))?;
+            if status == reqwest::StatusCode::NOT_FOUND {
+                // A deleted secret still has a version, which the next write must name.
+                let version = serde_json::from_slice::<ReadBody>(&body)
+                    .map(|b| b.data.metadata.version)
+                    .unwrap_or(0);
+                return Ok((None, version));
+            }
+            if !status.is_success() {
+                return Err(self.refused(status, &body));
+            }
+            let parsed: ReadBody = serde_json::from_slice(&body).map_err(|_| {
+                Error::damaged(
+                    PathBuf::from(&self.spec),
+                    "the OpenBao secret holds no spvault envelope",
+                )
+            })?;
+            Ok((
+                parsed.data.data.map(|d| d.envelope.into_bytes()),
+                parsed.data.metadata.version,
+            ))
+        })
+    }
+
+    /// Writes the envelope if the secret is still at `version` (check-and-set).
+    pub fn write(&self, bytes: &[u8], version: u64) -> Result<()> {
+        let envelope = std::str::from_utf8(bytes)
+            .map_err(|_| Error::Other("the envelope is not text".into()))?;
+        let body = serde_json::json!({"options": {"cas": version}, "data": {"envelope": envelope}});
+        let client = self.client()?;
+        let url = self.data_url();
+        let runtime = http::runtime().map_err(Error::Other)?;
+        runtime.block_on(async {
+            let response = client
+                .post(url)
+                .header("X-Vault-Token", self.token.expose())
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| self.unreachable(http::describe_transport(&e)))?;
+            let status = response.status();
+            let answer = http::read_bounded(response, 64 * 1024)
+                .await
+                .map_err(|e| self.unreachable(e))?;
+            if status.is_success() {
+                return Ok(());
+            }
+            if status == reqwest::StatusCode::BAD_REQUEST
+                && String::from_utf8_lossy(&answer).contains("check-and-set")
+            {
+                return Err(Error::WriteConflict);
+            }
+            Err(self.refused(status, &answer))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_name_host_mount_and_path() {
+        // SAFETY: tests in this module set the variable before any thread reads it.
+        unsafe { std::env::set_var("BAO_TOKEN", "t") };
+        let store =
+            BaoStore::parse("bao://bao.example.com:8200/secret/team/spvault", None).unwrap();
+        assert_eq!(
+            store.data_url().as_str(),
+            "https://bao.example.com:8200/v1/secret/data/team/spvault"
+        );
+        let local = BaoStore::parse("bao+http://127.0.0.1:8200/kv/v", None).unwrap();
+        assert_eq!(
+            local.data_url().as_str(),
+            "http://127.0.0.1:8200/v1/kv/data/v"
+        );
+        for bad in [
+            "bao+http://bao.example.com:8200/secret/x",
+            "bao://host/secret",
+            "vault://h/s/p",
+            "bao://h:1/secret/",
+        ] {
+            assert!(BaoStore::parse(bad, None).is_err(), "{bad}");
+        }
+    }
+}
