@@ -163,18 +163,20 @@ pub async fn read_bounded(
 
 /// A transport error in a few words.
 pub fn describe_transport(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        chain = format!("{chain}: {inner}");
+        source = inner.source();
+    }
+    if chain.to_ascii_lowercase().contains("certificate") {
+        "the server's TLS certificate is not trusted (for a private CA, pass --ca-cert)".into()
+    } else if error.is_timeout() {
         "the request timed out".into()
     } else if error.is_connect() {
         "cannot connect".into()
     } else {
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(inner) = source {
-            message = format!("{message}: {inner}");
-            source = inner.source();
-        }
-        message.chars().take(300).collect()
+        chain.chars().take(300).collect()
     }
 }
 

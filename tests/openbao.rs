@@ -359,3 +359,52 @@ fn migrate_copies_a_local_vault_to_openbao_and_back() {
         "the envelope travels unchanged"
     );
 }
+
+#[test]
+fn a_tls_server_is_verified_against_the_ca_cert() {
+    let Some(program) = bao_program() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Command::new(&program)
+        .args(["server", "-dev", "-dev-tls", "-dev-root-token-id=tls-root"])
+        .arg(format!("-dev-tls-cert-dir={}", dir.path().display()))
+        .arg(format!("-dev-listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(&addr);
+    let ca = dir.path().join("vault-ca.pem");
+    let started = Instant::now();
+    while !ca.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut env = Env::new();
+    env.set("SPVAULT_STORE", &format!("bao://{addr}/secret/spvault-tls"));
+    env.set("BAO_TOKEN", "tls-root");
+    // Without the private CA the certificate is not trusted.
+    let out = env
+        .run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
+        .expect_code(7);
+    assert!(
+        out.stderr.contains("not trusted") && out.stderr.contains("--ca-cert"),
+        "{}",
+        out.stderr
+    );
+    let ca = ca.to_str().unwrap();
+    env.run(&[
+        "--ca-cert",
+        ca,
+        "init",
+        "--kdf-memory-mib",
+        "8",
+        "--kdf-iterations",
+        "1",
+    ])
+    .ok();
+    env.run(&["--ca-cert", ca, "list"]).ok();
+    // SAFETY: kill only signals the server this test started.
+    unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
+    let _ = server.wait();
+}
