@@ -7,13 +7,16 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 # Debian packages: the age and argon2 tools (format interop), the shells the env
-# output is evaluated in, curl (the browser in login tests), and Python's venv module.
+# output is evaluated in, curl (the browser in login tests), openssl (test certificates),
+# script (a terminal for prompt tests), Python's venv module and npm.
 packages=()
 command -v age >/dev/null || packages+=(age)
 command -v argon2 >/dev/null || packages+=(argon2)
 command -v zsh >/dev/null || packages+=(zsh)
 command -v fish >/dev/null || packages+=(fish)
 command -v curl >/dev/null || packages+=(curl)
+command -v openssl >/dev/null || packages+=(openssl)
+command -v script >/dev/null || packages+=(bsdutils)
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
 command -v npm >/dev/null || packages+=(nodejs npm)
 if [ ${#packages[@]} -gt 0 ]; then
