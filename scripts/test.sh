@@ -72,8 +72,13 @@ log "cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 log "cargo test"
 status=0
-cargo test --all-targets --quiet 2>&1 || status=$?
+results=$(mktemp)
+cargo test --all-targets --quiet 2>&1 | tee "$results" || status=$?
 if [ -n "${SPVAULT_CLIENTS_UNAVAILABLE:-}" ]; then
   printf '\n!!! WARNING: client tests were SKIPPED: %s\n' "$SPVAULT_CLIENTS_UNAVAILABLE"
 fi
+# One closing line for the whole run (the last target cargo prints has no tests).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntests: %d passed, %d failed\n", p, f }' "$results"
+rm -f "$results"
 exit "$status"
