@@ -101,10 +101,6 @@ impl TokenService {
         })
     }
 
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
-    }
-
     /// One token request with the app's credentials (trying the previous secret too).
     pub fn request(&self, app: &AppCredentials, grant: &Grant<'_>) -> Result<TokenGrant, LwaError> {
         self.runtime
