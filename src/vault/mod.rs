@@ -1,5 +1,6 @@
-//! The encrypted store: open it with a passphrase, read the model, and apply a
-//! command's change under the lock to what is on disk at that moment.
+//! The encrypted store: open it (identity file, unlock agent, or passphrase), read
+//! the model, and apply a command's change to what is stored at that moment: under
+//! the lock for a file, by check-and-set for OpenBao.
 
 pub mod bao;
 pub mod crypto;
@@ -30,9 +31,9 @@ pub struct Unlocked {
 }
 
 impl Unlocked {
-    /// Opens an existing vault with the unlock agent's key when it holds one, else
-    /// with the passphrase (at a terminal, up to three tries). Fails with `NoVault`
-    /// when there is none.
+    /// Opens an existing vault: with the identity file when one is given, else with
+    /// the unlock agent's key when it holds one, else with the passphrase (at a
+    /// terminal, up to three tries). Fails with `NoVault` when there is none.
     pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
         let envelope = read_envelope(&file)?;
         if let Some(identity) = file.identity() {
