@@ -52,8 +52,8 @@ if [ -x .venv/bin/bao ]; then
   .venv/bin/bao server -dev -dev-root-token-id=spvault-test "-dev-listen-address=127.0.0.1:$bao_port" >"$bao_log" 2>&1 &
   bao_pid=$!
   trap 'kill "$bao_pid" 2>/dev/null; rm -f "$bao_log"' EXIT
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$bao_port") 2>/dev/null && break
+  for _ in $(seq 300); do
+    BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN=spvault-test .venv/bin/bao secrets list >/dev/null 2>&1 && break
     sleep 0.1
   done
   export SPVAULT_TEST_BAO="$PWD/.venv/bin/bao" SPVAULT_TEST_BAO_ADDR="127.0.0.1:$bao_port" SPVAULT_TEST_BAO_TOKEN=spvault-test

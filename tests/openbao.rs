@@ -349,6 +349,20 @@ fn migrate_copies_a_local_vault_to_openbao_and_back() {
 
     let remote = bao.env("migrate");
     assert_eq!(remote.profiles_json()[0]["profile"], "p");
+    // An explicit --vault wins over an exported SPVAULT_STORE.
+    let other = remote.path("other.toml");
+    remote
+        .run(&[
+            "--vault",
+            other.to_str().unwrap(),
+            "init",
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+        ])
+        .ok();
+    assert!(other.exists());
     let back = remote.path("back.toml");
     remote
         .run(&["migrate", "--to", back.to_str().unwrap()])
@@ -379,6 +393,24 @@ fn a_tls_server_is_verified_against_the_ca_cert() {
     while !ca.exists() {
         assert!(started.elapsed() < Duration::from_secs(30));
         std::thread::sleep(Duration::from_millis(50));
+    }
+    // Serving once its own CLI, trusting the CA, gets an answer.
+    let ready = || {
+        Command::new(&program)
+            .args([
+                "status",
+                &format!("-address=https://{addr}"),
+                &format!("-ca-cert={}", ca.display()),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    while !ready() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the TLS server never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
     let mut env = Env::new();
     env.set("SPVAULT_STORE", &format!("bao://{addr}/secret/spvault-tls"));

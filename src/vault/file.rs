@@ -62,7 +62,7 @@ impl VaultFile {
         self.store.is_some()
     }
 
-    /// `--store SPEC`, else `SPVAULT_STORE`, else `--vault PATH`, else `SPVAULT_FILE`,
+    /// `--store SPEC`, else `--vault PATH`, else `SPVAULT_STORE`, else `SPVAULT_FILE`,
     /// else `vault.toml` in the platform data folder; opened with `--identity FILE`,
     /// else `SPVAULT_IDENTITY_FILE`, when given.
     pub fn locate(
@@ -74,9 +74,12 @@ impl VaultFile {
         let identity = identity
             .or_else(|| std::env::var_os("SPVAULT_IDENTITY_FILE").map(PathBuf::from))
             .filter(|path| !path.as_os_str().is_empty());
-        let store = store
-            .or_else(|| std::env::var(bao::STORE_VAR).ok())
-            .filter(|s| !s.is_empty());
+        // A flag beats a variable: `--vault` wins over an exported SPVAULT_STORE.
+        let store = match (&store, &flag) {
+            (None, Some(_)) => None,
+            _ => store.or_else(|| std::env::var(bao::STORE_VAR).ok()),
+        }
+        .filter(|s| !s.is_empty());
         if let Some(spec) = store {
             return Ok(Self::at(&spec, ca_cert)?.with_identity(identity));
         }
