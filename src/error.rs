@@ -91,7 +91,7 @@ pub enum Error {
     #[error("{0}")]
     Lwa(#[from] crate::lwa::LwaError),
 
-    #[error("Amazon rejected {subject} ({code}{}): {advice}", describe(.description))]
+    #[error("Amazon rejected {subject} ({code}{}): {advice}", detail(.description))]
     AmazonRejected {
         subject: String,
         code: String,
@@ -155,10 +155,12 @@ impl Error {
     }
 }
 
-fn describe(description: &str) -> String {
-    if description.is_empty() {
+/// `": detail"`, or nothing when there is no detail: for messages that quote what a
+/// server said only when it said something.
+pub fn detail(text: &str) -> String {
+    if text.is_empty() {
         String::new()
     } else {
-        format!(": {description}")
+        format!(": {text}")
     }
 }

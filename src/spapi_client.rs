@@ -17,13 +17,13 @@ pub const MAX_RESOURCES: usize = 50;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpApiError {
-    #[error("SP-API refused the request at {endpoint} (HTTP 403{}): a token authorized in one region gets 403 at another region's endpoint, so check that the seller's account is in region {region} (or that the app has the role this call needs)", api_detail(.detail))]
+    #[error("SP-API refused the request at {endpoint} (HTTP 403{}): a token authorized in one region gets 403 at another region's endpoint, so check that the seller's account is in region {region} (or that the app has the role this call needs)", crate::error::detail(.detail))]
     Forbidden {
         endpoint: String,
         region: Region,
         detail: String,
     },
-    #[error("SP-API rejected the request (HTTP {status}{})", api_detail(.detail))]
+    #[error("SP-API rejected the request (HTTP {status}{})", crate::error::detail(.detail))]
     Rejected { status: u16, detail: String },
     #[error(
         "SP-API is unreachable or failing after {attempts} attempt(s): {detail}; try again later"
@@ -33,14 +33,6 @@ pub enum SpApiError {
     BadResponse(String),
     #[error("{0}")]
     Config(String),
-}
-
-fn api_detail(detail: &str) -> String {
-    if detail.is_empty() {
-        String::new()
-    } else {
-        format!(": {detail}")
-    }
 }
 
 impl SpApiError {
@@ -235,7 +227,7 @@ impl SpApiClient {
         let detail = describe_errors(&body, token.expose());
         if http::is_transient(status) {
             return Attempt::Transient {
-                detail: format!("HTTP {}{}", status.as_u16(), api_detail(&detail)),
+                detail: format!("HTTP {}{}", status.as_u16(), crate::error::detail(&detail)),
                 retry_after,
             };
         }

@@ -116,7 +116,12 @@ impl Login {
         drop(self.stdin.take());
         let child = self.child.take().unwrap();
         let mut out = finish(child, "", Duration::from_secs(60));
-        out.stderr = self.lines.try_iter().collect::<Vec<_>>().join("\n");
+        // The reader thread may still hold the last lines: take them until it ends.
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            rest.push(line);
+        }
+        out.stderr = rest.join("\n");
         out
     }
 }

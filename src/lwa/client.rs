@@ -24,7 +24,7 @@ const MAX_TOKEN_BYTES: usize = 8 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum LwaError {
     /// Amazon answered with an OAuth error that retrying cannot fix.
-    #[error("Amazon rejected the request: {code}{}", describe(.description))]
+    #[error("Amazon rejected the request: {code}{}", crate::error::detail(.description))]
     Rejected { code: String, description: String },
 
     /// Amazon could not be reached or kept failing.
@@ -41,14 +41,6 @@ pub enum LwaError {
 
     #[error("{0}")]
     Config(String),
-}
-
-fn describe(description: &str) -> String {
-    if description.is_empty() {
-        String::new()
-    } else {
-        format!(" ({description})")
-    }
 }
 
 impl LwaError {
