@@ -124,6 +124,41 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis.max(1)))
 }
 
+/// A server's answer, read within bounds.
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+/// Sends `request` and reads the answer, at most `limit` bytes of it. A transport
+/// failure, or a body that cannot be read from an answer worth retrying, comes back
+/// as a transient attempt; any other unreadable body as `unreadable(detail)`.
+pub async fn send<T, E>(
+    request: reqwest::RequestBuilder,
+    limit: usize,
+    unreadable: impl FnOnce(String) -> E,
+) -> Result<Answer, Attempt<T, E>> {
+    let response = request.send().await.map_err(|e| Attempt::Transient {
+        detail: describe_transport(&e),
+        retry_after: None,
+    })?;
+    let status = response.status();
+    let retry_after = retry_after(&response);
+    match read_bounded(response, limit).await {
+        Ok(body) => Ok(Answer {
+            status,
+            retry_after,
+            body,
+        }),
+        Err(detail) if is_transient(status) => Err(Attempt::Transient {
+            detail,
+            retry_after,
+        }),
+        Err(detail) => Err(Attempt::Fatal(unreadable(detail))),
+    }
+}
+
 /// Whether a status is worth retrying: server errors and rate limiting.
 pub fn is_transient(status: reqwest::StatusCode) -> bool {
     status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS

@@ -200,26 +200,13 @@ impl SpApiClient {
                 .header("content-type", "application/json")
                 .body(body);
         }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => {
-                return Attempt::Transient {
-                    detail: http::describe_transport(&e),
-                    retry_after: None,
-                };
-            }
-        };
-        let status = response.status();
-        let retry_after = http::retry_after(&response);
-        let body = match http::read_bounded(response, MAX_BODY_BYTES).await {
-            Ok(body) => body,
-            Err(detail) if http::is_transient(status) => {
-                return Attempt::Transient {
-                    detail,
-                    retry_after,
-                };
-            }
-            Err(detail) => return Attempt::Fatal(SpApiError::BadResponse(detail)),
+        let http::Answer {
+            status,
+            retry_after,
+            body,
+        } = match http::send(request, MAX_BODY_BYTES, SpApiError::BadResponse).await {
+            Ok(answer) => answer,
+            Err(attempt) => return attempt,
         };
         if status.is_success() {
             return Attempt::Done(body);

@@ -2,8 +2,6 @@
 //! grants, with timeouts, bounded retries of transient failures (exponential backoff
 //! with jitter, honouring `Retry-After`), bounded response sizes, and no redirects.
 
-use std::time::Duration;
-
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -169,7 +167,7 @@ impl LwaClient {
                 .finish(),
         );
         let started = Timestamp::now();
-        let response = match self
+        let request = self
             .http
             .post(self.token_url.clone())
             .header(
@@ -177,41 +175,20 @@ impl LwaClient {
                 "application/x-www-form-urlencoded;charset=UTF-8",
             )
             .header("accept", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(e) => {
-                return Attempt::Transient {
-                    detail: http::describe_transport(&e),
-                    retry_after: None,
-                };
-            }
-        };
-        let status = response.status();
-        let retry_after = http::retry_after(&response);
-        let body = match http::read_bounded(response, MAX_BODY_BYTES).await {
-            Ok(body) => body,
-            Err(detail) if status.is_server_error() => {
-                return Attempt::Transient {
-                    detail,
-                    retry_after,
-                };
-            }
-            Err(detail) => return Attempt::Fatal(LwaError::BadResponse(detail)),
-        };
-        classify(status, &body, retry_after, started, &sent_secrets)
+            .body(body.to_string());
+        match http::send(request, MAX_BODY_BYTES, LwaError::BadResponse).await {
+            Ok(answer) => classify(&answer, started, &sent_secrets),
+            Err(attempt) => attempt,
+        }
     }
 }
 
 fn classify(
-    status: StatusCode,
-    body: &[u8],
-    retry_after: Option<Duration>,
+    answer: &http::Answer,
     started: Timestamp,
     sent_secrets: &[&str],
 ) -> Attempt<TokenGrant, LwaError> {
+    let (status, body, retry_after) = (answer.status, answer.body.as_slice(), answer.retry_after);
     if status == StatusCode::OK {
         return match parse_success(body, started) {
             Ok(grant) => Attempt::Done(grant),
