@@ -277,6 +277,10 @@ pub struct ServeArgs {
     /// Threads answering requests
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
+    /// Close a connection whose request (or TLS handshake) takes longer than this, or
+    /// that stays idle this long
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration::parse)]
+    pub client_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]

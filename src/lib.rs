@@ -10,6 +10,7 @@ pub mod http;
 pub mod lwa;
 pub mod net;
 pub mod passphrase;
+pub mod private_file;
 pub mod process;
 pub mod secret;
 pub mod serve;

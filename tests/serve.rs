@@ -32,14 +32,25 @@ fn free_port() -> u16 {
 
 /// Starts `vault serve` for the profiles and waits until it says it serves.
 fn serve(env: &Env, profiles: &[&str], extra: &[&str]) -> Serving {
+    serve_with(env, profiles, extra, |_| {})
+}
+
+/// `serve`, with a last change to the command (limits, say) before it starts.
+fn serve_with(
+    env: &Env,
+    profiles: &[&str],
+    extra: &[&str],
+    adjust: impl FnOnce(&mut std::process::Command),
+) -> Serving {
     let addr = format!("127.0.0.1:{}", free_port());
     let key_file = env.path("serve.key");
     let mut args = vec!["serve"];
     args.extend_from_slice(profiles);
     args.extend(["--listen", &addr, "--key-file", key_file.to_str().unwrap()]);
     args.extend_from_slice(extra);
-    let mut child = env
-        .command(&args)
+    let mut command = env.command(&args);
+    adjust(&mut command);
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -189,61 +200,393 @@ fn other_addresses_need_tls() {
         .expect_code(5);
 }
 
+/// A self-signed certificate for localhost and its key, made by openssl: `kind` is
+/// the key (`rsa`, `ec-sec1` or `ec-pkcs8`).
+fn self_signed(env: &Env, kind: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (
+        env.path(&format!("{kind}-cert.pem")),
+        env.path(&format!("{kind}-key.pem")),
+    );
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let (cert_s, key_s) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let subject = ["-days", "1", "-subj", "/CN=localhost", "-out", cert_s];
+    match kind {
+        "rsa" => {
+            let mut args = vec!["req", "-x509", "-newkey", "rsa:2048", "-nodes"];
+            args.extend(["-keyout", key_s]);
+            args.extend(subject);
+            openssl(&args);
+        }
+        _ => {
+            let sec1 = env.path(&format!("{kind}-sec1.pem"));
+            let sec1_s = sec1.to_str().unwrap();
+            openssl(&[
+                "ecparam",
+                "-genkey",
+                "-name",
+                "prime256v1",
+                "-noout",
+                "-out",
+                sec1_s,
+            ]);
+            let mut args = vec!["req", "-x509", "-new", "-key", sec1_s];
+            args.extend(subject);
+            openssl(&args);
+            if kind == "ec-sec1" {
+                std::fs::copy(&sec1, &key).unwrap();
+            } else {
+                openssl(&["pkcs8", "-topk8", "-nocrypt", "-in", sec1_s, "-out", key_s]);
+            }
+        }
+    }
+    (cert, key)
+}
+
+fn tls_args<'a>(cert: &'a std::path::Path, key: &'a std::path::Path) -> [&'a str; 4] {
+    [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]
+}
+
+/// `GET /token/p` over HTTPS with curl, trusting only `cert`.
+fn curl_token(serving: &Serving, cert: &std::path::Path) -> serde_json::Value {
+    let port = &serving.addr[10..];
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "20", "--cacert", cert.to_str().unwrap()])
+        .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .args(["-H", &format!("Authorization: Bearer {}", serving.key)])
+        .arg(format!("https://localhost:{port}/token/p"))
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+}
+
 #[test]
-fn tls_serves_over_https() {
+fn tls_serves_over_https_with_rsa_and_ec_keys() {
     if !(have("openssl") && have("curl")) {
         return;
     }
     let (_standin, env) = setup();
-    let (cert, key) = (env.path("cert.pem"), env.path("key.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args([
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let serving = serve(
-        &env,
-        &["p"],
+    for kind in ["rsa", "ec-sec1", "ec-pkcs8"] {
+        let (cert, key) = self_signed(&env, kind);
+        let serving = serve(&env, &["p"], &tls_args(&cert, &key));
+        let body = curl_token(&serving, &cert);
+        assert_eq!(
+            body["access_token"], "Atza|standin-1",
+            "{kind}: the token login cached"
+        );
+    }
+}
+
+#[test]
+fn a_bad_key_or_certificate_is_a_clean_error() {
+    if !have("openssl") {
+        return;
+    }
+    let (_standin, env) = setup();
+    let (cert, key) = self_signed(&env, "rsa");
+    let garbage = env.path("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let (_, other_key) = self_signed(&env, "ec-sec1");
+    for (cert, key, says) in [
+        (&cert, &garbage, "--tls-key"),
+        (&garbage, &key, "--tls-cert"),
+        (&key, &key, "--tls-cert"),
+        (&cert, &cert, "--tls-key"),
+        (&cert, &other_key, "does not match"),
+    ] {
+        let mut args = vec!["serve", "p", "--listen", "127.0.0.1:1"];
+        args.extend(tls_args(cert, key));
+        let out = env.run(&args).expect_code(2);
+        assert!(out.stderr.contains(says), "{says}: {}", out.stderr);
+    }
+}
+
+/// CPU seconds (user + system) a process has used, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    ticks as f64 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// A TLS 1.2 ClientHello offering the usual ECDHE suites, as a record.
+fn tls12_client_hello() -> Vec<u8> {
+    let mut hello = vec![0x03, 0x03];
+    hello.extend([0x42; 32]); // client random
+    hello.push(0); // no session id
+    let suites: [u16; 6] = [0xc02f, 0xc030, 0xc02b, 0xc02c, 0xcca8, 0xcca9];
+    hello.extend(((suites.len() * 2) as u16).to_be_bytes());
+    suites.iter().for_each(|s| hello.extend(s.to_be_bytes()));
+    hello.extend([1, 0]); // compression: null
+    let mut extensions = Vec::new();
+    let mut extension = |kind: u16, body: &[u8]| {
+        extensions.extend(kind.to_be_bytes());
+        extensions.extend((body.len() as u16).to_be_bytes());
+        extensions.extend(body);
+    };
+    extension(0x000a, &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18]); // groups
+    extension(0x000b, &[1, 0]); // point formats: uncompressed
+    extension(
+        0x000d,
         &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
+            0, 10, 0x08, 0x04, 0x04, 0x01, 0x04, 0x03, 0x08, 0x05, 0x05, 0x01,
         ],
+    ); // signature algorithms
+    extension(0x0017, &[]); // extended master secret
+    extension(0xff01, &[0]); // renegotiation info
+    hello.extend((extensions.len() as u16).to_be_bytes());
+    hello.extend(extensions);
+    let mut handshake = vec![1];
+    handshake.extend(&(hello.len() as u32).to_be_bytes()[1..]);
+    handshake.extend(hello);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+/// RUSTSEC-2024-0336: a TLS 1.2 client that answers the server's first flight with a
+/// bare close_notify made rustls before 0.21.11 spin a core forever.
+#[test]
+fn a_close_notify_mid_handshake_does_not_spin_a_core() {
+    if !have("openssl") {
+        return;
+    }
+    let (_standin, env) = setup();
+    let (cert, key) = self_signed(&env, "rsa");
+    let serving = serve(&env, &["p"], &tls_args(&cert, &key));
+    let mut attacks = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&serving.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(&tls12_client_hello()).unwrap();
+        // The server's first flight (ServerHello ... ServerHelloDone) arrives.
+        let mut flight = [0u8; 16 * 1024];
+        let read = stream.read(&mut flight).unwrap();
+        assert!(
+            read > 5 && flight[0] == 0x16,
+            "a handshake answer: {:?}",
+            &flight[..read.min(8)]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        stream
+            .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00])
+            .unwrap();
+        attacks.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_seconds(serving.child.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_seconds(serving.child.id()) - before;
+    assert!(
+        used < 0.5,
+        "serve burned {used:.2} CPU seconds in 2 s after the attack"
     );
-    let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "--cacert",
-            cert.to_str().unwrap(),
-            "--resolve",
-            &format!("localhost:{}:127.0.0.1", &serving.addr[10..]),
-        ])
-        .args(["-H", &format!("Authorization: Bearer {}", serving.key)])
-        .arg(format!("https://localhost:{}/token/p", &serving.addr[10..]))
-        .output()
+    drop(attacks);
+    if have("curl") {
+        assert_eq!(
+            curl_token(&serving, &cert)["access_token"],
+            "Atza|standin-1"
+        );
+    }
+}
+
+/// Resident memory of a process in KiB, from /proc/PID/status.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn an_endless_header_line_gets_431_and_memory_stays_flat() {
+    let (_standin, env) = setup();
+    let serving = serve(&env, &["p"], &[]);
+    let before = rss_kib(serving.child.id());
+    let mut stream = TcpStream::connect(&serving.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(
-        body["access_token"], "Atza|standin-1",
-        "the token login cached"
+    write!(stream, "GET /token/p HTTP/1.1\r\nHost: x\r\nX-Long: ").unwrap();
+    // 64 MiB of one header line, or until the server hangs up.
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..64 {
+        if stream.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+    let grown = rss_kib(serving.child.id()).saturating_sub(before);
+    assert!(grown < 8 * 1024, "serve grew by {grown} KiB");
+    assert_eq!(get(&serving.addr, "/token/p", &serving.key).0, 200);
+}
+
+#[test]
+fn too_many_headers_get_431() {
+    let (_standin, env) = setup();
+    let serving = serve(&env, &["p"], &[]);
+    let mut stream = TcpStream::connect(&serving.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = String::from("GET /token/p HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..500 {
+        request.push_str(&format!("X-{i}: y\r\n"));
+    }
+    request.push_str("\r\n");
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+}
+
+#[test]
+fn a_slow_client_is_disconnected() {
+    let (_standin, env) = setup();
+    let serving = serve(&env, &["p"], &["--client-timeout", "1s"]);
+    let mut stream = TcpStream::connect(&serving.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /token/p HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let ended = stream.read_to_end(&mut answer);
+    assert!(
+        ended.is_ok() && started.elapsed() < Duration::from_secs(5),
+        "still connected after {:?}",
+        started.elapsed()
     );
+}
+
+/// Sets the child's open-file limit, soft and hard, before it starts.
+fn open_file_limit(command: &mut std::process::Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
+#[test]
+fn idle_connections_beyond_the_open_file_limit_do_not_stop_the_server() {
+    let (_standin, env) = setup();
+    let serving = serve_with(&env, &["p"], &["--client-timeout", "1s"], |command| {
+        open_file_limit(command, 64)
+    });
+    // Three times the open-file limit, all idle.
+    let idle: Vec<TcpStream> = (0..192)
+        .filter_map(|_| TcpStream::connect(&serving.addr).ok())
+        .collect();
+    assert!(idle.len() > 64, "only {} connections", idle.len());
+    let (status, body) = get(&serving.addr, "/token/p", &serving.key);
+    assert_eq!(status, 200, "{body}");
+    drop(idle);
+    assert_eq!(get(&serving.addr, "/token/p", &serving.key).0, 200);
+}
+
+#[test]
+fn the_key_file_is_replaced_never_written_through() {
+    let (_standin, env) = setup();
+    let key_file = env.path("serve.key");
+    // A readable leftover: replaced by a private file.
+    std::fs::write(&key_file, "old").unwrap();
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let serving = serve(&env, &["p"], &[]);
+    assert_eq!(mode(&key_file), 0o600);
+    drop(serving);
+    // A link to another file: the link is replaced, its target stays as it was.
+    let target = env.path("precious");
+    std::fs::write(&target, "keep me").unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    std::os::unix::fs::symlink(&target, &key_file).unwrap();
+    let serving = serve(&env, &["p"], &[]);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    assert!(
+        !std::fs::symlink_metadata(&key_file)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), serving.key);
+    drop(serving);
+    // Missing folders are made private; a folder others can write to is refused.
+    let nested = env.path("a/b/serve.key");
+    let mut args = vec!["serve", "p", "--listen", "127.0.0.1:0", "--key-file"];
+    args.push(nested.to_str().unwrap());
+    let open = env.path("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let exposed = open.join("serve.key");
+    let out = env
+        .run(&[
+            "serve",
+            "p",
+            "--listen",
+            "127.0.0.1:1",
+            "--key-file",
+            exposed.to_str().unwrap(),
+        ])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("other users can write"),
+        "{}",
+        out.stderr
+    );
+    assert!(!exposed.exists());
+    let mut child = env.command(&args).stdout(Stdio::null()).spawn().unwrap();
+    let mut waited = 0;
+    while !nested.exists() && waited < 200 {
+        std::thread::sleep(Duration::from_millis(50));
+        waited += 1;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(mode(&nested), 0o600);
+    assert_eq!(mode(&env.path("a")), 0o700);
+    assert_eq!(mode(&env.path("a/b")), 0o700);
 }

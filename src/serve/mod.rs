@@ -3,6 +3,10 @@
 //! refresh happens once however many callers ask. Every request must carry the
 //! bearer key; it is compared in constant time.
 
+mod endpoint;
+mod listener;
+pub mod tls;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,35 +14,30 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use subtle::ConstantTimeEq;
-use tiny_http::{Header, Request, Response, Server};
+use tokio_rustls::rustls::ServerConfig;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::tokens::TokenService;
 use crate::vault::Unlocked;
-use crate::vault::model::CachedToken;
+use endpoint::{Endpoint, Served, Table};
+pub use listener::Limits;
 
 /// How long a profile whose refresh failed waits before it is tried again.
 const RETRY_FAILED_AFTER: Duration = Duration::from_secs(60);
+/// How often the background refresh looks for tokens close to expiry.
+const REFRESH_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 pub struct Options {
     pub listen: SocketAddr,
-    /// PEM certificate chain and private key, for addresses other than loopback.
-    pub tls: Option<(Vec<u8>, Vec<u8>)>,
+    /// The TLS set-up, for addresses other than loopback.
+    pub tls: Option<Arc<ServerConfig>>,
     pub key: Secret,
     /// Tokens with less than this left are refreshed in the background.
     pub refresh_ahead: SignedDuration,
     pub workers: usize,
+    pub limits: Limits,
 }
-
-/// What the endpoint answers for one profile.
-enum Served {
-    Token(CachedToken),
-    Failed { message: String, at: Instant },
-}
-
-type Table = Arc<RwLock<HashMap<String, Served>>>;
 
 /// A fresh random bearer key: 256 bits, hex.
 pub fn new_key() -> Secret {
@@ -58,53 +57,58 @@ pub fn check_listen(listen: SocketAddr, tls: bool) -> Result<()> {
 }
 
 /// Serves `profiles` until `stop` is set (SIGTERM, SIGINT), then returns. `on_ready`
-/// runs once the first tokens are in and the address is bound.
+/// runs with the bound address once the first tokens are in. Fails when the listener
+/// dies, so a service manager sees the server is gone.
 pub fn run(
     unlocked: Unlocked,
     profiles: Vec<String>,
     options: Options,
     stop: Arc<AtomicBool>,
-    on_ready: impl FnOnce(),
+    on_ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     check_listen(options.listen, options.tls.is_some())?;
     let table: Table = Arc::new(RwLock::new(HashMap::new()));
     refresh_due(&unlocked, &profiles, &table, options.refresh_ahead)?;
-    let server = match &options.tls {
-        None => Server::http(options.listen),
-        Some((certificate, private_key)) => Server::https(
-            options.listen,
-            tiny_http::SslConfig {
-                certificate: certificate.clone(),
-                private_key: private_key.clone(),
-            },
-        ),
-    }
-    .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", options.listen)))?;
-    let server = Arc::new(server);
-    on_ready();
-    let key = Arc::new(options.key);
-    let mut threads = Vec::new();
-    for _ in 0..options.workers.max(1) {
-        let (server, table, key, stop) = (server.clone(), table.clone(), key.clone(), stop.clone());
-        threads.push(std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if let Ok(Some(request)) = server.recv_timeout(Duration::from_millis(200)) {
-                    answer(request, &table, &key);
-                }
-            }
-        }));
-    }
-    // This thread keeps the tokens fresh until stopped.
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(500));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.workers.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the server's threads: {e}")))?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(options.listen))
+        .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", options.listen)))?;
+    let bound = listener.local_addr().unwrap_or(options.listen);
+    let endpoint = Arc::new(Endpoint {
+        table: table.clone(),
+        key: options.key,
+    });
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let tls = options.tls.map(tokio_rustls::TlsAcceptor::from);
+    let server = runtime.spawn(listener::serve(
+        listener,
+        tls,
+        endpoint,
+        options.limits,
+        stopped,
+    ));
+    on_ready(bound);
+    // This thread keeps the tokens fresh until stopped, or until the server ends.
+    while !stop.load(Ordering::Relaxed) && !server.is_finished() {
+        std::thread::sleep(REFRESH_CHECK_EVERY);
         if let Err(e) = refresh_due(&unlocked, &profiles, &table, options.refresh_ahead) {
             eprintln!("vault serve: {e}");
         }
     }
-    for thread in threads {
-        let _ = thread.join();
+    let _ = stopping.send(true);
+    match runtime.block_on(server) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Error::Other(format!(
+            "the listener on {bound} failed ({e}): no longer serving; start `vault serve` again"
+        ))),
+        Err(_) => Err(Error::Other(format!(
+            "the listener on {bound} stopped unexpectedly: no longer serving; start `vault serve` again"
+        ))),
     }
-    Ok(())
 }
 
 /// Refreshes the profiles whose tokens are missing, close to expiry, or failed a while
@@ -168,64 +172,4 @@ fn refresh_due(
     let mut served = table.write().unwrap_or_else(|e| e.into_inner());
     served.extend(fresh);
     Ok(())
-}
-
-fn json(status: u16, body: serde_json::Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_data(body.to_string().into_bytes())
-        .with_status_code(status)
-        .with_header(
-            Header::from_bytes("Content-Type", "application/json").expect("constant header"),
-        )
-        .with_header(Header::from_bytes("Cache-Control", "no-store").expect("constant header"))
-}
-
-fn authorized(request: &Request, key: &Secret) -> bool {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
-        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(key.expose().as_bytes())))
-}
-
-fn answer(request: Request, table: &Table, key: &Secret) {
-    let response = if !authorized(&request, key) {
-        json(
-            401,
-            serde_json::json!({"error": "missing or wrong bearer key"}),
-        )
-        .with_header(Header::from_bytes("WWW-Authenticate", "Bearer").expect("constant header"))
-    } else if *request.method() != tiny_http::Method::Get {
-        json(
-            405,
-            serde_json::json!({"error": "only GET /token/PROFILE is served"}),
-        )
-    } else {
-        match request.url().strip_prefix("/token/") {
-            Some(profile) => {
-                let served = table.read().unwrap_or_else(|e| e.into_inner());
-                match served.get(profile) {
-                    Some(Served::Token(token)) => json(
-                        200,
-                        serde_json::json!({
-                            "access_token": token.token.expose(),
-                            "expires_at": token.expires_at.to_string(),
-                        }),
-                    ),
-                    Some(Served::Failed { message, .. }) => {
-                        json(503, serde_json::json!({"error": message}))
-                    }
-                    None => json(
-                        404,
-                        serde_json::json!({"error": format!("profile '{}' is not served", crate::http::printable(profile))}),
-                    ),
-                }
-            }
-            None => json(
-                404,
-                serde_json::json!({"error": "only GET /token/PROFILE is served"}),
-            ),
-        }
-    };
-    let _ = request.respond(response);
 }

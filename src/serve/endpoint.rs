@@ -1,0 +1,98 @@
+//! What `vault serve` answers: `GET /token/PROFILE` with the bearer key, from the
+//! table of tokens the background refresh keeps fresh.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Method, Request, Response, StatusCode, header};
+use subtle::ConstantTimeEq;
+
+use crate::secret::Secret;
+use crate::vault::model::CachedToken;
+
+/// What the endpoint answers for one profile.
+pub enum Served {
+    Token(CachedToken),
+    Failed { message: String, at: Instant },
+}
+
+pub type Table = Arc<RwLock<HashMap<String, Served>>>;
+
+/// The request handler: the token table and the key callers must present.
+pub struct Endpoint {
+    pub table: Table,
+    pub key: Secret,
+}
+
+impl Endpoint {
+    pub fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+        if !self.authorized(request) {
+            let mut response = json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"error": "missing or wrong bearer key"}),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+        if request.method() != Method::GET {
+            return json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                serde_json::json!({"error": "only GET /token/PROFILE is served"}),
+            );
+        }
+        let Some(profile) = request.uri().path().strip_prefix("/token/") else {
+            return json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": "only GET /token/PROFILE is served"}),
+            );
+        };
+        let served = self.table.read().unwrap_or_else(|e| e.into_inner());
+        match served.get(profile) {
+            Some(Served::Token(token)) => json(
+                StatusCode::OK,
+                serde_json::json!({
+                    "access_token": token.token.expose(),
+                    "expires_at": token.expires_at.to_string(),
+                }),
+            ),
+            Some(Served::Failed { message, .. }) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": message}),
+            ),
+            None => json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": format!("profile '{}' is not served", crate::http::printable(profile))}),
+            ),
+        }
+    }
+
+    /// `Authorization: Bearer KEY`, compared in constant time.
+    fn authorized<B>(&self, request: &Request<B>) -> bool {
+        request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+            .is_some_and(|given| bool::from(given.ct_eq(self.key.expose().as_bytes())))
+    }
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}

@@ -1,0 +1,173 @@
+//! The network side of `vault serve`: accepts connections within limits an abusive
+//! client cannot stretch (header size and count, time to send a request or finish a
+//! TLS handshake, connections at once), keeps accepting after transient failures such
+//! as running out of file descriptors, and reports only a dead listener as an error.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+
+use super::endpoint::Endpoint;
+
+/// A request's start line and headers together: larger gets 431.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Header lines in one request: more gets 431.
+const MAX_HEADERS: usize = 64;
+/// Connections served at once, at most; the open-file limit may lower it.
+const MAX_CONNECTIONS: usize = 4096;
+/// File descriptors kept for everything but connections (the vault, Amazon, stdio).
+const RESERVED_DESCRIPTORS: u64 = 32;
+/// How long connections in flight may take to finish after a stop.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Limits {
+    /// Time a client has to send a request's headers (and to finish a TLS handshake);
+    /// an idle keep-alive connection is closed after it too.
+    pub client_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// Raises the soft open-file limit to the hard one and sizes the connection cap
+    /// to fit within it.
+    pub fn for_this_process(client_timeout: Duration) -> Limits {
+        let descriptors = crate::process::raise_open_file_limit();
+        let usable = descriptors.saturating_sub(RESERVED_DESCRIPTORS).max(1);
+        Limits {
+            client_timeout,
+            max_connections: usize::try_from(usable)
+                .unwrap_or(usize::MAX)
+                .min(MAX_CONNECTIONS),
+        }
+    }
+}
+
+/// Serves `endpoint` on `listener` until `stop` turns true, then lets connections in
+/// flight finish. Returns an error only when the listener itself fails for good.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    endpoint: Arc<Endpoint>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.client_timeout)
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS);
+    let http = Arc::new(http);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut backoff = Backoff::default();
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            _ = stopped(&mut stop) => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) if listener_is_dead(&e) => return Err(e),
+                Err(e) => {
+                    backoff.wait(&e).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+        };
+        backoff.reset();
+        let _ = stream.set_nodelay(true);
+        let (http, endpoint, tls, stop) =
+            (http.clone(), endpoint.clone(), tls.clone(), stop.clone());
+        let timeout = limits.client_timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tls {
+                None => connection(&http, stream, endpoint, stop).await,
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(timeout, acceptor.accept(stream)).await
+                    {
+                        connection(&http, stream, endpoint, stop).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    // Every permit back means every connection has ended.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(all)).await;
+    Ok(())
+}
+
+/// One HTTP/1 connection, closed gracefully when the server stops.
+async fn connection<S>(
+    http: &http1::Builder,
+    stream: S,
+    endpoint: Arc<Endpoint>,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let response = endpoint.answer(&request);
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let conn = http.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Resolves once the server is told to stop.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Errors after which `accept` can never succeed again; everything else (out of file
+/// descriptors or memory, a connection reset before it was accepted) passes.
+fn listener_is_dead(error: &std::io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP | libc::EFAULT)
+    )
+}
+
+/// Waits between failed accepts, longer each time (10 ms up to 1 s), and says so once
+/// per run of failures.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    async fn wait(&mut self, error: &std::io::Error) {
+        if self.failures == 0 {
+            eprintln!("vault serve: cannot accept connections for now ({error}); retrying");
+        }
+        let delay = Duration::from_millis(10 << self.failures.min(7)).min(Duration::from_secs(1));
+        self.failures += 1;
+        tokio::time::sleep(delay).await;
+    }
+
+    fn reset(&mut self) {
+        if self.failures > 0 {
+            eprintln!("vault serve: accepting connections again");
+        }
+        self.failures = 0;
+    }
+}
