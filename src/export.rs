@@ -159,9 +159,25 @@ pub fn variables(source: &Source<'_>, preset: Option<Preset>, with_secrets: bool
     out
 }
 
+/// A value that a format cannot carry unchanged.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{variable}'s value contains `${{`, which python-dotenv expands even inside quotes: it cannot be written as a .env line that reads back unchanged; use `vault exec` or another --format"
+)]
+pub struct Unrepresentable {
+    pub variable: &'static str,
+}
+
 /// Renders the variables for `eval` (sh), `source` (fish), `Invoke-Expression`
 /// (PowerShell), a `.env` file (python-dotenv's syntax) or JSON.
-pub fn render(variables: &[Variable], format: Format) -> String {
+pub fn render(variables: &[Variable], format: Format) -> Result<String, Unrepresentable> {
+    if format == Format::Dotenv
+        && let Some(variable) = variables.iter().find(|v| v.value.expose().contains("${"))
+    {
+        return Err(Unrepresentable {
+            variable: variable.name,
+        });
+    }
     if format == Format::Json {
         let object: serde_json::Map<String, serde_json::Value> = variables
             .iter()
@@ -172,7 +188,7 @@ pub fn render(variables: &[Variable], format: Format) -> String {
                 )
             })
             .collect();
-        return serde_json::to_string_pretty(&object).expect("a string map serializes") + "\n";
+        return Ok(serde_json::to_string_pretty(&object).expect("a string map serializes") + "\n");
     }
     let mut out = String::new();
     for variable in variables {
@@ -187,7 +203,7 @@ pub fn render(variables: &[Variable], format: Format) -> String {
         out.push_str(&line);
         out.push('\n');
     }
-    out
+    Ok(out)
 }
 
 /// POSIX single quotes: nothing is special inside; a quote is closed, escaped, reopened.
@@ -214,8 +230,8 @@ fn powershell_quote(value: &str) -> String {
     out
 }
 
-/// python-dotenv single quotes: `\\` and `\'` are the only escapes, and no `${VAR}`
-/// expansion happens inside them.
+/// python-dotenv single quotes: `\\` and `\'` are the only escapes. python-dotenv
+/// still expands `${VAR}` inside them, so `render` refuses values holding `${`.
 fn dotenv_quote(value: &str) -> String {
     fish_quote(value)
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use rand::Rng;
+use url::Url;
 
 pub const TIMEOUT_VAR: &str = "SPVAULT_HTTP_TIMEOUT";
 
@@ -61,26 +62,32 @@ pub fn timeout_from_env() -> Result<Duration, String> {
     }
 }
 
-pub fn client(https_only: bool, timeout: Duration) -> Result<reqwest::Client, String> {
-    client_with_root(https_only, timeout, None)
+/// A client for requests to `destination`'s host: HTTPS only unless that host is
+/// loopback, and never through a proxy to a loopback host (a proxy would see the
+/// secrets in clear); other hosts use the proxy the environment names.
+pub fn client(destination: &Url, timeout: Duration) -> Result<reqwest::Client, String> {
+    client_with_root(destination, timeout, None)
 }
 
 /// A client that also trusts `root` (a private CA, for OpenBao).
 pub fn client_with_root(
-    https_only: bool,
+    destination: &Url,
     timeout: Duration,
     root: Option<reqwest::Certificate>,
 ) -> Result<reqwest::Client, String> {
-    let builder = match root {
-        Some(root) => reqwest::Client::builder().add_root_certificate(root),
-        None => reqwest::Client::builder(),
-    };
+    let mut builder = reqwest::Client::builder();
+    if let Some(root) = root {
+        builder = builder.add_root_certificate(root);
+    }
+    if crate::net::is_loopback(destination) {
+        builder = builder.no_proxy();
+    }
     builder
         .user_agent(concat!("spvault/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .https_only(https_only)
+        .https_only(!crate::net::is_loopback_http(destination))
         .build()
         .map_err(|e| format!("cannot set up HTTPS: {e}"))
 }

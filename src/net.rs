@@ -7,13 +7,17 @@ use crate::error::{Error, Result};
 /// Whether the address is plain `http://` to a loopback host, the only place
 /// unencrypted HTTP is allowed (local listeners and test stand-ins).
 pub fn is_loopback_http(url: &Url) -> bool {
-    url.scheme() == "http"
-        && match url.host() {
-            Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        }
+    url.scheme() == "http" && is_loopback(url)
+}
+
+/// Whether the address's host is this machine: 127.0.0.0/8, [::1] or localhost.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Parses an address given by an environment variable such as `SPVAULT_LWA_TOKEN_URL`:

@@ -107,7 +107,7 @@ impl SpApiClient {
             _ => Url::parse(region.endpoint(sandbox)).expect("constant endpoints are valid"),
         };
         let timeout = http::timeout_from_env().map_err(SpApiError::Config)?;
-        let http = http::client(base.scheme() == "https", timeout).map_err(SpApiError::Config)?;
+        let http = http::client(&base, timeout).map_err(SpApiError::Config)?;
         Ok(SpApiClient {
             http,
             base,

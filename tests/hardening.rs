@@ -248,7 +248,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_vault() {
             "-t",
             "tmpfs",
             "-o",
-            "size=48k",
+            "size=48k,mode=0700",
             "tmpfs",
             mount.to_str().unwrap(),
         ])
@@ -374,4 +374,46 @@ fn no_secret_leaks_into_output_arguments_or_errors() {
             "a process's arguments hold {secret}:\n{recorded}"
         );
     }
+}
+
+#[test]
+fn sidecar_files_never_follow_links_and_shared_folders_are_refused() {
+    let mut env = Env::new();
+    env.with_app(None);
+    let sidecar = |suffix: &str| {
+        let mut name = env.vault.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let add_profile = |name: &str| env.run(&["add-profile", name, "--region", "eu"]);
+    // A dangling link as the lock file: refused, and nothing appears where it points.
+    let elsewhere = env.path("elsewhere");
+    std::fs::remove_file(sidecar(".lock")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, sidecar(".lock")).unwrap();
+    let before = env.vault_bytes();
+    let out = add_profile("a").expect_code(2);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(!elsewhere.exists(), "a file was created through the link");
+    assert_eq!(env.vault_bytes(), before);
+    std::fs::remove_file(sidecar(".lock")).unwrap();
+    // A link as the backup: replaced by the backup, its target untouched.
+    let precious = env.path("precious");
+    std::fs::write(&precious, "keep me").unwrap();
+    let _ = std::fs::remove_file(sidecar(".bak"));
+    std::os::unix::fs::symlink(&precious, sidecar(".bak")).unwrap();
+    add_profile("b").ok();
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    let backup = std::fs::symlink_metadata(sidecar(".bak")).unwrap();
+    assert!(backup.file_type().is_file());
+    // A vault folder other users can write to: no write goes there.
+    let folder = env.vault.parent().unwrap();
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let before = env.vault_bytes();
+    let out = add_profile("c").expect_code(2);
+    assert!(
+        out.stderr.contains("other users can write"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.vault_bytes(), before);
 }

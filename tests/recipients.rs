@@ -33,6 +33,18 @@ fn identity_files_are_private_and_never_overwritten() {
     env.run(&["identity", "new", identity.to_str().unwrap()])
         .expect_code(1);
     assert_eq!(std::fs::read(&identity).unwrap(), before);
+    // A dangling link is not followed: nothing appears at its target.
+    let (link, target) = (env.path("link.key"), env.path("elsewhere.key"));
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    env.run(&["identity", "new", link.to_str().unwrap()])
+        .expect_code(1);
+    assert!(!target.exists());
+    // Missing folders are made, private (the README's ~/.config/spvault/... example).
+    let nested = env.path("config/spvault/id.key");
+    env.run(&["identity", "new", nested.to_str().unwrap()]).ok();
+    assert_eq!(mode(&nested), 0o600);
+    assert_eq!(mode(&env.path("config")), 0o700);
+    assert_eq!(mode(&env.path("config/spvault")), 0o700);
 }
 
 #[test]

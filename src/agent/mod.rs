@@ -22,11 +22,15 @@ pub use socket::peer_uid;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The folder that holds the agents' sockets: `$XDG_RUNTIME_DIR/spvault`, else a
-/// private folder under the temp dir.
+/// folder in the user's cache folder (under $HOME, where no other user can create it
+/// first), else a private folder under the temp dir.
 pub fn socket_folder() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("spvault"),
-        _ => std::env::temp_dir().join(format!("spvault-{}", current_uid())),
+        _ => match directories::ProjectDirs::from("", "", "spvault") {
+            Some(dirs) => dirs.cache_dir().join("agent"),
+            None => std::env::temp_dir().join(format!("spvault-{}", current_uid())),
+        },
     }
 }
 
@@ -52,6 +56,12 @@ pub fn current_uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
+/// Tells the vault's agent, if one runs, to forget its key: after a re-key it opens
+/// the vault no more, and should be forgotten now rather than on next use.
+pub fn forget_key(vault: &Path) {
+    let _ = call(vault, &Request::Lock);
+}
+
 /// Sends one request to the vault's agent. `Ok(None)` when no agent runs.
 pub fn call(vault: &Path, request: &Request) -> Result<Option<Response>> {
     let path = socket_path(vault)?;
@@ -60,7 +70,9 @@ pub fn call(vault: &Path, request: &Request) -> Result<Option<Response>> {
         Err(e)
             if matches!(
                 e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::NotADirectory
             ) =>
         {
             return Ok(None);

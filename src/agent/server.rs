@@ -250,12 +250,20 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
 }
 
 /// Starts a detached agent for `vault` (this same program, `agent --foreground`) and
-/// waits for its socket to answer.
+/// waits for its socket to answer. When the agent fails to start, its own message
+/// is the error.
 pub fn spawn_background(vault: &Path, options: Options) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let program = std::env::current_exe()
         .map_err(|e| Error::Other(format!("cannot find the vault program: {e}")))?;
     let vault = super::location(vault)?;
+    // The agent's stderr goes to an unnamed file: readable here if it fails to
+    // start, and never a pipe whose reader is gone once this command ends.
+    let mut errors =
+        tempfile::tempfile().map_err(|e| Error::Other(format!("cannot start the agent: {e}")))?;
+    let child_errors = errors
+        .try_clone()
+        .map_err(|e| Error::Other(format!("cannot start the agent: {e}")))?;
     let mut command = std::process::Command::new(program);
     command
         .args(["agent", "--foreground", "--vault"])
@@ -263,7 +271,7 @@ pub fn spawn_background(vault: &Path, options: Options) -> Result<()> {
         .current_dir("/")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stderr(child_errors);
     if options.exit_when_locked {
         command.arg("--exit-when-locked");
     }
@@ -280,16 +288,35 @@ pub fn spawn_background(vault: &Path, options: Options) -> Result<()> {
             Ok(())
         });
     }
-    command
+    let mut child = command
         .spawn()
         .map_err(|e| Error::Other(format!("cannot start the agent: {e}")))?;
     for _ in 0..250 {
         if super::call(&vault, &Request::Status)?.is_some() {
             return Ok(());
         }
+        if let Ok(Some(_)) = child.try_wait() {
+            return Err(Error::Other(format!(
+                "the agent could not start: {}",
+                first_line(&mut errors).unwrap_or("it exited without a word".into())
+            )));
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Err(Error::Other(
-        "the agent did not start within 5 seconds".into(),
-    ))
+    Err(Error::Other(format!(
+        "the agent did not start within 5 seconds{}",
+        first_line(&mut errors)
+            .map(|line| format!(": {line}"))
+            .unwrap_or_default()
+    )))
+}
+
+/// The first line the agent wrote to its stderr, without the program's prefix.
+fn first_line(errors: &mut std::fs::File) -> Option<String> {
+    use std::io::Seek;
+    let mut text = String::new();
+    errors.seek(std::io::SeekFrom::Start(0)).ok()?;
+    errors.take(4096).read_to_string(&mut text).ok()?;
+    let line = text.lines().find(|l| !l.trim().is_empty())?.trim();
+    Some(line.strip_prefix("vault: ").unwrap_or(line).to_owned())
 }

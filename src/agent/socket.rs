@@ -11,6 +11,13 @@ use crate::error::{Error, Result};
 /// Creates `folder` 0700 if missing (mkdir is atomic, so there is no window where it
 /// exists with other permissions), then insists it is a real folder, ours, and private.
 pub fn ensure_private_folder(folder: &Path) -> Result<()> {
+    if let Some(parent) = folder.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| Error::io("create the agent folder", parent, e))?;
+    }
     match fs::DirBuilder::new().mode(0o700).create(folder) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

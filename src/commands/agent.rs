@@ -12,7 +12,7 @@ pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
             "--timeout must be above zero and no longer than --max-lifetime".into(),
         ));
     }
-    let (unlocked, _) = Unlocked::open_with_passphrase(file)?;
+    let (unlocked, _, _) = Unlocked::open_with_passphrase(file)?;
     let path = unlocked.file().path();
     if agent::call(path, &Request::Status)?.is_none() {
         server::spawn_background(

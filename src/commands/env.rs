@@ -30,6 +30,8 @@ pub fn profile_variables(
 
 pub fn run(file: VaultFile, args: EnvArgs) -> Result<()> {
     let variables = profile_variables(file, &args.profile, &args.variables, &args.freshness)?;
-    print!("{}", export::render(&variables, args.format));
+    let text = export::render(&variables, args.format)
+        .map_err(|e| crate::error::Error::Invalid(e.to_string()))?;
+    print!("{text}");
     Ok(())
 }

@@ -31,7 +31,9 @@ pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
 }
 
 pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
-    let (mut unlocked, _) = Unlocked::open(file)?;
+    // The current passphrase even while the agent or an identity file could open the
+    // vault: otherwise any process of this user could lock the owner out.
+    let (mut unlocked, _, _) = Unlocked::open_with_passphrase(file)?;
     let current = unlocked.kdf();
     let kdf = kdf_from_mib(
         args.kdf_memory_mib.unwrap_or(current.memory_kib / 1024),
@@ -39,12 +41,8 @@ pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
         args.kdf_parallelism.unwrap_or(current.parallelism),
     )?;
     let new_passphrase = passphrase::new(unlocked.file().path(), Some(passphrase::NEW_VALUE_VAR))?;
-    unlocked.change_passphrase(&new_passphrase, kdf)?;
-    // The agent's key opens the vault no more: forget it now rather than on next use.
-    let _ = crate::agent::call(
-        unlocked.file().path(),
-        &crate::agent::protocol::Request::Lock,
-    );
+    unlocked.change_passphrase(&new_passphrase, kdf, |_| Ok(()))?;
+    crate::agent::forget_key(unlocked.file().path());
     println!(
         "Changed the passphrase of {}; the old one no longer opens it (the backup {} still opens with the old one: delete it if that passphrase leaked)",
         unlocked.file().path().display(),

@@ -1,11 +1,10 @@
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use age::secrecy::ExposeSecret;
 
 use crate::cli::RecipientsCommand;
 use crate::error::{Error, Result};
+use crate::private_file::{self, Existing};
 use crate::vault::file::VaultFile;
 use crate::vault::{Unlocked, model, parse_recipient};
 
@@ -63,34 +62,32 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Removes a recipient and renews the passphrase key (a new salt), so a removed
+/// holder, who knew the passphrase key's public half, cannot seal a file to it.
 fn remove(file: VaultFile, name: &str) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (mut unlocked, vault, passphrase) = Unlocked::open_with_passphrase(file)?;
     if !vault.recipients.contains_key(name) {
         return Err(Error::Invalid(format!(
             "no recipient named '{name}': `vault recipients list` shows them"
         )));
     }
-    unlocked.update(|vault| {
+    let kdf = unlocked.kdf();
+    unlocked.change_passphrase(&passphrase, kdf, |vault| {
         vault.recipients.remove(name);
         Ok(())
     })?;
+    crate::agent::forget_key(unlocked.file().path());
     println!(
-        "Removed recipient '{name}' and re-encrypted the vault. It may have kept copies of what it could open: rotate those client secrets and re-authorize those profiles."
+        "Removed recipient '{name}' and re-encrypted the vault under a renewed passphrase key. It may have kept copies of what it could open: rotate those client secrets and re-authorize those profiles."
     );
     Ok(())
 }
 
-/// Writes a fresh age identity to `path` (created 0600, never overwritten) and prints
-/// its public key.
+/// Writes a fresh age identity to `path` (a private file, never overwriting one that
+/// exists) and prints its public key.
 pub fn new_identity(path: &Path) -> Result<()> {
     let identity = age::x25519::Identity::generate();
     let public = identity.to_public();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io("create the identity file", path, e))?;
     let created = jiff::Timestamp::now()
         .round(jiff::Unit::Second)
         .unwrap_or_else(|_| jiff::Timestamp::now());
@@ -98,9 +95,7 @@ pub fn new_identity(path: &Path) -> Result<()> {
         "# created: {created} by spvault\n# public key: {public}\n{}\n",
         identity.to_string().expose_secret()
     ));
-    file.write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("write", path, e))?;
+    private_file::write(path, contents.as_bytes(), Existing::Keep)?;
     println!("{public}");
     Ok(())
 }

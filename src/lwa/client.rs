@@ -107,8 +107,7 @@ impl LwaClient {
             _ => Url::parse(DEFAULT_TOKEN_URL).expect("constant URL is valid"),
         };
         let timeout = http::timeout_from_env().map_err(LwaError::Config)?;
-        let http =
-            http::client(token_url.scheme() == "https", timeout).map_err(LwaError::Config)?;
+        let http = http::client(&token_url, timeout).map_err(LwaError::Config)?;
         Ok(LwaClient {
             http,
             token_url,

@@ -141,7 +141,7 @@ impl BaoStore {
             }
             None => None,
         };
-        http::client_with_root(self.api.scheme() == "https", timeout, root).map_err(Error::Other)
+        http::client_with_root(&self.api, timeout, root).map_err(Error::Other)
     }
 
     fn unreachable(&self, detail: String) -> Error {

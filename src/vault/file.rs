@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::bao::{self, BaoStore};
@@ -119,13 +119,6 @@ impl VaultFile {
         self.sibling(".bak")
     }
 
-    fn folder(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
-    }
-
     fn temp_prefix(&self) -> String {
         format!(
             ".{}.",
@@ -182,17 +175,10 @@ impl VaultFile {
         }
     }
 
-    /// Creates the vault's folder (0700) when it is missing.
+    /// The vault's folder, created 0700 when missing; refused when other users can
+    /// write to it (they could swap the vault or its sidecar files).
     fn ensure_folder(&self) -> Result<PathBuf> {
-        let folder = self.folder();
-        if !folder.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&folder)
-                .map_err(|e| Error::io("create folder", &folder, e))?;
-        }
-        Ok(folder)
+        crate::private_file::private_folder(&self.path)
     }
 
     /// Takes the exclusive write lock on the sidecar `PATH.lock`, waiting for others.
@@ -202,13 +188,21 @@ impl VaultFile {
         }
         self.ensure_folder()?;
         let lock_path = self.sibling(".lock");
+        // Never through a link: a dangling one would create a file wherever it points.
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&lock_path)
-            .map_err(|e| Error::io("open lock file", &lock_path, e))?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => Error::Invalid(format!(
+                    "{} is a symbolic link: remove it (spvault makes its own lock file there)",
+                    lock_path.display()
+                )),
+                _ => Error::io("open lock file", &lock_path, e),
+            })?;
         file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
         Ok(WriteLock { _file: Some(file) })
     }

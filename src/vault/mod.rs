@@ -49,12 +49,13 @@ impl Unlocked {
                 Ok(vault) => return Ok((Unlocked { file, key }, vault)),
                 // The agent's key no longer fits: forget it and ask for the passphrase.
                 Err(Error::WrongPassphrase(_)) => {
-                    let _ = agent::call(file.path(), &agent::protocol::Request::Lock);
+                    agent::forget_key(file.path());
                 }
                 Err(e) => return Err(e),
             }
         }
         Self::open_with_passphrase_envelope(file, envelope)
+            .map(|(unlocked, vault, _)| (unlocked, vault))
     }
 
     /// Reads the vault with the agent's key without counting as use, for `vault
@@ -67,9 +68,10 @@ impl Unlocked {
         }
     }
 
-    /// Opens an existing vault with the passphrase only, never the agent (`unlock`
-    /// must prove the passphrase).
-    pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault)> {
+    /// Opens an existing vault with the passphrase only, never the agent or an
+    /// identity file (`unlock`, `passwd` and `recipients remove` must prove the
+    /// passphrase); also returns the passphrase, for re-keying.
+    pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
         let envelope = read_envelope(&file)?;
         Self::open_with_passphrase_envelope(file, envelope)
     }
@@ -77,7 +79,7 @@ impl Unlocked {
     fn open_with_passphrase_envelope(
         file: VaultFile,
         envelope: Envelope,
-    ) -> Result<(Unlocked, Vault)> {
+    ) -> Result<(Unlocked, Vault, Secret)> {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -91,7 +93,7 @@ impl Unlocked {
                     eprintln!("Wrong passphrase, try again.");
                 }
                 Err(e) => return Err(e),
-                Ok(vault) => return Ok((Unlocked { file, key }, vault)),
+                Ok(vault) => return Ok((Unlocked { file, key }, vault, passphrase)),
             }
         }
     }
@@ -166,9 +168,15 @@ impl Unlocked {
         )))
     }
 
-    /// Re-encrypts the vault under a new passphrase and a new salt (and optionally new
-    /// KDF parameters). The old passphrase no longer opens it.
-    pub fn change_passphrase(&mut self, new_passphrase: &Secret, kdf: KdfParams) -> Result<()> {
+    /// Applies `change` and re-encrypts the vault under `new_passphrase` (which may be
+    /// the current one) with a new salt and `kdf`: keys derived before, and files
+    /// sealed to them, no longer fit this vault's header.
+    pub fn change_passphrase(
+        &mut self,
+        new_passphrase: &Secret,
+        kdf: KdfParams,
+        change: impl FnOnce(&mut Vault) -> Result<()>,
+    ) -> Result<()> {
         let key =
             VaultKey::derive(new_passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         let lock = self.file.lock()?;
@@ -177,6 +185,7 @@ impl Unlocked {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
         let mut vault = open_payload(&self.file, &self.key, &envelope)?;
+        change(&mut vault)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
         self.write(&mut vault, &lock, kdf, &salt, version)

@@ -68,6 +68,8 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub vault: PathBuf,
     vars: Vec<(String, String)>,
+    /// Variables the command must not inherit from the test process.
+    removed: Vec<String>,
 }
 
 impl Default for Env {
@@ -84,6 +86,7 @@ impl Env {
             dir,
             vault,
             vars: Vec::new(),
+            removed: Vec::new(),
         };
         env.set("SPVAULT_FILE", &env.vault.display().to_string());
         env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
@@ -101,11 +104,13 @@ impl Env {
 
     pub fn set(&mut self, name: &str, value: &str) {
         self.vars.retain(|(n, _)| n != name);
+        self.removed.retain(|n| n != name);
         self.vars.push((name.to_owned(), value.to_owned()));
     }
 
     pub fn unset(&mut self, name: &str) {
         self.vars.retain(|(n, _)| n != name);
+        self.removed.push(name.to_owned());
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -122,6 +127,9 @@ impl Env {
             if name.starts_with("SPVAULT_") || name == "BROWSER" {
                 command.env_remove(name.as_ref());
             }
+        }
+        for name in &self.removed {
+            command.env_remove(name);
         }
         command.envs(self.vars.iter().map(|(n, v)| (n, v)));
         // SAFETY: setsid is async-signal-safe and touches no memory of ours.

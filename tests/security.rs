@@ -1,0 +1,263 @@
+//! Regression tests for the security review: each reproduces an attack (on loopback,
+//! bounded, stopping by itself) that worked before its fix.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// A proxy on 127.0.0.1 that records the first line of each request it gets, then
+/// hangs up; it stops accepting after `lifetime`.
+struct FakeProxy {
+    url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeProxy {
+    fn start(lifetime: Duration) -> FakeProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while started.elapsed() < lifetime {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        stream.set_nonblocking(false).unwrap();
+                        stream
+                            .set_read_timeout(Some(Duration::from_secs(2)))
+                            .unwrap();
+                        let mut line = String::new();
+                        let _ = BufReader::new(&stream).read_line(&mut line);
+                        record.lock().unwrap().push(line.trim().to_owned());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        FakeProxy { url, seen }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn with_proxy(env: &mut Env, proxy: &FakeProxy) {
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+    ] {
+        env.set(name, &proxy.url);
+    }
+    env.set("NO_PROXY", "");
+}
+
+#[test]
+fn loopback_destinations_never_go_through_a_proxy() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let proxy = FakeProxy::start(Duration::from_secs(20));
+    with_proxy(&mut env, &proxy);
+    env.run(&["refresh", "p", "--force"]).ok();
+    assert_eq!(
+        standin.seen().last().unwrap().refresh_token,
+        REFRESH_TOKEN,
+        "the refresh reached the token endpoint directly"
+    );
+    assert!(proxy.seen().is_empty(), "the proxy saw {:?}", proxy.seen());
+    // Real hosts still use the proxy (company networks need it): the request to
+    // Amazon's endpoint goes to the proxy, which hangs up.
+    env.unset("SPVAULT_LWA_TOKEN_URL");
+    env.set("SPVAULT_HTTP_TIMEOUT", "3s");
+    env.run(&["refresh", "p", "--force"]).expect_code(7);
+    assert!(
+        proxy
+            .seen()
+            .iter()
+            .any(|line| line.starts_with("CONNECT api.amazon.com:443")),
+        "{:?}",
+        proxy.seen()
+    );
+}
+
+#[test]
+fn dotenv_output_refuses_what_python_dotenv_would_expand() {
+    let secret = "amzn1.oa2-cs.v1.a${HOME}b";
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.init_fast();
+    env.add_main_app(secret);
+    standin.add_client(CLIENT_ID, secret);
+    env.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let dotenv = ["env", "p", "--with-secrets", "--format", "dotenv"];
+    let out = env.run(&dotenv).expect_code(2);
+    assert!(
+        out.stderr.contains("LWA_CLIENT_SECRET") && out.stderr.contains("${"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing half-written: {}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains(secret), "the secret was shown");
+    // Without the secrets, the same output is fine; and shells get it unchanged.
+    env.run(&["env", "p", "--format", "dotenv"]).ok();
+    let json = env
+        .run(&["env", "p", "--with-secrets", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["LWA_CLIENT_SECRET"], secret);
+    // What the quoting alone would have written reads back changed in python-dotenv.
+    if let Some(python) = python_with("dotenv") {
+        let file = env.path("old.env");
+        std::fs::write(&file, "X='a${HOME}b'\n").unwrap();
+        let read = std::process::Command::new(python)
+            .args(["-c", "import sys\nfrom dotenv import dotenv_values\nprint(dotenv_values(sys.argv[1])['X'])"])
+            .arg(&file)
+            .env("HOME", "/home/x")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "a/home/xb");
+    }
+}
+
+/// The salt in the vault's plaintext header.
+fn salt(env: &Env) -> String {
+    String::from_utf8(env.vault_bytes())
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("salt = "))
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn passwd_asks_for_the_current_passphrase_even_when_unlocked() {
+    let mut env = Env::new();
+    env.init_fast();
+    env.add_main_app(NASTY_SECRET);
+    env.run(&["unlock"]).ok();
+    let identity = env.path("id.key");
+    let public = env
+        .run(&["identity", "new", identity.to_str().unwrap()])
+        .ok()
+        .stdout;
+    env.run(&["recipients", "add", "id", public.trim()]).ok();
+    // A process of the same user with the agent unlocked, or with an identity file,
+    // but without the passphrase: it must not be able to set one of its own.
+    env.unset("SPVAULT_PASSPHRASE");
+    env.set("SPVAULT_NEW_PASSPHRASE", "attacker's choice");
+    let before = env.vault_bytes();
+    for identity_args in [vec![], vec!["--identity", identity.to_str().unwrap()]] {
+        let mut args = identity_args.clone();
+        args.push("passwd");
+        let out = env.run(&args).expect_code(3);
+        assert!(out.stderr.contains("passphrase"), "{}", out.stderr);
+        assert_eq!(env.vault_bytes(), before, "the vault changed");
+    }
+    // With the passphrase it works, and the agent forgets the old key.
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.run(&["passwd"]).ok();
+    assert_eq!(
+        env.run(&["status", "--json"]).ok().json()["unlocked"],
+        false
+    );
+}
+
+#[test]
+fn removing_a_recipient_renews_the_passphrase_key() {
+    let mut env = Env::new();
+    env.init_fast();
+    env.add_main_app(NASTY_SECRET);
+    let identity = env.path("id.key");
+    let public = env
+        .run(&["identity", "new", identity.to_str().unwrap()])
+        .ok()
+        .stdout;
+    env.run(&["recipients", "add", "id", public.trim()]).ok();
+    let (old_salt, before) = (salt(&env), env.vault_bytes());
+    // The holder of the identity cannot remove itself (or others) without the passphrase.
+    env.unset("SPVAULT_PASSPHRASE");
+    env.run(&[
+        "--identity",
+        identity.to_str().unwrap(),
+        "recipients",
+        "remove",
+        "id",
+    ])
+    .expect_code(3);
+    assert_eq!(env.vault_bytes(), before);
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.run(&["recipients", "remove", "id"]).ok();
+    assert_ne!(salt(&env), old_salt, "the passphrase key was not renewed");
+    assert_eq!(
+        env.run(&["app", "list", "--json"]).ok().json()[0]["app"],
+        "main"
+    );
+}
+
+#[test]
+fn another_user_cannot_keep_the_agent_from_starting() {
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let squatted = std::env::temp_dir().join(format!("spvault-{uid}"));
+    if squatted.exists() {
+        eprintln!("SKIPPED: {} exists already", squatted.display());
+        return;
+    }
+    let mut env = Env::new();
+    env.init_fast();
+    env.unset("XDG_RUNTIME_DIR");
+    // The folder the agent used without XDG_RUNTIME_DIR, made first by someone else
+    // (as root: owned by nobody; otherwise open to all, which is as unusable).
+    std::fs::create_dir(&squatted).unwrap();
+    std::fs::set_permissions(
+        &squatted,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    if uid == 0 {
+        std::os::unix::fs::chown(&squatted, Some(65534), Some(65534)).unwrap();
+    }
+    let out = env.run(&["unlock"]);
+    let status = env.run(&["status", "--json"]);
+    env.run(&["lock"]).ok();
+    std::fs::remove_dir(&squatted).unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(status.ok().json()["unlocked"], true);
+}
+
+#[test]
+fn an_agent_that_cannot_start_says_why() {
+    let mut env = Env::new();
+    env.init_fast();
+    // Where the agent's folder should be, a file.
+    let runtime = env.path("blocked");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::write(runtime.join("spvault"), "").unwrap();
+    env.set("XDG_RUNTIME_DIR", runtime.to_str().unwrap());
+    let started = Instant::now();
+    let out = env.run(&["unlock"]).expect_code(1);
+    assert!(
+        out.stderr.contains("could not start") && out.stderr.contains("spvault"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("within 5 seconds"), "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
