@@ -1,11 +1,48 @@
-//! Opening an address in the user's browser: `$BROWSER URL` when set (a `%s` in it
-//! is replaced by the address), else the platform's opener.
+//! Opening an address in the user's browser: `$BROWSER ARG` when set (a `%s` in it
+//! is replaced by the argument), else the platform's opener.
+//!
+//! An address that carries a secret (the consent page's `state`) never becomes a
+//! process argument, which every user can read in /proc/PID/cmdline: the browser is
+//! given a private local page that forwards to it instead.
 
+use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// Opens `url`; returns false when no browser could be started (the caller then
-/// prints the address for the user to open).
-pub fn open(url: &str) -> bool {
+use tempfile::NamedTempFile;
+
+/// The forwarding page; the browser may read it any time until this is dropped.
+pub struct ForwardingPage {
+    _file: NamedTempFile,
+}
+
+/// Opens `url` through a 0600 page in the user's private runtime folder. `None` when
+/// no browser could be started (the caller then prints the address for the user).
+pub fn open_privately(url: &str) -> Option<ForwardingPage> {
+    let folder = crate::private_file::ensure_runtime_folder().ok()?;
+    let mut file = tempfile::Builder::new()
+        .prefix("open-")
+        .suffix(".html")
+        .tempfile_in(folder)
+        .ok()?;
+    file.write_all(forwarding_page(url).as_bytes()).ok()?;
+    let page = url::Url::from_file_path(file.path()).ok()?;
+    open(page.as_str()).then_some(ForwardingPage { _file: file })
+}
+
+/// A page that sends the browser on to `url` at once, without a Referer.
+fn forwarding_page(url: &str) -> String {
+    let escaped = url
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">\n<meta http-equiv=\"refresh\" content=\"0;url={escaped}\">\n<title>spvault</title><p>Opening <a href=\"{escaped}\">the authorization page</a>…</p>\n"
+    )
+}
+
+/// Opens `target` (a page's `file://` address); false when no browser could be started.
+fn open(target: &str) -> bool {
     match std::env::var("BROWSER") {
         Ok(browser) if !browser.trim().is_empty() => {
             let command = if browser.contains("%s") {
@@ -14,12 +51,25 @@ pub fn open(url: &str) -> bool {
                 format!("{browser} \"$1\"")
             };
             Command::new("sh")
-                .args(["-c", &command, "sh", url])
+                .args(["-c", &command, "sh", target])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .spawn()
                 .is_ok()
         }
-        _ => webbrowser::open(url).is_ok(),
+        _ => webbrowser::open(target).is_ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_forwards_to_the_address_escaped() {
+        let page = forwarding_page("https://x.example/a?b=1&c=\"<2>\"");
+        assert!(
+            page.contains("content=\"0;url=https://x.example/a?b=1&amp;c=&quot;&lt;2&gt;&quot;\"")
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -69,4 +69,48 @@ pub fn refuse_shared_folder(folder: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The user's private folder for short-lived things (the agent's socket, the page that
+/// opens the consent page): `$XDG_RUNTIME_DIR/spvault`, else a folder in the user's
+/// cache folder (under $HOME, where no other user can create it first), else one
+/// under the temp dir.
+pub fn runtime_folder() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("spvault"),
+        _ => match directories::ProjectDirs::from("", "", "spvault") {
+            Some(dirs) => dirs.cache_dir().join("run"),
+            None => std::env::temp_dir().join(format!("spvault-{}", crate::agent::current_uid())),
+        },
+    }
+}
+
+/// Creates the runtime folder 0700 if missing (mkdir is atomic, so there is no window
+/// where it exists with other permissions), then insists it is a real folder, ours,
+/// and private.
+pub fn ensure_runtime_folder() -> Result<PathBuf> {
+    let folder = runtime_folder();
+    if let Some(parent) = folder.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| Error::io("create the folder", parent, e))?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(&folder) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create the folder", &folder, e)),
+    }
+    let metadata = fs::symlink_metadata(&folder).map_err(|e| Error::io("inspect", &folder, e))?;
+    let private = metadata.is_dir()
+        && metadata.uid() == crate::agent::current_uid()
+        && metadata.permissions().mode() & 0o077 == 0;
+    if !private {
+        return Err(Error::Other(format!(
+            "{} must be a folder of yours that only you can open (mode 0700): fix or remove it",
+            folder.display()
+        )));
+    }
+    Ok(folder)
 }

@@ -126,6 +126,23 @@ impl Login {
     }
 }
 
+/// A `$BROWSER` for the tests: it records its arguments in `browser-args`, reads the
+/// page spvault opened (a `file://` address), and runs `then` with the address that
+/// page forwards to in `$url`.
+fn browser(env: &Env, then: &str) -> String {
+    let script = env.path("browser.sh");
+    let record = env.path("browser-args");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nurl=$(sed -n 's/.*http-equiv=\"refresh\" content=\"0;url=\\([^\"]*\\)\".*/\\1/p' \"${{1#file://}}\" | sed 's/&amp;/\\&/g')\n{then}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    format!("sh {}", script.display())
+}
+
 fn query(url: &url::Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(n, _)| n == name)
@@ -140,7 +157,7 @@ fn listener_flow_end_to_end_with_a_browser_script() {
     let port = free_port();
     let redirect = format!("http://127.0.0.1:{port}/spvault/callback");
     let (standin, mut env) = setup(Some(&redirect), true);
-    env.set("BROWSER", "curl -sSL -o /dev/null");
+    env.set("BROWSER", &browser(&env, "curl -sSL -o /dev/null \"$url\""));
     standin.on_consent(approve(REFRESH_TOKEN));
     let out = env.run(&["login", "p"]).ok();
     assert!(
@@ -185,13 +202,13 @@ fn listen_flag_receives_what_the_relay_page_forwards() {
     let port = free_port();
     // Plays the browser and docs/oauth-relay.html: follow the consent page to its
     // redirect, then forward that query string to the local listener.
-    let browser = env.path("relay-browser.sh");
-    std::fs::write(
-        &browser,
-        format!("#!/bin/sh\nloc=$(curl -s -o /dev/null -w '%{{redirect_url}}' \"$1\")\ncurl -s -o /dev/null \"http://127.0.0.1:{port}/callback?${{loc#*\\?}}\"\n"),
-    )
-    .unwrap();
-    env.set("BROWSER", &format!("sh {}", browser.display()));
+    let relay = browser(
+        &env,
+        &format!(
+            "loc=$(curl -s -o /dev/null -w '%{{redirect_url}}' \"$url\")\ncurl -s -o /dev/null \"http://127.0.0.1:{port}/callback?${{loc#*\\?}}\""
+        ),
+    );
+    env.set("BROWSER", &relay);
     standin.on_consent(approve(REFRESH_TOKEN));
     let out = env.run(&["login", "p", "--listen", &port.to_string()]).ok();
     assert!(
@@ -277,7 +294,7 @@ fn an_access_denied_redirect_is_shown() {
     }
     let port = free_port();
     let (standin, mut env) = setup(Some(&format!("http://localhost:{port}/cb")), false);
-    env.set("BROWSER", "curl -sSL -o /dev/null");
+    env.set("BROWSER", &browser(&env, "curl -sSL -o /dev/null \"$url\""));
     standin.on_consent(Consent::Deny);
     let before = env.vault_bytes();
     let out = env.run(&["login", "p"]).expect_code(1);
@@ -345,7 +362,7 @@ fn the_listener_binds_only_to_127_0_0_1_and_times_out() {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         stream,
-        "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET /other HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
@@ -387,4 +404,95 @@ fn self_authorized_prompts_on_the_terminal() {
             .unwrap();
         assert_eq!(stored, code == 0);
     }
+}
+
+/// Sends one request to the listener as any local process could; returns the answer.
+fn local_request(port: u16, host: &str, target: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+    answer
+}
+
+#[test]
+fn other_local_processes_can_neither_take_the_state_nor_end_the_login() {
+    if !have("curl") {
+        return;
+    }
+    let port = free_port();
+    let (standin, mut env) = setup(Some(&format!("http://127.0.0.1:{port}/cb")), false);
+    // The browser waits for the test's go-ahead, so the attacks come first.
+    let go = env.path("go");
+    let wait = format!(
+        "i=0; while [ ! -e '{}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\ncurl -sSL -o /dev/null \"$url\"",
+        go.display()
+    );
+    env.set("BROWSER", &browser(&env, &wait));
+    standin.on_consent(approve(REFRESH_TOKEN));
+    let login = Login::start(&env, &["login", "p", "--timeout", "60s"]);
+    let consent = login.url_with("/apps/authorize/consent");
+    let state = query(&consent, "state").unwrap();
+    for _ in 0..250 {
+        if listening_address(port).is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let us = format!("127.0.0.1:{port}");
+    // 1. A forged Login-URI hand-off to another host gets no state back.
+    for hostile in [
+        "https%3A%2F%2Famazon.evil.example%2Fx",
+        "https%3A%2F%2Fsellercentral.amazon.com.evil.example%2F",
+        "%2F%2Fevil.example%2F",
+    ] {
+        let answer = local_request(
+            port,
+            &us,
+            &format!("/cb?amazon_callback_uri={hostile}&amazon_state=y"),
+        );
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(!answer.contains(&state), "the state leaked: {answer}");
+    }
+    // 2. A callback with a wrong or missing state does not end the login.
+    for forged in [
+        "/cb?state=0000forged&spapi_oauth_code=attacker",
+        "/cb?spapi_oauth_code=attacker",
+    ] {
+        assert!(local_request(port, &us, forged).starts_with("HTTP/1.1 400"));
+    }
+    // 3. A request naming another host (DNS rebinding) is not processed at all.
+    let rebound = local_request(
+        port,
+        &format!("evil.example:{port}"),
+        &format!("/cb?state={state}&spapi_oauth_code=attacker"),
+    );
+    assert!(rebound.starts_with("HTTP/1.1 400"), "{rebound}");
+    // The real browser still completes the login, with the real code.
+    std::fs::write(&go, "").unwrap();
+    let out = login.finish().ok();
+    assert!(
+        out.stdout.contains("Authorized profile 'p'"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("Ignored a request"), "{}", out.stderr);
+    let exchanges: Vec<_> = standin
+        .seen()
+        .into_iter()
+        .filter(|s| s.grant_type == "authorization_code")
+        .collect();
+    assert_eq!(exchanges.len(), 1);
+    assert_eq!(exchanges[0].code, CODE);
+    // 4. The state never was in the browser's arguments (readable by every user).
+    let args = std::fs::read_to_string(env.path("browser-args")).unwrap();
+    assert!(args.starts_with("file://"), "{args}");
+    assert!(!args.contains(&state), "the state was in argv: {args}");
 }

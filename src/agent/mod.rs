@@ -21,19 +21,6 @@ pub use socket::peer_uid;
 /// How long a client waits for the agent before falling back to the passphrase.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The folder that holds the agents' sockets: `$XDG_RUNTIME_DIR/spvault`, else a
-/// folder in the user's cache folder (under $HOME, where no other user can create it
-/// first), else a private folder under the temp dir.
-pub fn socket_folder() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("spvault"),
-        _ => match directories::ProjectDirs::from("", "", "spvault") {
-            Some(dirs) => dirs.cache_dir().join("agent"),
-            None => std::env::temp_dir().join(format!("spvault-{}", current_uid())),
-        },
-    }
-}
-
 /// What names a vault for its agent: a file's absolute path, or a store's spec.
 pub fn location(vault: &Path) -> Result<PathBuf> {
     if crate::vault::bao::is_store_spec(&vault.to_string_lossy()) {
@@ -48,7 +35,7 @@ pub fn socket_path(vault: &Path) -> Result<PathBuf> {
     let absolute = location(vault)?;
     let digest = Sha256::digest(absolute.as_os_str().as_encoded_bytes());
     let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    Ok(socket_folder().join(format!("agent-{name}.sock")))
+    Ok(crate::private_file::runtime_folder().join(format!("agent-{name}.sock")))
 }
 
 pub fn current_uid() -> u32 {

@@ -86,8 +86,7 @@ fn harden() {
 /// Runs the agent for `vault` until it is stopped (or locked, with `exit_when_locked`).
 pub fn run(vault: &Path, options: Options) -> Result<()> {
     harden();
-    let folder = super::socket_folder();
-    super::socket::ensure_private_folder(&folder)?;
+    crate::private_file::ensure_runtime_folder()?;
     let path = super::socket_path(vault)?;
     if super::call(vault, &Request::Status)?.is_some() {
         return Err(Error::Other(format!(

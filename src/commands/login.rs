@@ -117,7 +117,7 @@ fn obtain_code(
         (None, Some((port, path))) => Some(Listener::bind(*port, path)?),
         (None, None) => None,
     };
-    show(request.url().as_str(), "the consent page", args.no_browser);
+    let _page = show(request.url().as_str(), "the consent page", args.no_browser);
     let callback = match &listener {
         Some(listener) => {
             eprintln!(
@@ -139,12 +139,18 @@ fn obtain_code(
     }
 }
 
-fn show(url: &str, what: &str, no_browser: bool) {
-    if !no_browser && browser::open(url) {
+/// Opens `url` in the browser (never as a process argument: it holds the state) and
+/// prints it too; the returned page must live until the browser has read it.
+fn show(url: &str, what: &str, no_browser: bool) -> Option<browser::ForwardingPage> {
+    let page = (!no_browser)
+        .then(|| browser::open_privately(url))
+        .flatten();
+    if page.is_some() {
         eprintln!("Opened {what} in your browser. If it did not open, visit:\n  {url}");
     } else {
         eprintln!("Open {what} in a browser:\n  {url}");
     }
+    page
 }
 
 /// Asks for the address the browser ended on, following a Login-URI hand-off with a
@@ -152,6 +158,7 @@ fn show(url: &str, what: &str, no_browser: bool) {
 fn paste(request: &ConsentRequest, no_browser: bool, deadline: Instant) -> Result<Callback> {
     let lines = stdin_lines();
     let mut unusable = 0;
+    let mut _page = None;
     loop {
         eprintln!(
             "After you authorize, paste the address your browser ended on (the whole address bar):"
@@ -169,7 +176,7 @@ fn paste(request: &ConsentRequest, no_browser: bool, deadline: Instant) -> Resul
         match request.read_callback(&line) {
             Ok(Callback::HandOff { continuation }) => {
                 eprintln!("That is the app's Login URI. Continue the authorization:");
-                show(
+                _page = show(
                     continuation.as_str(),
                     "the next authorization page",
                     no_browser,

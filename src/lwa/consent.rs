@@ -46,7 +46,9 @@ pub enum CallbackError {
     StateMismatch,
     #[error("Amazon refused the authorization: {error}{description}")]
     Denied { error: String, description: String },
-    #[error("the Login URI hand-off names an unusable amazon_callback_uri")]
+    #[error(
+        "the Login URI hand-off names an amazon_callback_uri that is not on the profile's Seller or Vendor Central host"
+    )]
     BadCallbackUri,
 }
 
@@ -163,13 +165,10 @@ impl ConsentRequest {
             .base
             .join(callback_uri)
             .map_err(|_| CallbackError::BadCallbackUri)?;
-        // Only Amazon (or the consent host itself) may receive our state.
-        let amazon_host = url.host_str().is_some_and(|h| {
-            h == self.base.host_str().unwrap_or_default()
-                || h.split('.').any(|label| label == "amazon")
-        });
-        let secure = url.scheme() == "https" || crate::net::is_loopback_http(&url);
-        if !(amazon_host && secure) {
+        // Our state goes only to the profile's Seller or Vendor Central host (or the
+        // consent base that overrides it): a relative path, or an address on exactly
+        // that origin. Anyone could otherwise ask for it with a forged hand-off.
+        if url.origin() != self.base.origin() {
             return Err(CallbackError::BadCallbackUri);
         }
         {
@@ -325,6 +324,10 @@ mod tests {
         for hostile in [
             "http%3A%2F%2Fsellercentral.amazon.com%2F",
             "https%3A%2F%2Fevil.example%2F",
+            "https%3A%2F%2Famazon.evil.example%2Fx",
+            "https%3A%2F%2Fsellercentral.amazon.de%2Fapps",
+            "https%3A%2F%2Fsellercentral.amazon.com%3A8443%2F",
+            "%2F%2Fevil.example%2Fx",
         ] {
             let pasted =
                 format!("https://x.example/login?amazon_callback_uri={hostile}&amazon_state=A");

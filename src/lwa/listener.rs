@@ -53,6 +53,16 @@ impl Listener {
             else {
                 continue;
             };
+            // Only a browser on this machine, addressing us by name: a page on another
+            // site rebinding its DNS to 127.0.0.1 sends its own Host.
+            if !self.addressed_to_us(&incoming) {
+                let _ = incoming.respond(page(
+                    400,
+                    "Wrong address",
+                    "spvault answers only http://127.0.0.1 or http://localhost on its own port.",
+                ));
+                continue;
+            }
             let target = incoming.url().to_owned();
             let (path, query) = target.split_once('?').unwrap_or((&target, ""));
             if path != self.path {
@@ -75,19 +85,54 @@ impl Listener {
                     let _ = incoming.respond(page(200, "Authorized", "spvault received the authorization. You can close this tab and go back to the terminal."));
                     return Ok(callback);
                 }
-                Err(CallbackError::NotACallback) => {
-                    let _ = incoming.respond(page(
-                        400,
-                        "No authorization here",
-                        "This address holds no authorization; spvault keeps waiting.",
-                    ));
-                }
-                Err(e) => {
+                Err(e @ CallbackError::Denied { .. }) => {
                     let _ = incoming.respond(page(400, "Authorization failed", &e.to_string()));
                     return Err(e.into());
                 }
+                // Anyone on this machine can send these: refuse them and keep waiting
+                // for the one redirect that carries this attempt's state.
+                Err(e) => {
+                    let why = ignored_because(&e);
+                    let _ = incoming.respond(page(
+                        400,
+                        "No authorization here",
+                        &format!("spvault ignored this request: {why}. It keeps waiting."),
+                    ));
+                    if !matches!(e, CallbackError::NotACallback) {
+                        eprintln!("Ignored a request to the listener: {why}; still waiting.");
+                    }
+                }
             }
         }
+    }
+
+    /// Whether the request's Host is `127.0.0.1:PORT` or `localhost:PORT`.
+    fn addressed_to_us(&self, request: &tiny_http::Request) -> bool {
+        let Some(host) = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Host"))
+            .map(|h| h.value.as_str())
+        else {
+            return false;
+        };
+        let port = self.port.to_string();
+        host.rsplit_once(':').is_some_and(|(name, p)| {
+            p == port && (name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost"))
+        })
+    }
+}
+
+fn ignored_because(error: &CallbackError) -> &'static str {
+    match error {
+        CallbackError::NotACallback => "it holds no authorization",
+        CallbackError::StateMismatch => {
+            "its state does not match this login attempt (forged, or from an older attempt)"
+        }
+        CallbackError::BadCallbackUri => {
+            "its Login URI hand-off leads away from the profile's Seller or Vendor Central host"
+        }
+        CallbackError::Denied { .. } => "the seller declined",
     }
 }
 
