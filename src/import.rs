@@ -150,7 +150,8 @@ pub fn read_python_sp_api(path: &Path) -> Result<BTreeMap<String, Found>> {
         }
         let section: Section = serde_yaml_ng::from_value(value).map_err(|_| {
             Error::Invalid(format!(
-                "section '{name}' of {} needs lwa_app_id, lwa_client_secret and refresh_token as text",
+                "section '{}' of {} needs lwa_app_id, lwa_client_secret and refresh_token as text",
+                crate::display::escape_controls(&name),
                 path.display()
             ))
         })?;

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod display;
 pub mod duration;
 pub mod error;
 pub mod export;

@@ -67,8 +67,23 @@ pub fn new(vault_path: &Path, new_value_var: Option<&str>) -> Result<Secret> {
     Ok(first)
 }
 
+/// A passphrase file others can read gives the vault away to them.
+fn warn_if_others_can_read(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(metadata) = std::fs::metadata(path)
+        && metadata.permissions().mode() & 0o044 != 0
+    {
+        eprintln!(
+            "warning: {FILE_VAR} {} is readable by other users, who can open the vault with it: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
 fn from_environment() -> Result<Option<Secret>> {
     if let Some(path) = std::env::var_os(FILE_VAR) {
+        warn_if_others_can_read(Path::new(&path));
         let contents = Zeroizing::new(std::fs::read(&path).map_err(|e| {
             Error::PassphraseSource(format!(
                 "cannot read {FILE_VAR} ({}): {e}",

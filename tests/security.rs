@@ -261,3 +261,77 @@ fn an_agent_that_cannot_start_says_why() {
     assert!(!out.stderr.contains("within 5 seconds"), "{}", out.stderr);
     assert!(started.elapsed() < Duration::from_secs(4));
 }
+
+#[test]
+fn escape_sequences_from_imported_files_never_reach_the_terminal() {
+    let env = Env::new();
+    env.init_fast();
+    let title = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    // A client id with escapes after Amazon's prefix, in a .env file.
+    let dotenv = env.path(".env");
+    std::fs::write(
+        &dotenv,
+        format!(
+            "AMAZON_CLIENT_ID=\"amzn1.application-oa2-client.abc{title}\"\nAMAZON_CLIENT_SECRET=amzn1.oa2-cs.v1.x\nAMAZON_REFRESH_TOKEN=Atzr|x\n"
+        ),
+    )
+    .unwrap();
+    let out = env.run(&[
+        "import",
+        "env",
+        dotenv.to_str().unwrap(),
+        "--profile",
+        "p",
+        "--region",
+        "eu",
+    ]);
+    let out = out.expect_code(2);
+    assert!(out.stderr.contains("client"), "{}", out.stderr);
+    // A section name with escapes, in credentials.yml.
+    let yml = env.path("credentials.yml");
+    std::fs::write(
+        &yml,
+        format!(
+            "\"a\\e]0;pwned\\a\\e[2J\":\n  refresh_token: 'Atzr|x'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 'amzn1.oa2-cs.v1.x'\n"
+        ),
+    )
+    .unwrap();
+    let yml_out = env
+        .run(&[
+            "import",
+            "python-sp-api",
+            yml.to_str().unwrap(),
+            "--region",
+            "eu",
+        ])
+        .expect_code(2);
+    assert!(yml_out.stderr.contains("section"), "{}", yml_out.stderr);
+    for text in [&out.stdout, &out.stderr, &yml_out.stdout, &yml_out.stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+    }
+    assert!(yml_out.stderr.contains("\\u{1b}"), "{}", yml_out.stderr);
+}
+
+#[test]
+fn a_passphrase_file_others_can_read_is_warned_about() {
+    let mut env = Env::new();
+    env.init_fast();
+    let file = env.path("passphrase");
+    std::fs::write(&file, PASSPHRASE).unwrap();
+    env.unset("SPVAULT_PASSPHRASE");
+    env.set("SPVAULT_PASSPHRASE_FILE", file.to_str().unwrap());
+    for (mode, warned) in [(0o644, true), (0o600, false)] {
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .unwrap();
+        let out = env.run(&["app", "list"]).ok();
+        assert_eq!(
+            out.stderr.contains("readable by other users") && out.stderr.contains("chmod 600"),
+            warned,
+            "{mode:o}: {}",
+            out.stderr
+        );
+    }
+}

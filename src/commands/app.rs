@@ -2,6 +2,7 @@ use jiff::Timestamp;
 
 use super::secret_from_stdin;
 use crate::cli::{AppAddArgs, AppCommand, AppEditArgs, SecretExpiry};
+use crate::display::escape_controls;
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::secret::Secret;
@@ -137,7 +138,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
     for (name, app) in &vault.apps {
         table.add_row(vec![
             name.clone(),
-            app.client_id.clone(),
+            escape_controls(&app.client_id),
             app.application_id.clone().unwrap_or_else(|| "-".into()),
             if app.draft { "yes" } else { "no" }.to_owned(),
             vault
@@ -200,8 +201,9 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
         && client_id != &app.client_id
     {
         return Err(Error::Invalid(format!(
-            "the notification is for client id {client_id}, but app '{name}' has {}: pick the right app",
-            app.client_id
+            "the notification is for client id {}, but app '{name}' has {}: pick the right app",
+            escape_controls(client_id),
+            escape_controls(&app.client_id)
         )));
     }
     let secret = Secret::new(new.new_client_secret);

@@ -4,6 +4,7 @@ use dialoguer::{Confirm, Input};
 use jiff::Timestamp;
 
 use crate::cli::{ImportCommand, ImportEnvArgs};
+use crate::display::escape_controls;
 use crate::error::{Error, Result};
 use crate::import::{self, Found};
 use crate::passphrase;
@@ -177,7 +178,10 @@ fn python_sp_api(file: VaultFile, source: Option<PathBuf>, region: Option<Region
     let mut plans = Vec::with_capacity(sections.len());
     for (name, found) in sections {
         model::validate_name("profile", &name).map_err(|e| {
-            Error::Invalid(format!("section '{name}' cannot be a profile name: {e}"))
+            Error::Invalid(format!(
+                "section '{}' cannot be a profile name: {e}",
+                escape_controls(&name)
+            ))
         })?;
         found.client(&source)?;
         let region = match region {

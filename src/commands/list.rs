@@ -218,7 +218,11 @@ pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
         ("profile", summary.profile.clone()),
         (
             "app",
-            format!("{} (client id {})", summary.app, app.client_id),
+            format!(
+                "{} (client id {})",
+                summary.app,
+                crate::display::escape_controls(&app.client_id)
+            ),
         ),
         (
             "application id",

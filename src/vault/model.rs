@@ -299,6 +299,21 @@ pub fn validate_name(kind: &str, name: &str) -> Result<()> {
 pub const CLIENT_ID_PREFIX: &str = "amzn1.application-oa2-client.";
 pub const APPLICATION_ID_PREFIXES: [&str; 2] = ["amzn1.sp.solution.", "amzn1.sellerapps.app."];
 
+/// Amazon's ids are a prefix and then letters, digits, '.', '_' and '-' (hex for
+/// client ids, a UUID for application ids); anything else, such as terminal escape
+/// sequences from an imported file, is refused.
+fn amazon_id_characters(id: &str) -> bool {
+    let tail = APPLICATION_ID_PREFIXES
+        .iter()
+        .chain([&CLIENT_ID_PREFIX])
+        .find_map(|prefix| id.strip_prefix(prefix))
+        .unwrap_or(id);
+    (1..=128).contains(&tail.len())
+        && tail
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Checks the LWA client id and the SP-API application id, catching the most common
 /// set-up mistake: giving one where the other belongs.
 pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result<()> {
@@ -308,27 +323,27 @@ pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result
             "the client id and the application id are swapped: the LWA client id starts with amzn1.application-oa2-client. (Developer Central, \"LWA credentials\"); the application id starts with amzn1.sp.solution. (the app's \"App ID\")".into(),
         ));
     }
-    if !client_id.starts_with(CLIENT_ID_PREFIX) || client_id.len() == CLIENT_ID_PREFIX.len() {
+    if !client_id.starts_with(CLIENT_ID_PREFIX) || !amazon_id_characters(client_id) {
         let hint = if is_app_id(client_id) {
             "that is an application id (App ID); the client id is under \"LWA credentials\""
         } else {
             "copy it from Developer Central, \"LWA credentials\""
         };
         return Err(Error::Invalid(format!(
-            "--client-id must start with {CLIENT_ID_PREFIX}: {hint}"
+            "--client-id must be {CLIENT_ID_PREFIX} followed by letters and digits: {hint}"
         )));
     }
     let Some(application_id) = application_id else {
         return Ok(());
     };
-    if !is_app_id(application_id) {
+    if !is_app_id(application_id) || !amazon_id_characters(application_id) {
         let hint = if application_id.starts_with(CLIENT_ID_PREFIX) {
             "that is the LWA client id; the application id is the app's \"App ID\""
         } else {
             "copy the app's \"App ID\" from Developer Central"
         };
         return Err(Error::Invalid(format!(
-            "--application-id must start with amzn1.sp.solution. or amzn1.sellerapps.app.: {hint}"
+            "--application-id must be amzn1.sp.solution. or amzn1.sellerapps.app. followed by letters, digits and '-': {hint}"
         )));
     }
     Ok(())
