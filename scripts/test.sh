@@ -66,6 +66,20 @@ if [ ${#unavailable[@]} -gt 0 ]; then
   printf '\n!!! WARNING: %s: their client tests will be SKIPPED\n' "$SPVAULT_CLIENTS_UNAVAILABLE"
 fi
 
+# Dependencies against the RustSec advisory database: any vulnerability fails, and so
+# does any warning (unmaintained, unsound, yanked) not allowed with its reason in
+# .cargo/audit.toml. CI cannot fetch the live database: use the shared snapshot.
+if ! command -v cargo-audit >/dev/null; then
+  log "installing cargo-audit"
+  cargo install --locked --quiet cargo-audit
+fi
+log "cargo audit"
+if [ -d ../shared/advisory-db ]; then
+  cargo audit --no-fetch --db ../shared/advisory-db --deny warnings
+else
+  cargo audit --deny warnings
+fi
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
