@@ -19,7 +19,7 @@ pub fn write_vault(path: &str, profiles: u32, kdf: KdfParams) -> Result<Unlocked
                 "amzn1.application-oa2-client.bench".into(),
                 Some("amzn1.sp.solution.bench".into()),
                 Secret::from("amzn1.oa2-cs.v1.0123456789abcdef0123456789abcdef0123456789abcdef"),
-                Timestamp::now() + SignedDuration::from_hours(24 * 180),
+                Some(Timestamp::now() + SignedDuration::from_hours(24 * 180)),
             ),
         )?;
         for i in 0..profiles {

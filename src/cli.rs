@@ -9,6 +9,7 @@ use jiff::SignedDuration;
 use crate::duration;
 use crate::export::{Format, Preset};
 use crate::spapi::Region;
+use crate::vault::model;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -229,9 +230,9 @@ pub enum AppCommand {
         expiry: SecretExpiry,
     },
 
-    /// Change an app's application id, redirect URI or draft state
+    /// Change an app's application id, redirect URI, draft state or secret expiry
     #[command(
-        after_help = "Examples:\n  vault app edit main --application-id amzn1.sp.solution.0123\n  vault app edit main --redirect-uri https://example.com/spvault.html --published"
+        after_help = "Examples:\n  vault app edit main --application-id amzn1.sp.solution.0123\n  vault app edit main --redirect-uri https://example.com/spvault.html --published\n  vault app edit main --secret-expires 2027-05-01"
     )]
     Edit(AppEditArgs),
 
@@ -239,7 +240,8 @@ pub enum AppCommand {
     RotateSecret {
         /// The app's name
         app: String,
-        /// The region whose endpoint to call [default: the region of the app's first profile, else na]
+        /// The region whose endpoint to call [default: na, where Amazon's model puts the
+        /// Application Management API]
         #[arg(long, value_enum)]
         region: Option<Region>,
     },
@@ -429,12 +431,17 @@ pub struct AppEditArgs {
     /// The app is published (no longer a draft)
     #[arg(long)]
     pub published: bool,
+    /// When the client secret expires, as Developer Central shows it (2027-05-01 or
+    /// RFC 3339); the secret itself stays as it is
+    #[arg(long, value_name = "DATE")]
+    pub secret_expires: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct SecretExpiry {
-    /// When the client secret expires (2027-05-01 or RFC 3339) [default: 180 days from now]
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    /// When the client secret expires (2027-05-01 or RFC 3339), as Developer Central
+    /// shows it [default: asked at a terminal; unknown from a script]
+    #[arg(long, value_name = "DATE", value_parser = model::parse_date)]
     pub expires: Option<jiff::Timestamp>,
 }
 
@@ -572,24 +579,4 @@ pub struct KdfOverride {
     /// New Argon2id lanes [default: unchanged]
     #[arg(long, value_name = "N")]
     pub kdf_parallelism: Option<u32>,
-}
-
-fn parse_date(text: &str) -> Result<jiff::Timestamp, String> {
-    let text = text.trim();
-    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
-        return Ok(timestamp);
-    }
-    text.parse::<jiff::civil::Date>()
-        .ok()
-        .and_then(|date| {
-            jiff::tz::TimeZone::UTC
-                .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-                .ok()
-        })
-        .ok_or_else(|| {
-            format!(
-                "'{}' is not a date like 2027-05-01 or 2027-05-01T12:00:00Z",
-                text.escape_debug()
-            )
-        })
 }

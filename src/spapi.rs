@@ -97,6 +97,12 @@ const fn market(
 
 const EUROPE: &str = "sellercentral-europe.amazon.com";
 
+/// Every marketplace with its id and its Seller and Vendor Central hosts (the consent
+/// page lives there). Source: Amazon's SP-API developer guide, "Marketplace IDs",
+/// "Seller Central URLs" and "Vendor Central URLs"
+/// (developer-docs.amazon.com/sp-api/docs/…), as recorded in the project's LWA.md on
+/// 2026-11 (South Africa's Seller Central from Amazon's ZA seller guide). Ireland's
+/// Seller Central host is not in Amazon's table; the European one serves it.
 pub const MARKETPLACES: &[Marketplace] = &[
     market(
         "CA",
@@ -183,7 +189,13 @@ pub const MARKETPLACES: &[Marketplace] = &[
         "sellercentral.amazon.se",
         Some("vendorcentral.amazon.se"),
     ),
-    market("ZA", "AE08WJ6YKNBMC", Region::Eu, EUROPE, None),
+    market(
+        "ZA",
+        "AE08WJ6YKNBMC",
+        Region::Eu,
+        "sellercentral.amazon.co.za",
+        None,
+    ),
     market(
         "PL",
         "A1C3SOZRARQ6R3",
@@ -224,7 +236,7 @@ pub const MARKETPLACES: &[Marketplace] = &[
         "A21TJRUUN4KGV",
         Region::Eu,
         "sellercentral.amazon.in",
-        None,
+        Some("vendorcentral.amazon.in"),
     ),
     market(
         "SG",

@@ -23,8 +23,19 @@ pub enum SpApiError {
         region: Region,
         detail: String,
     },
+    #[error("SP-API says the app's LWA client secret has expired (HTTP 403{}): store the current secret with `vault app set-secret`", crate::error::detail(.detail))]
+    SecretExpired { detail: String },
     #[error("SP-API rejected the request (HTTP {status}{})", crate::error::detail(.detail))]
     Rejected { status: u16, detail: String },
+    #[error(
+        "the app is not enrolled for secret rotation{}: in Developer Console › Notification preferences, set up the \"Application Client New Secret\" notification (the SQS queue the new secret is sent to), then run `vault app rotate-secret` again",
+        crate::error::detail(.detail)
+    )]
+    RotationNotEnrolled { detail: String },
+    #[error(
+        "the rotation request may or may not have reached Amazon ({detail}), and it is not repeated automatically (each one starts a new rotation): watch the app's queue for an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification, and run `vault app rotate-secret` again only if none arrives within an hour"
+    )]
+    RotationUncertain { detail: String },
     #[error(
         "SP-API is unreachable or failing after {attempts} attempt(s): {detail}; try again later"
     )]
@@ -38,10 +49,12 @@ pub enum SpApiError {
 impl SpApiError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            SpApiError::Forbidden { .. } => ExitCode::Rejected,
+            SpApiError::Forbidden { .. } | SpApiError::SecretExpired { .. } => ExitCode::Rejected,
             SpApiError::Rejected { status: 401, .. } => ExitCode::Rejected,
-            SpApiError::Rejected { .. } => ExitCode::Other,
-            SpApiError::Unavailable { .. } | SpApiError::BadResponse(_) => ExitCode::Unreachable,
+            SpApiError::Rejected { .. } | SpApiError::RotationNotEnrolled { .. } => ExitCode::Other,
+            SpApiError::Unavailable { .. }
+            | SpApiError::BadResponse(_)
+            | SpApiError::RotationUncertain { .. } => ExitCode::Unreachable,
             SpApiError::Config(_) => ExitCode::Usage,
         }
     }
@@ -123,6 +136,12 @@ impl SpApiClient {
         url
     }
 
+    /// A client for the Tokens API: the production endpoint even for sandbox
+    /// profiles, since the sandbox issues no Restricted Data Tokens.
+    pub fn for_restricted_data_tokens(region: Region) -> Result<Self, SpApiError> {
+        Self::new(region, false)
+    }
+
     /// `POST /tokens/2021-03-01/restrictedDataToken`.
     pub async fn restricted_data_token(
         &self,
@@ -157,14 +176,21 @@ impl SpApiClient {
     }
 
     /// `POST /applications/2023-11-30/clientSecret`: starts a rotation (204, no body).
+    /// Sent once: the POST is not idempotent, so a transport error or a 5xx leaves it
+    /// uncertain whether a rotation started, and the caller is told what to check.
     pub async fn rotate_client_secret(&self, grantless_token: &Secret) -> Result<(), SpApiError> {
-        self.post(
-            "/applications/2023-11-30/clientSecret",
-            grantless_token,
-            None,
-        )
-        .await
-        .map(drop)
+        let url = self.url("/applications/2023-11-30/clientSecret");
+        match self.attempt(&url, grantless_token, None).await {
+            Attempt::Done(_) => Ok(()),
+            Attempt::Transient { detail, .. } => Err(SpApiError::RotationUncertain { detail }),
+            Attempt::Fatal(SpApiError::Rejected {
+                status: 400,
+                detail,
+            }) if detail.to_ascii_lowercase().contains("not enrolled") => {
+                Err(SpApiError::RotationNotEnrolled { detail })
+            }
+            Attempt::Fatal(error) => Err(error),
+        }
     }
 
     async fn post(
@@ -218,19 +244,30 @@ impl SpApiClient {
                 retry_after,
             };
         }
-        Attempt::Fatal(if status == reqwest::StatusCode::FORBIDDEN {
-            SpApiError::Forbidden {
-                endpoint: self.base.origin().ascii_serialization(),
-                region: self.region,
-                detail,
-            }
-        } else {
-            SpApiError::Rejected {
-                status: status.as_u16(),
-                detail,
-            }
-        })
+        Attempt::Fatal(
+            if status == reqwest::StatusCode::FORBIDDEN && says_secret_expired(&detail) {
+                SpApiError::SecretExpired { detail }
+            } else if status == reqwest::StatusCode::FORBIDDEN {
+                SpApiError::Forbidden {
+                    endpoint: self.base.origin().ascii_serialization(),
+                    region: self.region,
+                    detail,
+                }
+            } else {
+                SpApiError::Rejected {
+                    status: status.as_u16(),
+                    detail,
+                }
+            },
+        )
     }
+}
+
+/// Whether a 403's errors say the LWA client secret expired ("The LWA secret token
+/// you provided has expired"), which is no region mismatch.
+fn says_secret_expired(detail: &str) -> bool {
+    let detail = detail.to_ascii_lowercase();
+    detail.contains("secret") && detail.contains("expired")
 }
 
 /// SP-API's `{"errors":[{"code","message"}]}`, as one line safe to print.
@@ -246,16 +283,39 @@ fn describe_errors(body: &[u8], token: &str) -> String {
     }
 }
 
-/// Parses `'GET /orders/v0/orders'` into a resource; `data_elements` apply to the
-/// Orders API paths only, as the Tokens API requires.
+/// The data elements the Tokens API accepts, for the Orders operations only.
+pub const DATA_ELEMENTS: [&str; 3] = ["buyerInfo", "shippingAddress", "buyerTaxInformation"];
+
+/// getOrders, getOrder and getOrderItems: the only operations `dataElements` apply to
+/// (Tokens API 2021-03-01 model, `RestrictedResource.dataElements`).
+fn takes_data_elements(method: &str, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/orders/v0/orders") else {
+        return false;
+    };
+    let segments: Vec<&str> = rest.split('/').skip(1).collect();
+    method == "GET"
+        && match segments.as_slice() {
+            [] => rest.is_empty(),
+            [order] => !order.is_empty(),
+            [order, "orderItems"] => !order.is_empty(),
+            _ => false,
+        }
+}
+
+/// Parses `'GET /orders/v0/orders'` into a resource. The Tokens API takes the
+/// methods GET, PUT, POST and DELETE, and `data_elements` for the three Orders
+/// operations only: anything else is an error, never silently dropped.
 pub fn parse_resource(text: &str, data_elements: &[String]) -> Result<RestrictedResource, String> {
     let (method, path) = text
         .trim()
         .split_once(char::is_whitespace)
         .ok_or_else(|| format!("'{}' is not 'METHOD /path'", text.escape_debug()))?;
     let method = method.to_ascii_uppercase();
-    if !["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&method.as_str()) {
-        return Err(format!("'{method}' is not an HTTP method SP-API uses"));
+    if !["GET", "PUT", "POST", "DELETE"].contains(&method.as_str()) {
+        return Err(format!(
+            "'{}' is not a method the Tokens API takes (GET, PUT, POST, DELETE)",
+            method.escape_debug()
+        ));
     }
     let path = path.trim();
     if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
@@ -264,12 +324,25 @@ pub fn parse_resource(text: &str, data_elements: &[String]) -> Result<Restricted
             path.escape_debug()
         ));
     }
-    let data_elements =
-        (!data_elements.is_empty() && path.starts_with("/orders/")).then(|| data_elements.to_vec());
+    if let Some(unknown) = data_elements
+        .iter()
+        .find(|e| !DATA_ELEMENTS.contains(&e.as_str()))
+    {
+        return Err(format!(
+            "'{}' is not a data element: use {}",
+            unknown.escape_debug(),
+            DATA_ELEMENTS.join(", ")
+        ));
+    }
+    if !data_elements.is_empty() && !takes_data_elements(&method, path) {
+        return Err(format!(
+            "--data-elements apply only to getOrders, getOrder and getOrderItems (GET /orders/v0/orders, /orders/v0/orders/ORDER_ID, /orders/v0/orders/ORDER_ID/orderItems), not to {method} {path}"
+        ));
+    }
     Ok(RestrictedResource {
         method,
         path: path.to_owned(),
-        data_elements,
+        data_elements: (!data_elements.is_empty()).then(|| data_elements.to_vec()),
     })
 }
 
@@ -289,6 +362,12 @@ mod tests {
                 .as_str(),
             "https://sandbox.sellingpartnerapi-fe.amazon.com/tokens/2021-03-01/restrictedDataToken"
         );
+        let rdt = SpApiClient::for_restricted_data_tokens(Region::Fe).unwrap();
+        assert_eq!(
+            rdt.url("/x").as_str(),
+            "https://sellingpartnerapi-fe.amazon.com/x",
+            "the sandbox issues no RDTs"
+        );
         let production = SpApiClient::new(Region::Eu, false).unwrap();
         assert_eq!(
             production.url("/x").as_str(),
@@ -297,15 +376,42 @@ mod tests {
     }
 
     #[test]
-    fn resources_are_parsed_and_data_elements_go_to_orders_only() {
-        let elements = vec!["buyerInfo".to_owned()];
-        let orders = parse_resource("get /orders/v0/orders/123-4", &elements).unwrap();
-        assert_eq!(orders.method, "GET");
-        assert_eq!(orders.data_elements, Some(elements.clone()));
-        let shipping = parse_resource("GET /mfn/v0/shipments/{shipmentId}", &elements).unwrap();
-        assert_eq!(shipping.data_elements, None);
+    fn resources_are_parsed_and_data_elements_go_to_the_three_orders_operations_only() {
+        let elements = vec!["buyerInfo".to_owned(), "buyerTaxInformation".to_owned()];
+        for path in [
+            "/orders/v0/orders",
+            "/orders/v0/orders/123-4",
+            "/orders/v0/orders/123-4/orderItems",
+        ] {
+            let orders = parse_resource(&format!("get {path}"), &elements).unwrap();
+            assert_eq!(orders.method, "GET");
+            assert_eq!(orders.data_elements, Some(elements.clone()), "{path}");
+        }
+        for refused in [
+            "GET /mfn/v0/shipments/{shipmentId}",
+            "GET /orders/v0/orders/123-4/address",
+            "GET /orders/v0/orders/123-4/buyerInfo",
+            "POST /orders/v0/orders",
+            "GET /orders/v0/ordersX",
+        ] {
+            assert!(parse_resource(refused, &elements).is_err(), "{refused}");
+            assert!(parse_resource(refused, &[]).is_ok(), "{refused}");
+        }
+        let bad = vec!["phoneNumber".to_owned()];
+        assert!(parse_resource("GET /orders/v0/orders", &bad).is_err());
+        assert!(parse_resource("PATCH /orders/v0/orders/1", &[]).is_err());
         assert!(parse_resource("/orders/v0/orders", &[]).is_err());
         assert!(parse_resource("FETCH /orders", &[]).is_err());
         assert!(parse_resource("GET orders", &[]).is_err());
+    }
+
+    #[test]
+    fn a_403_about_an_expired_secret_is_not_a_region_mismatch() {
+        assert!(says_secret_expired(
+            "Unauthorized (The LWA secret token you provided has expired.)"
+        ));
+        assert!(!says_secret_expired(
+            "Unauthorized (Access to requested resource is denied.)"
+        ));
     }
 }

@@ -197,12 +197,20 @@ pub fn valid_token(
         .unwrap_or_else(|| Err(Error::NoSuchProfile(profile.to_owned())))
 }
 
+/// The scope of the Authorization API, which Amazon shut down in 2024.
+const RETIRED_MIGRATION_SCOPE: &str = "sellingpartnerapi::migration";
+
 /// The scopes as LWA wants them: full names, sorted, space-separated. Accepts the
 /// short names `notifications` and `client-credential-rotation`.
 pub fn normalize_scopes(scopes: &[String]) -> Result<String> {
     let mut full: Vec<&str> = Vec::new();
     for scope in scopes {
         let scope = scope.trim();
+        if scope == RETIRED_MIGRATION_SCOPE || scope == "migration" {
+            return Err(Error::Invalid(format!(
+                "{RETIRED_MIGRATION_SCOPE} is retired: it served the Authorization API (MWS to SP-API migration), which Amazon shut down in 2024; authorize sellers with `vault login` instead"
+            )));
+        }
         let name = SCOPE_NAMES
             .iter()
             .find(|(short, long)| scope == *short || scope == *long)
@@ -313,13 +321,30 @@ fn record(
 }
 
 /// Turns an OAuth rejection of a profile's refresh into advice about what to do next.
+/// Advice for an authorization code Amazon rejected in `vault login`.
+pub fn explain_code_rejection(error: LwaError, profile: &str, app: &str) -> Error {
+    match error {
+        LwaError::Rejected { code, description } if code == "invalid_grant" => {
+            Error::AmazonRejected {
+                subject: format!("the authorization code for profile '{profile}'"),
+                code,
+                description,
+                advice: format!(
+                    "a code is valid once and for 5 minutes, and the redirect URI must be the one the consent used; run `vault login {profile}` again"
+                ),
+            }
+        }
+        other => explain_rejection(other, profile, app),
+    }
+}
+
 pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
     let LwaError::Rejected { code, description } = error else {
         return Error::Lwa(error);
     };
     let advice = match code.as_str() {
         "invalid_grant" => format!(
-            "the refresh token was revoked, replaced by a newer authorization, or has expired; authorize again with `vault login {profile}`"
+            "the seller revoked the authorization, it lapsed (Amazon asks for it again every 365 days), or the app added a role; authorize again with `vault login {profile}`"
         ),
         "invalid_client" => secret_advice(app),
         "unauthorized_client" => format!(
@@ -342,10 +367,9 @@ pub fn explain_app_rejection(error: LwaError, app: &str) -> Error {
     };
     let advice = match code.as_str() {
         "invalid_client" => secret_advice(app),
-        "invalid_scope" => {
-            "the app may not request this scope: check the roles of the app in Developer Central"
-                .to_owned()
-        }
+        "invalid_scope" => format!(
+            "app '{app}' may not request this scope: grantless tokens work only for seller apps (not vendor apps), and the scope must be one Amazon offers (notifications, client-credential-rotation)"
+        ),
         _ => format!("check the settings of app '{app}'"),
     };
     Error::AmazonRejected {

@@ -113,7 +113,10 @@ fn a_wrong_passphrase_at_unlock_starts_nothing() {
 fn passwd_while_unlocked_leads_to_a_clean_lock() {
     let (_standin, mut env) = unlocked(&[]);
     env.set("SPVAULT_NEW_PASSPHRASE", "the new one");
+    // passwd proves the current passphrase even while unlocked (tests/security.rs).
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
     env.run(&["passwd"]).ok();
+    env.unset("SPVAULT_PASSPHRASE");
     env.unset("SPVAULT_NEW_PASSPHRASE");
     assert_eq!(status(&env)["unlocked"], false);
     env.run(&["token", "p"]).expect_code(3);

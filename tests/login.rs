@@ -242,7 +242,31 @@ fn paste_flow_from_stdin() {
         "{}",
         out.stdout
     );
-    assert_eq!(env.profiles_json()[0]["refresh_token_present"], true);
+    let row = &env.profiles_json()[0];
+    assert_eq!(row["refresh_token_present"], true);
+    // A consent-flow authorization lapses after 365 days; check warns ahead of it.
+    let authorized: jiff::Timestamp = row["authorized_at"].as_str().unwrap().parse().unwrap();
+    let lapses: jiff::Timestamp = row["authorization_expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(lapses.duration_since(authorized).as_hours(), 365 * 24);
+    assert!(env.run(&["list"]).ok().stdout.contains("days left"));
+    let check = env
+        .run(&["check", "--within", "400d", "--json"])
+        .expect_code(6)
+        .json();
+    assert!(
+        check["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "authorization_expiring" && p["profile"] == "p"),
+        "{check}"
+    );
+    let apps = env.run(&["app", "list", "--json"]).ok().json();
+    assert_eq!(apps[0]["consent_flow_authorized"], 1);
 }
 
 #[test]
@@ -318,7 +342,14 @@ fn a_code_exchanged_twice_fails_with_exit_6() {
         ));
         let out = login.finish().expect_code(expected);
         if expected == 6 {
-            assert!(out.stderr.contains("invalid_grant"), "{}", out.stderr);
+            assert!(
+                out.stderr.contains("invalid_grant")
+                    && out.stderr.contains("5 minutes")
+                    && out.stderr.contains("redirect URI")
+                    && out.stderr.contains("vault login p"),
+                "{}",
+                out.stderr
+            );
         }
     }
     assert_eq!(

@@ -276,16 +276,7 @@ fn escape_sequences_from_imported_files_never_reach_the_terminal() {
         ),
     )
     .unwrap();
-    let out = env.run(&[
-        "import",
-        "env",
-        dotenv.to_str().unwrap(),
-        "--profile",
-        "p",
-        "--region",
-        "eu",
-    ]);
-    let out = out.expect_code(2);
+    let out = env.import_env(&dotenv, "p").expect_code(2);
     assert!(out.stderr.contains("client"), "{}", out.stderr);
     // A section name with escapes, in credentials.yml.
     let yml = env.path("credentials.yml");

@@ -6,12 +6,7 @@ mod support;
 use support::*;
 
 fn setup() -> (StandIn, Env) {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
-    env.set("SPVAULT_SPAPI_URL", &standin.base_url());
-    (standin, env)
+    logged_in_with_spapi()
 }
 
 #[test]
@@ -81,7 +76,7 @@ fn rdt_request_is_exactly_what_the_tokens_api_model_says() {
             "--resource",
             "GET /orders/v0/orders",
             "--resource",
-            "GET /mfn/v0/shipments/{shipmentId}",
+            "GET /orders/v0/orders/{orderId}/orderItems",
             "--data-elements",
             "buyerInfo,shippingAddress",
             "--target-application",
@@ -99,7 +94,7 @@ fn rdt_request_is_exactly_what_the_tokens_api_model_says() {
         serde_json::json!({
             "restrictedResources": [
                 {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo", "shippingAddress"]},
-                {"method": "GET", "path": "/mfn/v0/shipments/{shipmentId}"}
+                {"method": "GET", "path": "/orders/v0/orders/{orderId}/orderItems", "dataElements": ["buyerInfo", "shippingAddress"]}
             ],
             "targetApplication": "amzn1.sp.solution.other"
         })

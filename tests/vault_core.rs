@@ -487,6 +487,7 @@ fn add_profile_without_flags_walks_a_person_through_it() {
         ("Application id", APP_ID),
         ("Draft?", "n"),
         ("LWA client secret: ", "typed secret"),
+        ("Client secret expires", ""),
         ("Region", "de"),
         ("Region", "eu"),
         ("Marketplace", "US"),
@@ -512,4 +513,6 @@ fn add_profile_without_flags_walks_a_person_through_it() {
     let apps = env.run(&["app", "list", "--json"]).ok().json();
     assert_eq!(apps[0]["client_id"], CLIENT_ID);
     assert_eq!(apps[0]["draft"], false);
+    let days = apps[0]["client_secret_days_left"].as_i64().unwrap();
+    assert!((179..=180).contains(&days), "Enter means 180 days: {days}");
 }

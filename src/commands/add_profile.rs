@@ -1,4 +1,6 @@
-use dialoguer::{Confirm, Input};
+use dialoguer::Confirm;
+
+use super::prompt::{self, ask};
 
 use crate::cli::AddProfileArgs;
 use crate::error::{Error, Result};
@@ -15,10 +17,7 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
         && args.marketplace.is_none()
         && !args.vendor
         && !args.sandbox;
-    if no_flags
-        && passphrase::terminal_available()
-        && std::io::IsTerminal::is_terminal(&std::io::stdin())
-    {
+    if no_flags && prompt::interactive() {
         return wizard(file, &args.name);
     }
     let region = args.region.ok_or_else(|| {
@@ -53,24 +52,6 @@ fn save(
     Ok(())
 }
 
-fn wizard_error(e: dialoguer::Error) -> Error {
-    Error::Other(format!("cannot read from the terminal: {e}"))
-}
-
-fn ask(
-    prompt: &str,
-    default: Option<&str>,
-    check: impl Fn(&String) -> Result<()>,
-) -> Result<String> {
-    let mut input = Input::<String>::new()
-        .with_prompt(prompt)
-        .validate_with(|value: &String| check(value).map_err(|e| e.to_string()));
-    if let Some(default) = default {
-        input = input.default(default.to_owned());
-    }
-    input.interact_text().map_err(wizard_error)
-}
-
 /// Asks for everything a profile needs, creating the app (and the vault) when there is none.
 fn wizard(file: VaultFile, name: &str) -> Result<()> {
     eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
@@ -93,7 +74,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
             .with_prompt("Is the app still in Draft?")
             .default(false)
             .interact()
-            .map_err(wizard_error)?;
+            .map_err(prompt::terminal_error)?;
         let client_secret = passphrase::prompt_secret("LWA client secret: ")?;
         new_app = Some((
             app_name.clone(),
@@ -103,7 +84,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
                     client_id.trim().to_owned(),
                     Some(application_id.trim().to_owned()),
                     client_secret,
-                    jiff::Timestamp::now() + model::CLIENT_SECRET_LIFETIME,
+                    prompt::secret_expiry(&app_name, None)?,
                 )
             },
         ));
@@ -139,7 +120,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         .with_prompt("Is this a Vendor Central account?")
         .default(false)
         .interact()
-        .map_err(wizard_error)?;
+        .map_err(prompt::terminal_error)?;
     let mut profile = Profile::new(app_name, region, marketplace_id);
     profile.vendor = vendor;
     save(&unlocked, name, profile, new_app)

@@ -1,6 +1,8 @@
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 
-use super::secret_from_stdin;
+use super::{prompt, secret_from_stdin};
 use crate::cli::{AppAddArgs, AppCommand, AppEditArgs, SecretExpiry};
 use crate::display::escape_controls;
 use crate::error::{Error, Result};
@@ -11,7 +13,7 @@ use crate::spapi_client::SpApiClient;
 use crate::tokens;
 use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
-use crate::vault::model::{self, App};
+use crate::vault::model::{self, App, Authorization};
 
 pub fn run(file: VaultFile, command: AppCommand) -> Result<()> {
     match command {
@@ -46,10 +48,14 @@ fn read_client_secret(from_stdin: bool, app: &str) -> Result<Secret> {
     Ok(secret)
 }
 
-fn expiry_of(expiry: &SecretExpiry) -> Timestamp {
-    expiry
-        .expires
-        .unwrap_or_else(|| Timestamp::now() + model::CLIENT_SECRET_LIFETIME)
+/// "expires 2027-05-01", or says the expiry is unknown and how to set it.
+fn expiry_note(name: &str, expires: Option<Timestamp>) -> String {
+    match expires {
+        Some(at) => format!("expires {}", at.strftime("%Y-%m-%d")),
+        None => format!(
+            "expiry unknown: set the date Developer Central shows with `vault app edit {name} --secret-expires DATE`"
+        ),
+    }
 }
 
 /// Checks everything about a new app that can be checked before asking for secrets.
@@ -65,20 +71,21 @@ fn check_new_app(args: &AppAddArgs) -> Result<()> {
 fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     check_new_app(&args)?;
     let (unlocked, _) = Unlocked::open_or_create(file)?;
+    let client_secret = read_client_secret(args.client_secret_stdin, &args.name)?;
+    let expires = prompt::secret_expiry(&args.name, args.expiry.expires)?;
     let mut app = App::new(
         args.client_id.clone(),
         Some(args.application_id.clone()),
-        read_client_secret(args.client_secret_stdin, &args.name)?,
-        expiry_of(&args.expiry),
+        client_secret,
+        expires,
     );
     app.redirect_uri = args.redirect_uri.clone();
     app.draft = args.draft;
-    let expires = app.client_secret_expires_at;
     unlocked.update(|vault| vault.add_app(&args.name, app.clone()))?;
     println!(
-        "Added app '{}' (client secret expires {})",
+        "Added app '{}' (client secret {})",
         args.name,
-        expires.strftime("%Y-%m-%d")
+        expiry_note(&args.name, expires)
     );
     Ok(())
 }
@@ -87,7 +94,7 @@ fn set_secret(file: VaultFile, name: &str, stdin: bool, expiry: &SecretExpiry) -
     let (unlocked, vault) = Unlocked::open(file)?;
     vault.app(name)?;
     let secret = read_client_secret(stdin, name)?;
-    let expires = expiry_of(expiry);
+    let expires = prompt::secret_expiry(name, expiry.expires)?;
     unlocked.update(|vault| {
         let app = vault.app_mut(name)?;
         app.client_secret = secret.clone();
@@ -95,15 +102,65 @@ fn set_secret(file: VaultFile, name: &str, stdin: bool, expiry: &SecretExpiry) -
         Ok(())
     })?;
     println!(
-        "Stored the new client secret of app '{name}' (expires {})",
-        expires.strftime("%Y-%m-%d")
+        "Stored the new client secret of app '{name}' ({})",
+        expiry_note(name, expires)
     );
     Ok(())
+}
+
+/// How an app's profiles were authorized, for Amazon's per-app limits.
+#[derive(Default)]
+struct AuthorizationCounts {
+    profiles: usize,
+    self_authorized: usize,
+    consent_flow: usize,
+}
+
+fn authorization_counts(vault: &model::Vault) -> BTreeMap<&str, AuthorizationCounts> {
+    let mut counts: BTreeMap<&str, AuthorizationCounts> = vault
+        .apps
+        .keys()
+        .map(|name| (name.as_str(), AuthorizationCounts::default()))
+        .collect();
+    for profile in vault.profiles.values() {
+        let Some(count) = counts.get_mut(profile.app.as_str()) else {
+            continue;
+        };
+        count.profiles += 1;
+        match profile.authorization() {
+            Authorization::SelfAuthorized => count.self_authorized += 1,
+            Authorization::ConsentFlow { .. } => count.consent_flow += 1,
+            Authorization::Unknown => {}
+        }
+    }
+    counts
+}
+
+/// Warns within two of Amazon's limits: 10 self-authorizations per app, and 25
+/// consent-flow authorizations for a public app not listed in the Appstore.
+fn warn_about_authorization_limits(counts: &BTreeMap<&str, AuthorizationCounts>) {
+    for (name, count) in counts {
+        if count.self_authorized + 2 >= model::SELF_AUTHORIZATION_LIMIT {
+            eprintln!(
+                "warning: app '{name}' has {} self-authorized profiles; Amazon allows {} self-authorizations per app",
+                count.self_authorized,
+                model::SELF_AUTHORIZATION_LIMIT
+            );
+        }
+        if count.consent_flow + 2 >= model::UNLISTED_CONSENT_LIMIT {
+            eprintln!(
+                "warning: app '{name}' has {} consent-flow authorizations; Amazon allows {} for a public app that is not listed in the Appstore",
+                count.consent_flow,
+                model::UNLISTED_CONSENT_LIMIT
+            );
+        }
+    }
 }
 
 fn list(file: VaultFile, json: bool) -> Result<()> {
     let vault = super::list::open_for_reading(file)?;
     let now = Timestamp::now();
+    let counts = authorization_counts(&vault);
     if json {
         let rows: Vec<serde_json::Value> = vault
             .apps
@@ -115,9 +172,11 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
                     "application_id": app.application_id,
                     "redirect_uri": app.redirect_uri,
                     "draft": app.draft,
-                    "client_secret_expires_at": app.client_secret_expires_at.to_string(),
+                    "client_secret_expires_at": app.client_secret_expires_at.map(|t| t.to_string()),
                     "client_secret_days_left": super::list::days_left(app.client_secret_expires_at, now),
                     "profiles": vault.profiles.values().filter(|p| &p.app == name).count(),
+                    "self_authorized": counts[name.as_str()].self_authorized,
+                    "consent_flow_authorized": counts[name.as_str()].consent_flow,
                 })
             })
             .collect();
@@ -133,24 +192,29 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
         "application id",
         "draft",
         "profiles",
+        "self-authorized",
+        "consent flow",
         "client secret",
     ]);
     for (name, app) in &vault.apps {
+        let count = &counts[name.as_str()];
         table.add_row(vec![
             name.clone(),
             escape_controls(&app.client_id),
             app.application_id.clone().unwrap_or_else(|| "-".into()),
             if app.draft { "yes" } else { "no" }.to_owned(),
-            vault
-                .profiles
-                .values()
-                .filter(|p| &p.app == name)
-                .count()
-                .to_string(),
+            count.profiles.to_string(),
+            format!(
+                "{} of {}",
+                count.self_authorized,
+                model::SELF_AUTHORIZATION_LIMIT
+            ),
+            count.consent_flow.to_string(),
             super::list::secret_expiry_text(app.client_secret_expires_at, now),
         ]);
     }
     println!("{table}");
+    warn_about_authorization_limits(&counts);
     Ok(())
 }
 
@@ -174,14 +238,36 @@ struct NewSecret {
     old_client_secret_expiry_time: Option<Timestamp>,
 }
 
-/// Finds the object holding `newClientSecret`, whether stdin holds the whole
-/// notification, its payload, or just the inner object.
-fn find_new_secret(value: &serde_json::Value) -> Option<&serde_json::Value> {
+/// The payload of an `APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY` notification.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretExpiryNotice {
+    client_id: String,
+    client_secret_expiry_time: Timestamp,
+    #[serde(default)]
+    client_secret_expiry_reason: Option<String>,
+}
+
+/// Finds the object holding `key`, whether stdin holds the whole notification, its
+/// payload, or just the inner object.
+fn find_object<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
     match value {
-        serde_json::Value::Object(map) if map.contains_key("newClientSecret") => Some(value),
-        serde_json::Value::Object(map) => map.values().find_map(find_new_secret),
+        serde_json::Value::Object(map) if map.contains_key(key) => Some(value),
+        serde_json::Value::Object(map) => map.values().find_map(|v| find_object(v, key)),
         _ => None,
     }
+}
+
+/// A notification's client id must be the app's.
+fn check_client_id(name: &str, app: &App, client_id: &str) -> Result<()> {
+    if client_id == app.client_id {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "the notification is for client id {}, but app '{name}' has {}: pick the right app",
+        escape_controls(client_id),
+        escape_controls(&app.client_id)
+    )))
 }
 
 fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
@@ -191,20 +277,19 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
     let value: serde_json::Value = serde_json::from_str(input.expose()).map_err(|_| {
         Error::Invalid("stdin is not JSON: give the notification message or its payload".into())
     })?;
-    let found = find_new_secret(&value).ok_or_else(|| {
-        Error::Invalid("no newClientSecret in the notification: is it an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification?".into())
+    if find_object(&value, "newClientSecret").is_none()
+        && let Some(found) = find_object(&value, "clientSecretExpiryTime")
+    {
+        return record_expiry_notice(&unlocked, name, app, found);
+    }
+    let found = find_object(&value, "newClientSecret").ok_or_else(|| {
+        Error::Invalid("neither newClientSecret nor clientSecretExpiryTime in the notification: give an APPLICATION_OAUTH_CLIENT_NEW_SECRET or APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY notification".into())
     })?;
     let new: NewSecret = serde_json::from_value(found.clone()).map_err(|_| {
         Error::Invalid("the notification's newClientSecret, newClientSecretExpiryTime or oldClientSecretExpiryTime is missing or malformed".into())
     })?;
-    if let Some(client_id) = &new.client_id
-        && client_id != &app.client_id
-    {
-        return Err(Error::Invalid(format!(
-            "the notification is for client id {}, but app '{name}' has {}: pick the right app",
-            escape_controls(client_id),
-            escape_controls(&app.client_id)
-        )));
+    if let Some(client_id) = &new.client_id {
+        check_client_id(name, app, client_id)?;
     }
     let secret = Secret::new(new.new_client_secret);
     let expires = new.new_client_secret_expiry_time;
@@ -218,7 +303,7 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
             });
             app.client_secret = secret.clone();
         }
-        app.client_secret_expires_at = expires;
+        app.client_secret_expires_at = Some(expires);
         Ok(())
     })?;
     let fallback = old_expires
@@ -236,18 +321,42 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY`: Amazon says when the current secret
+/// expires; only that date is recorded.
+fn record_expiry_notice(
+    unlocked: &Unlocked,
+    name: &str,
+    app: &App,
+    found: &serde_json::Value,
+) -> Result<()> {
+    let notice: SecretExpiryNotice = serde_json::from_value(found.clone()).map_err(|_| {
+        Error::Invalid(
+            "the notification's clientId or clientSecretExpiryTime is missing or malformed".into(),
+        )
+    })?;
+    check_client_id(name, app, &notice.client_id)?;
+    let expires = notice.client_secret_expiry_time;
+    unlocked.update(|vault| {
+        vault.app_mut(name)?.client_secret_expires_at = Some(expires);
+        Ok(())
+    })?;
+    let reason = notice
+        .client_secret_expiry_reason
+        .map(|r| format!(" ({})", crate::http::printable(&r)))
+        .unwrap_or_default();
+    println!(
+        "Recorded that the client secret of app '{name}' expires {}{reason}; the secret itself is unchanged. Rotate it before then: `vault app rotate-secret {name}`",
+        expires.strftime("%Y-%m-%d %H:%M UTC")
+    );
+    Ok(())
+}
+
 fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<()> {
     let (unlocked, vault) = Unlocked::open(file)?;
     vault.app(name)?;
-    let region = region
-        .or_else(|| {
-            vault
-                .profiles
-                .values()
-                .find(|p| p.app == name)
-                .map(|p| p.region)
-        })
-        .unwrap_or(Region::Na);
+    // The Application Management API's model (application_2023-11-30.json) names
+    // one host, sellingpartnerapi-na: apps are global, whatever their sellers' regions.
+    let region = region.unwrap_or(Region::Na);
     let scope = tokens::normalize_scopes(&["client-credential-rotation".to_owned()])?;
     let token = tokens::grantless_token(
         &unlocked,
@@ -259,7 +368,8 @@ fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<
     let client = SpApiClient::new(region, false)?;
     crate::http::runtime()
         .map_err(Error::Other)?
-        .block_on(client.rotate_client_secret(&token.token))?;
+        .block_on(client.rotate_client_secret(&token.token))
+        .map_err(|e| super::explain_spapi_error(e, name))?;
     println!(
         "Amazon started rotating the client secret of app '{name}'. The new secret arrives only as an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification on the app's SQS queue (subscribe to it with the Notifications API). When it arrives, store it with:\n  vault app set-secret {name} --from-notification < notification.json\nThe old secret keeps working for about 7 days; spvault falls back to it until then."
     );
@@ -270,6 +380,13 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
     }
+    let secret_expires = match &args.secret_expires {
+        Some(date) => Some(
+            model::parse_future_date(date, &args.app)
+                .map_err(|e| Error::Invalid(format!("--secret-expires {e}")))?,
+        ),
+        None => None,
+    };
     let (unlocked, vault) = Unlocked::open(file)?;
     let client_id = vault.app(&args.app)?.client_id.clone();
     if let Some(application_id) = &args.application_id {
@@ -285,6 +402,9 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
         }
         if args.draft || args.published {
             app.draft = args.draft;
+        }
+        if secret_expires.is_some() {
+            app.client_secret_expires_at = secret_expires;
         }
         Ok(())
     })?;

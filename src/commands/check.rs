@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::vault::Unlocked;
 use crate::vault::Vault;
 use crate::vault::file::VaultFile;
+use crate::vault::model::Authorization;
 
 /// One thing that needs attention; field names are stable (README).
 #[derive(Debug, Serialize)]
@@ -21,9 +22,19 @@ pub struct Problem {
 pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Problem> {
     let mut found = Vec::new();
     for (name, app) in &vault.apps {
-        let expires = app.client_secret_expires_at;
+        let Some(expires) = app.client_secret_expires_at else {
+            found.push(Problem {
+                kind: "client_secret_expiry_unknown",
+                app: Some(name.clone()),
+                profile: None,
+                message: format!(
+                    "the client secret expiry of app '{name}' is unknown: set the date Developer Central shows with `vault app edit {name} --secret-expires DATE`"
+                ),
+            });
+            continue;
+        };
         if now.duration_until(expires) <= within {
-            let days = days_left(expires, now);
+            let days = days_left(Some(expires), now).unwrap_or_default();
             let (kind, when) = if expires <= now {
                 (
                     "client_secret_expired",
@@ -43,28 +54,66 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
         }
     }
     for (name, profile) in &vault.profiles {
+        let problem = |kind, message| Problem {
+            kind,
+            app: None,
+            profile: Some(name.clone()),
+            message,
+        };
         if profile.refresh_token.is_none() {
-            found.push(Problem {
-                kind: "refresh_token_missing",
-                app: None,
-                profile: Some(name.clone()),
-                message: format!("profile '{name}' has no refresh token: `vault login {name}`"),
-            });
+            found.push(problem(
+                "refresh_token_missing",
+                format!("profile '{name}' has no refresh token: `vault login {name}`"),
+            ));
         }
         if let Some(failure) = &profile.last_refresh_error {
-            found.push(Problem {
-                kind: "last_refresh_failed",
-                app: None,
-                profile: Some(name.clone()),
-                message: format!(
-                    "the last refresh of profile '{name}' was rejected ({}, {}): see `vault refresh {name}`",
+            found.push(problem(
+                "last_refresh_failed",
+                format!(
+                    "the last refresh of profile '{name}' was rejected ({}, {}): {}",
                     failure.code,
-                    failure.at.strftime("%Y-%m-%d %H:%M UTC")
+                    failure.at.strftime("%Y-%m-%d %H:%M UTC"),
+                    fix_for_rejection(&failure.code, name, &profile.app)
                 ),
+            ));
+        }
+        if let Authorization::ConsentFlow { expires_at } = profile.authorization()
+            && now.duration_until(expires_at) <= within
+        {
+            let days = days_left(Some(expires_at), now).unwrap_or_default();
+            found.push(if expires_at <= now {
+                problem(
+                    "authorization_expired",
+                    format!(
+                        "the seller's authorization of profile '{name}' lapsed {} days ago (Amazon asks for it every 365 days): `vault login {name}`",
+                        -days
+                    ),
+                )
+            } else {
+                problem(
+                    "authorization_expiring",
+                    format!(
+                        "the seller's authorization of profile '{name}' lapses in {days} days (Amazon asks for it every 365 days): `vault login {name}` before then"
+                    ),
+                )
             });
         }
     }
     found
+}
+
+/// The command that fixes a rejected refresh; never `vault refresh`, which would only
+/// repeat the rejection.
+fn fix_for_rejection(code: &str, profile: &str, app: &str) -> String {
+    match code {
+        "invalid_grant" => format!(
+            "the seller revoked the authorization, it lapsed after 365 days, or the app added a role: authorize again with `vault login {profile}`"
+        ),
+        "invalid_client" => format!(
+            "the client secret of app '{app}' is wrong or expired: store the current one with `vault app set-secret {app}`"
+        ),
+        _ => format!("check profile '{profile}' and app '{app}', then `vault login {profile}`"),
+    }
 }
 
 pub fn run(file: VaultFile, within: SignedDuration, json: bool) -> Result<()> {
@@ -96,5 +145,37 @@ pub fn run(file: VaultFile, within: SignedDuration, json: bool) -> Result<()> {
         Ok(())
     } else {
         Err(Error::NeedsAttention(found.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spapi::Region;
+    use crate::vault::model::Profile;
+
+    #[test]
+    fn a_consent_authorization_is_expiring_then_expired() {
+        let now = Timestamp::now();
+        let mut vault = Vault::default();
+        let mut profile = Profile::new("main".into(), Region::Eu, None);
+        profile.refresh_token = Some("Atzr|x".into());
+        profile.record_authorization(true, now);
+        vault.profiles.insert("p".into(), profile);
+        let kinds = |at: Timestamp| -> Vec<&str> {
+            problems(&vault, SignedDuration::from_hours(30 * 24), at)
+                .into_iter()
+                .map(|p| p.kind)
+                .collect()
+        };
+        assert!(kinds(now).is_empty());
+        assert_eq!(
+            kinds(now + SignedDuration::from_hours(340 * 24)),
+            ["authorization_expiring"]
+        );
+        assert_eq!(
+            kinds(now + SignedDuration::from_hours(366 * 24)),
+            ["authorization_expired"]
+        );
     }
 }

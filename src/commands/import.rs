@@ -1,7 +1,6 @@
 use std::path::{Path, PathBuf};
 
 use dialoguer::{Confirm, Input};
-use jiff::Timestamp;
 
 use crate::cli::{ImportCommand, ImportEnvArgs};
 use crate::display::escape_controls;
@@ -65,7 +64,8 @@ fn apply(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<String> {
                 client_id,
                 plan.application_id.clone(),
                 client_secret,
-                Timestamp::now() + model::CLIENT_SECRET_LIFETIME,
+                // A file does not say when its secret was issued: unknown, never guessed.
+                None,
             );
             vault.add_app(&name, app)?;
             name

@@ -6,7 +6,7 @@ use crate::duration;
 use crate::error::{Error, Result};
 use crate::spapi::Marketplace;
 use crate::vault::file::VaultFile;
-use crate::vault::model::{App, Profile};
+use crate::vault::model::{App, Authorization, Profile};
 use crate::vault::{Unlocked, Vault};
 
 /// Client secrets closer than this to expiry are flagged.
@@ -33,6 +33,15 @@ pub struct ProfileSummary {
     pub access_token_seconds_left: Option<i64>,
     pub client_secret_expires_at: Option<String>,
     pub client_secret_days_left: Option<i64>,
+    pub authorized_at: Option<String>,
+    pub authorization_expires_at: Option<String>,
+    pub last_refresh_error: Option<String>,
+    #[serde(skip)]
+    last_refresh_error_at: Option<Timestamp>,
+    #[serde(skip)]
+    authorization: Authorization,
+    #[serde(skip)]
+    now: Timestamp,
 }
 
 impl ProfileSummary {
@@ -68,8 +77,40 @@ impl ProfileSummary {
                 .as_ref()
                 .map(|t| t.expires_at.to_string()),
             access_token_seconds_left: seconds_left,
-            client_secret_expires_at: app.map(|a| a.client_secret_expires_at.to_string()),
-            client_secret_days_left: app.map(|a| days_left(a.client_secret_expires_at, now)),
+            client_secret_expires_at: app
+                .and_then(|a| a.client_secret_expires_at)
+                .map(|t| t.to_string()),
+            client_secret_days_left: app.and_then(|a| days_left(a.client_secret_expires_at, now)),
+            authorized_at: profile.authorized_at.map(|t| t.to_string()),
+            authorization_expires_at: profile.authorization_expires_at.map(|t| t.to_string()),
+            last_refresh_error: profile.last_refresh_error.as_ref().map(|f| f.code.clone()),
+            last_refresh_error_at: profile.last_refresh_error.as_ref().map(|f| f.at),
+            authorization: profile.authorization(),
+            now,
+        }
+    }
+
+    /// The refresh token's state: stored, missing, or rejected by Amazon last time.
+    fn refresh_token_text(&self) -> String {
+        match (&self.last_refresh_error, self.last_refresh_error_at) {
+            (Some(code), Some(at)) => format!("rejected ({code}, {})", at.strftime("%Y-%m-%d")),
+            _ if self.refresh_token_present => "yes".into(),
+            _ => "missing".into(),
+        }
+    }
+
+    /// When the seller's authorization lapses, as far as spvault knows.
+    fn authorization_text(&self) -> String {
+        match self.authorization {
+            Authorization::ConsentFlow { expires_at } => {
+                match days_left(Some(expires_at), self.now).unwrap_or_default() {
+                    days if days < 0 => format!("EXPIRED {} days ago", -days),
+                    days => format!("{days} days left"),
+                }
+            }
+            Authorization::SelfAuthorized => "self-authorized".into(),
+            Authorization::Unknown if self.refresh_token_present => "unknown".into(),
+            Authorization::Unknown => "-".into(),
         }
     }
 
@@ -87,15 +128,17 @@ impl ProfileSummary {
     }
 }
 
-pub fn days_left(expires_at: Timestamp, now: Timestamp) -> i64 {
-    now.duration_until(expires_at).as_secs().div_euclid(86_400)
+/// Whole days until `expires_at`; `None` when it is unknown.
+pub fn days_left(expires_at: Option<Timestamp>, now: Timestamp) -> Option<i64> {
+    expires_at.map(|t| now.duration_until(t).as_secs().div_euclid(86_400))
 }
 
-pub fn secret_expiry_text(expires_at: Timestamp, now: Timestamp) -> String {
+pub fn secret_expiry_text(expires_at: Option<Timestamp>, now: Timestamp) -> String {
     match days_left(expires_at, now) {
-        days if days < 0 => format!("EXPIRED {} days ago", -days),
-        days if days < SECRET_WARNING_DAYS => format!("{days} days left - rotate now"),
-        days => format!("{days} days left"),
+        None => "unknown".into(),
+        Some(days) if days < 0 => format!("EXPIRED {} days ago", -days),
+        Some(days) if days < SECRET_WARNING_DAYS => format!("{days} days left - rotate now"),
+        Some(days) => format!("{days} days left"),
     }
 }
 
@@ -126,7 +169,9 @@ pub fn open_for_reading(file: VaultFile) -> Result<Vault> {
 /// Warns on stderr about client secrets that expire within 30 days.
 pub fn warn_about_secrets(vault: &Vault, now: Timestamp) {
     for (name, app) in &vault.apps {
-        let days = days_left(app.client_secret_expires_at, now);
+        let Some(days) = days_left(app.client_secret_expires_at, now) else {
+            continue;
+        };
         if days < SECRET_WARNING_DAYS {
             let when = if days < 0 {
                 "has expired".to_owned()
@@ -162,6 +207,7 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
             "selling partner",
             "refresh token",
             "access token",
+            "authorization",
             "client secret",
         ]);
         for s in &summaries {
@@ -178,13 +224,9 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
                 region,
                 s.marketplace.unwrap_or("-").to_owned(),
                 s.selling_partner_id.clone().unwrap_or_else(|| "-".into()),
-                if s.refresh_token_present {
-                    "yes"
-                } else {
-                    "missing"
-                }
-                .to_owned(),
+                s.refresh_token_text(),
                 s.access_token_text(),
+                s.authorization_text(),
                 vault
                     .apps
                     .get(&s.app)
@@ -252,14 +294,28 @@ pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
         ),
         (
             "refresh token",
-            if summary.refresh_token_present {
-                "stored"
-            } else {
-                "missing: run `vault login`"
-            }
-            .to_owned(),
+            match summary.refresh_token_text().as_str() {
+                "yes" => "stored".to_owned(),
+                "missing" => format!("missing: run `vault login {name}`"),
+                rejected => rejected.to_owned(),
+            },
         ),
         ("access token", summary.access_token_text()),
+        ("authorization", summary.authorization_text()),
+        (
+            "authorized at",
+            date_or_unknown(profile.authorized_at, summary.refresh_token_present),
+        ),
+        (
+            "authorization ends",
+            match summary.authorization {
+                Authorization::SelfAuthorized => "no set date (self-authorized)".into(),
+                _ => date_or_unknown(
+                    profile.authorization_expires_at,
+                    summary.refresh_token_present,
+                ),
+            },
+        ),
         (
             "client secret",
             secret_expiry_text(app.client_secret_expires_at, now),
@@ -269,4 +325,13 @@ pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
         println!("{label:>20}  {value}");
     }
     Ok(())
+}
+
+/// A date, "unknown" when spvault was not told, "-" where there is nothing to date.
+fn date_or_unknown(at: Option<Timestamp>, applies: bool) -> String {
+    match at {
+        Some(at) => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        None if applies => "unknown".into(),
+        None => "-".into(),
+    }
 }

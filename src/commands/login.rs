@@ -40,7 +40,7 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
             &args.profile,
             Grant::RefreshToken(&refresh_token),
         )?;
-        return store_authorization(&unlocked, &args.profile, refresh_token, &grant, None);
+        return store_authorization(&unlocked, &args.profile, refresh_token, &grant, None, false);
     }
     let service = TokenService::from_env()?;
     let request = consent_request(profile, app)?;
@@ -63,6 +63,7 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
         refresh_token,
         &grant,
         selling_partner_id,
+        true,
     )
 }
 
@@ -231,22 +232,30 @@ fn exchange(
     grant: Grant<'_>,
 ) -> Result<TokenGrant> {
     let (p, app) = vault.profile_with_app(profile)?;
+    let by_code = matches!(grant, Grant::AuthorizationCode { .. });
     service
         .request(&AppCredentials::of(app), &grant)
-        .map_err(|e| tokens::explain_rejection(e, profile, &p.app))
+        .map_err(|e| match by_code {
+            true => tokens::explain_code_rejection(e, profile, &p.app),
+            false => tokens::explain_rejection(e, profile, &p.app),
+        })
 }
 
 /// Stores a new authorization: the refresh token (only now that it proved to work),
-/// the first access token and, when known, the selling partner id.
+/// the first access token, when known the selling partner id, and when it was given
+/// (a consent-flow authorization lapses after 365 days; a self-authorization does not).
 fn store_authorization(
     unlocked: &Unlocked,
     profile: &str,
     refresh_token: Secret,
     grant: &TokenGrant,
     selling_partner_id: Option<String>,
+    consent_flow: bool,
 ) -> Result<()> {
+    let now = Timestamp::now();
     unlocked.update(|vault| {
         let p = vault.profile_mut(profile)?;
+        p.record_authorization(consent_flow, now);
         p.refresh_token = Some(
             grant
                 .refresh_token

@@ -11,6 +11,7 @@ mod init;
 mod list;
 mod login;
 mod manage;
+mod prompt;
 mod rdt;
 mod recipients;
 mod refresh;
@@ -80,4 +81,20 @@ pub fn secret_from_stdin(what: &str) -> Result<Secret> {
         return Err(Error::Invalid(format!("stdin held no {what}")));
     }
     Ok(Secret::from(value))
+}
+
+/// An SP-API error, with the app named where the fix is the app's: an expired client
+/// secret shows up as a 403, not only as `invalid_client`.
+pub fn explain_spapi_error(error: crate::spapi_client::SpApiError, app: &str) -> Error {
+    match error {
+        crate::spapi_client::SpApiError::SecretExpired { detail } => Error::AmazonRejected {
+            subject: format!("app '{app}'"),
+            code: "HTTP 403".into(),
+            description: detail,
+            advice: format!(
+                "its LWA client secret has expired; store the current one with `vault app set-secret {app}`"
+            ),
+        },
+        other => other.into(),
+    }
 }

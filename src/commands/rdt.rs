@@ -19,16 +19,16 @@ pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let (unlocked, vault) = Unlocked::open(file)?;
     let profile = vault.profile(&args.profile)?;
-    let client = SpApiClient::new(profile.region, profile.sandbox)?;
+    let client = SpApiClient::for_restricted_data_tokens(profile.region)?;
     let access = tokens::valid_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;
-    let rdt =
-        crate::http::runtime()
-            .map_err(Error::Other)?
-            .block_on(client.restricted_data_token(
-                &access.token,
-                &resources,
-                args.target_application.as_deref(),
-            ))?;
+    let rdt = crate::http::runtime()
+        .map_err(Error::Other)?
+        .block_on(client.restricted_data_token(
+            &access.token,
+            &resources,
+            args.target_application.as_deref(),
+        ))
+        .map_err(|e| super::explain_spapi_error(e, &profile.app))?;
     if args.json {
         let json = serde_json::json!({
             "restricted_data_token": rdt.token.expose(),

@@ -253,6 +253,14 @@ mod tests {
             central_host(Region::Eu, Some("ARBP9OOSHTCHU"), true),
             "vendorcentral.amazon.me"
         );
+        assert_eq!(
+            central_host(Region::Eu, Some("AE08WJ6YKNBMC"), false),
+            "sellercentral.amazon.co.za"
+        );
+        assert_eq!(
+            central_host(Region::Eu, Some("A21TJRUUN4KGV"), true),
+            "vendorcentral.amazon.in"
+        );
     }
 
     #[test]

@@ -16,6 +16,48 @@ pub const SCHEMA: u32 = 1;
 /// How long a new LWA client secret lives, per Amazon's 180-day rotation rule.
 pub const CLIENT_SECRET_LIFETIME: SignedDuration = SignedDuration::from_hours(180 * 24);
 
+/// How long a seller's authorization of a public app lasts: Amazon asks sellers to
+/// re-authorize every 365 days (and when the app adds a role).
+pub const AUTHORIZATION_LIFETIME: SignedDuration = SignedDuration::from_hours(365 * 24);
+
+/// Amazon's limits on authorizations per app: self-authorizations of any app, and
+/// consent-flow authorizations of a public app not listed in the Appstore.
+pub const SELF_AUTHORIZATION_LIMIT: usize = 10;
+pub const UNLISTED_CONSENT_LIMIT: usize = 25;
+
+/// A date (`2027-05-01`, midnight UTC) or an RFC 3339 time.
+pub fn parse_date(text: &str) -> Result<Timestamp, String> {
+    let text = text.trim();
+    if let Ok(timestamp) = text.parse::<Timestamp>() {
+        return Ok(timestamp);
+    }
+    text.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|date| {
+            jiff::tz::TimeZone::UTC
+                .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+                .ok()
+        })
+        .ok_or_else(|| {
+            format!(
+                "'{}' is not a date like 2027-05-01 or 2027-05-01T12:00:00Z",
+                text.escape_debug()
+            )
+        })
+}
+
+/// App `app`'s client secret expiry, which must not have passed yet.
+pub fn parse_future_date(text: &str, app: &str) -> Result<Timestamp> {
+    let date = parse_date(text).map_err(Error::Invalid)?;
+    if date <= Timestamp::now() {
+        return Err(Error::Invalid(format!(
+            "{} is in the past: a client secret that has expired needs a new one, stored with `vault app set-secret {app}`",
+            date.strftime("%Y-%m-%d")
+        )));
+    }
+    Ok(date)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Vault {
     pub schema: u32,
@@ -44,7 +86,10 @@ pub struct App {
     #[serde(default)]
     pub draft: bool,
     pub client_secret: Secret,
-    pub client_secret_expires_at: Timestamp,
+    /// When Amazon stops accepting the secret; `None` when spvault was not told
+    /// (imports, scripts without `--expires`): shown as unknown, never guessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<Timestamp>,
     /// The secret before a rotation, still accepted by Amazon until it expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_client_secret: Option<PreviousSecret>,
@@ -64,7 +109,7 @@ impl App {
         client_id: String,
         application_id: Option<String>,
         client_secret: Secret,
-        client_secret_expires_at: Timestamp,
+        client_secret_expires_at: Option<Timestamp>,
     ) -> App {
         App {
             client_id,
@@ -110,6 +155,14 @@ pub struct Profile {
     /// Why the last refresh failed, until one succeeds (for `vault check`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_refresh_error: Option<RefreshFailure>,
+    /// When the seller authorized the app (consent flow or self-authorization);
+    /// unknown for imported profiles and those authorized before spvault recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized_at: Option<Timestamp>,
+    /// When a consent-flow authorization lapses (365 days); `None` for
+    /// self-authorization, which does not lapse on a schedule, and when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_expires_at: Option<Timestamp>,
 }
 
 impl Profile {
@@ -125,8 +178,35 @@ impl Profile {
             refresh_token: None,
             access_token: None,
             last_refresh_error: None,
+            authorized_at: None,
+            authorization_expires_at: None,
         }
     }
+
+    /// How the stored refresh token came to be, as far as spvault knows.
+    pub fn authorization(&self) -> Authorization {
+        match (self.authorized_at, self.authorization_expires_at) {
+            (_, Some(expires_at)) => Authorization::ConsentFlow { expires_at },
+            (Some(_), None) => Authorization::SelfAuthorized,
+            (None, None) => Authorization::Unknown,
+        }
+    }
+
+    /// Records a new authorization: a consent-flow one lapses after 365 days.
+    pub fn record_authorization(&mut self, consent_flow: bool, now: Timestamp) {
+        let now = now.round(jiff::Unit::Second).unwrap_or(now);
+        self.authorized_at = Some(now);
+        self.authorization_expires_at = consent_flow.then(|| now + AUTHORIZATION_LIFETIME);
+        self.last_refresh_error = None;
+    }
+}
+
+/// How a profile was authorized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorization {
+    ConsentFlow { expires_at: Timestamp },
+    SelfAuthorized,
+    Unknown,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -371,6 +451,11 @@ pub fn resolve_marketplace(code_or_id: &str, region: Region) -> Result<&'static 
 pub fn validate_redirect_uri(uri: &str) -> Result<()> {
     let parsed = url::Url::parse(uri)
         .map_err(|e| Error::Invalid(format!("--redirect-uri is not a valid address: {e}")))?;
+    if parsed.fragment().is_some() {
+        return Err(Error::Invalid(
+            "--redirect-uri must not hold a fragment (#...): Amazon refuses such redirect URIs (MD5110)".into(),
+        ));
+    }
     if parsed.scheme() == "https" || crate::net::is_loopback_http(&parsed) {
         Ok(())
     } else {

@@ -157,22 +157,42 @@ impl Env {
         finish(child, input, Duration::from_secs(60))
     }
 
-    /// Adds app `main` (the test client id and application id) with this client secret.
+    /// Adds app `main` (the test client id and application id) with this client secret,
+    /// issued just now: it expires in 180 days.
     pub fn add_main_app(&self, client_secret: &str) {
-        self.run_stdin(
-            &[
-                "app",
-                "add",
-                "main",
-                "--client-id",
-                CLIENT_ID,
-                "--application-id",
-                APP_ID,
-                "--client-secret-stdin",
-            ],
-            client_secret,
-        )
-        .ok();
+        let expires =
+            (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(180 * 24)).to_string();
+        self.add_main_app_with(client_secret, &["--expires", &expires])
+            .ok();
+    }
+
+    /// `vault app add main` from a script, with the secret on stdin and `extra` flags.
+    pub fn add_main_app_with(&self, client_secret: &str, extra: &[&str]) -> Out {
+        let mut args = vec![
+            "app",
+            "add",
+            "main",
+            "--client-id",
+            CLIENT_ID,
+            "--application-id",
+            APP_ID,
+            "--client-secret-stdin",
+        ];
+        args.extend_from_slice(extra);
+        self.run_stdin(&args, client_secret)
+    }
+
+    /// `vault import env FILE --profile NAME --region eu`.
+    pub fn import_env(&self, file: &Path, profile: &str) -> Out {
+        self.run(&[
+            "import",
+            "env",
+            file.to_str().expect("a UTF-8 path"),
+            "--profile",
+            profile,
+            "--region",
+            "eu",
+        ])
     }
 
     /// Creates the vault with the cheapest KDF the tool accepts.
@@ -224,6 +244,16 @@ impl Drop for Env {
 
 /// Feeds `input`, then waits for the process (reading its output meanwhile, so a
 /// large output cannot block it), killing it (and failing) past `limit`.
+/// A stand-in playing LWA and SP-API, app `main` and profile `p` logged in.
+pub fn logged_in_with_spapi() -> (StandIn, Env) {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    env.set("SPVAULT_SPAPI_URL", &standin.base_url());
+    (standin, env)
+}
+
 pub fn finish(mut child: Child, input: &str, limit: Duration) -> Out {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.as_bytes());
