@@ -470,6 +470,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn vaults_from_before_the_expiry_and_authorization_fields_keep_their_dates() {
+        let old = r#"
+schema = 1
+[apps.main]
+client_id = "amzn1.application-oa2-client.abc"
+client_secret = "s"
+client_secret_expires_at = "2027-05-01T00:00:00Z"
+[profiles.p]
+app = "main"
+region = "eu"
+refresh_token = "Atzr|x"
+"#;
+        let vault: Vault = toml::from_str(old).unwrap();
+        assert_eq!(
+            vault.apps["main"].client_secret_expires_at,
+            Some("2027-05-01T00:00:00Z".parse().unwrap())
+        );
+        assert_eq!(vault.profiles["p"].authorization(), Authorization::Unknown);
+        let unknown = old.replace("client_secret_expires_at = \"2027-05-01T00:00:00Z\"\n", "");
+        let vault: Vault = toml::from_str(&unknown).unwrap();
+        assert_eq!(vault.apps["main"].client_secret_expires_at, None);
+        assert!(
+            !toml::to_string(&vault)
+                .unwrap()
+                .contains("client_secret_expires_at")
+        );
+    }
+
+    #[test]
     fn names_follow_the_documented_pattern() {
         assert!(validate_name("profile", "eu-seller_1.x").is_ok());
         assert!(validate_name("profile", &"a".repeat(64)).is_ok());
