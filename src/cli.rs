@@ -20,23 +20,81 @@ use crate::vault::model;
 )]
 pub struct Cli {
     /// The vault file [default: $SPVAULT_FILE, else vault.toml in the platform data folder]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH"
+    )]
     pub vault: Option<PathBuf>,
 
     /// Keep the vault in OpenBao instead: bao://HOST:PORT/MOUNT/PATH (bao+http:// for loopback) [default: $SPVAULT_STORE]
-    #[arg(long, global = true, value_name = "STORE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "STORE"
+    )]
     pub store: Option<String>,
 
     /// A PEM CA certificate to trust for the OpenBao server (private CAs)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub ca_cert: Option<PathBuf>,
 
     /// Open the vault with this age identity file instead of the passphrase [default: $SPVAULT_IDENTITY_FILE]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
     pub identity: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// For `vault exec PROFILE COMMAND…` without `--` (aws-vault's habit), the same
+/// command line with `--` where it belongs.
+pub fn exec_without_separator(args: &[OsString]) -> Option<String> {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let exec = words.iter().position(|w| w == "exec")?;
+    if words.iter().any(|w| w == "--") {
+        return None;
+    }
+    // Flags of exec that take a value: their value is no profile.
+    const VALUED: [&str; 6] = [
+        "--preset",
+        "--min-valid",
+        "--vault",
+        "--store",
+        "--ca-cert",
+        "--identity",
+    ];
+    let mut index = exec + 1;
+    while index < words.len() && words[index].starts_with('-') {
+        index += if VALUED.contains(&words[index].as_str()) {
+            2
+        } else {
+            1
+        };
+    }
+    if index + 1 >= words.len() {
+        return None;
+    }
+    let mut line = vec!["vault".to_owned()];
+    line.extend(words[1..=index].iter().cloned());
+    line.push("--".into());
+    line.extend(words[index + 1..].iter().cloned());
+    Some(line.join(" "))
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,10 +130,13 @@ pub enum Command {
         json: JsonFlag,
     },
 
-    /// Remove a profile and its tokens
+    /// Remove a profile and its tokens (asks first on a terminal)
     Remove {
         /// The profile's name
         profile: String,
+        /// Do not ask
+        #[arg(long, short)]
+        yes: bool,
     },
 
     /// Rename a profile
@@ -195,6 +256,16 @@ pub enum Command {
     #[command(subcommand)]
     Import(ImportCommand),
 
+    /// Print the manual page (roff), or write one page per command to a folder
+    #[command(
+        after_help = "Examples:\n  vault man | man -l -\n  vault man --dir ~/.local/share/man/man1"
+    )]
+    Man {
+        /// Write vault.1 and one page per subcommand (vault-app-add.1, ...) here
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  vault completions bash > ~/.local/share/bash-completion/completions/vault"
@@ -242,7 +313,7 @@ pub enum AppCommand {
         app: String,
         /// The region whose endpoint to call [default: na, where Amazon's model puts the
         /// Application Management API]
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = parse_region)]
         region: Option<Region>,
     },
 
@@ -331,7 +402,7 @@ pub enum ImportCommand {
         /// The file [default: ~/.config/python-sp-api/credentials.yml]
         file: Option<PathBuf>,
         /// The region of every profile [default: asked per section on a terminal]
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = parse_region)]
         region: Option<Region>,
     },
 }
@@ -343,8 +414,9 @@ pub struct ImportEnvArgs {
     /// The profile to create
     #[arg(long)]
     pub profile: String,
-    #[arg(long, value_enum)]
-    pub region: Region,
+    /// The SP-API region: na, eu or fe [default: the --marketplace's]
+    #[arg(long, value_parser = parse_region)]
+    pub region: Option<Region>,
     /// The app to use or create [default: the app with the file's client id, else one named like the profile]
     #[arg(long)]
     pub app: Option<String>,
@@ -452,8 +524,9 @@ pub struct AddProfileArgs {
     /// The app whose credentials the profile uses [default: the only app]
     #[arg(long)]
     pub app: Option<String>,
-    /// The SP-API region: na (Americas), eu (Europe, Middle East, India), fe (Far East)
-    #[arg(long, value_enum)]
+    /// The SP-API region: na (Americas), eu (Europe, Middle East, India, Africa), fe (Far
+    /// East) [default: the --marketplace's]
+    #[arg(long, value_parser = parse_region)]
     pub region: Option<Region>,
     /// Marketplace code (DE, US, ...) or id (A1PA6795UKMFR9, ...)
     #[arg(long, value_name = "CODE_OR_ID")]
@@ -579,4 +652,9 @@ pub struct KdfOverride {
     /// New Argon2id lanes [default: unchanged]
     #[arg(long, value_name = "N")]
     pub kdf_parallelism: Option<u32>,
+}
+
+/// A region flag: `na`, `eu` or `fe` in any case, and `us` for `na`.
+fn parse_region(text: &str) -> Result<Region, String> {
+    text.parse()
 }

@@ -18,6 +18,10 @@ pub enum ExitCode {
     NotFound = 5,
     Rejected = 6,
     Unreachable = 7,
+    /// `exec`: the command was found but cannot run (as shells say).
+    CannotExecute = 126,
+    /// `exec`: no such command (as shells say).
+    CommandNotFound = 127,
 }
 
 #[derive(Debug, Error)]
@@ -26,7 +30,7 @@ pub enum Error {
     Invalid(String),
 
     #[error(
-        "no passphrase available: set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE, or run vault in a terminal"
+        "no passphrase available: run `vault unlock` in a terminal first (this command then needs none), or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE"
     )]
     NoPassphrase,
 
@@ -76,7 +80,7 @@ pub enum Error {
     #[error("the vault changed while this command wrote it")]
     WriteConflict,
 
-    #[error("no vault at {}: create one with `vault init` or `vault app add`", .0.display())]
+    #[error("no vault at {}: add your first app with `vault app add` (it creates the vault), or point SPVAULT_FILE or --vault at the vault you have", .0.display())]
     NoVault(PathBuf),
 
     #[error("a vault already exists at {}", .0.display())]
@@ -102,8 +106,15 @@ pub enum Error {
     #[error("profile '{0}' has no refresh token: authorize it with `vault login {0}`")]
     NoRefreshToken(String),
 
-    #[error("{0} problem(s) need attention")]
+    #[error("{} attention", match .0 { 1 => "1 problem needs".to_owned(), n => format!("{n} problems need") })]
     NeedsAttention(usize),
+
+    #[error("cannot run {program}: {detail}")]
+    CannotRun {
+        program: String,
+        detail: String,
+        code: ExitCode,
+    },
 
     #[error("{0}")]
     SpApi(#[from] crate::spapi_client::SpApiError),
@@ -151,7 +162,17 @@ impl Error {
                 ExitCode::Rejected
             }
             Error::Io { .. } | Error::VaultExists(_) | Error::Other(_) => ExitCode::Other,
+            Error::CannotRun { code, .. } => *code,
         }
+    }
+}
+
+/// "1 problem", "2 problems": a count with its noun, singular or plural.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

@@ -6,8 +6,13 @@ use crate::secret::Secret;
 use crate::spapi::{Marketplace, Region};
 use crate::vault::model::{App, CachedToken, Profile};
 
-/// Set in every `exec` child and `env` output; also guards against nesting.
+/// Set in every `exec` child and `env` output: which profile the variables are for.
 pub const PROFILE_VAR: &str = "SPVAULT_PROFILE";
+
+/// Set only in `exec` children: guards against nesting `exec` of another profile
+/// (`env` output does not set it, so a shell that ran `eval "$(vault env p)"` can
+/// still `vault exec` any profile).
+pub const EXEC_GUARD_VAR: &str = "SPVAULT_EXEC_PROFILE";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -110,14 +115,7 @@ pub fn variables(source: &Source<'_>, preset: Option<Preset>, with_secrets: bool
     push("SP_API_ACCESS_TOKEN", source.token.token.clone());
     push(
         "SP_API_ACCESS_TOKEN_EXPIRES_AT",
-        Secret::new(
-            source
-                .token
-                .expires_at
-                .round(jiff::Unit::Second)
-                .unwrap_or(source.token.expires_at)
-                .to_string(),
-        ),
+        Secret::new(crate::display::timestamp(source.token.expires_at)),
     );
     push(
         "SP_API_ENDPOINT",

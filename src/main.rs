@@ -10,7 +10,19 @@ fn main() -> std::process::ExitCode {
             .unwrap_or_default();
         eprintln!("vault: internal error{at}; please report it (see SECURITY.md)");
     }));
-    let cli = spvault::cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match spvault::cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            if error.use_stderr()
+                && let Some(line) = spvault::cli::exec_without_separator(&args)
+            {
+                eprintln!("hint: the command goes after `--`: {line}");
+            }
+            return std::process::ExitCode::from(error.exit_code() as u8);
+        }
+    };
     match spvault::commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

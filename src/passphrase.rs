@@ -50,11 +50,14 @@ pub fn new(vault_path: &Path, new_value_var: Option<&str>) -> Result<Secret> {
     if let Some(var) = new_value_var
         && let Some(value) = std::env::var_os(var)
     {
-        return non_empty(var, Secret::new(value.to_string_lossy().into_owned()));
+        let secret = non_empty(var, Secret::new(value.to_string_lossy().into_owned()))?;
+        warn_if_weak(&secret);
+        return Ok(secret);
     }
     if new_value_var.is_none()
         && let Some(secret) = from_environment()?
     {
+        warn_if_weak(&secret);
         return Ok(secret);
     }
     let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
@@ -64,7 +67,36 @@ pub fn new(vault_path: &Path, new_value_var: Option<&str>) -> Result<Secret> {
             "the two passphrases differ: nothing was changed, try again".into(),
         ));
     }
+    if warn_if_weak(&first) && !keep_weak()? {
+        return Err(Error::Invalid(
+            "choose a stronger passphrase (several unrelated words work well): nothing was changed"
+                .into(),
+        ));
+    }
     Ok(first)
+}
+
+/// Rates a new passphrase (zxcvbn, the estimator password managers use) and warns
+/// on stderr when it is weak; says whether it was.
+fn warn_if_weak(passphrase: &Secret) -> bool {
+    let rating = zxcvbn::zxcvbn(passphrase.expose(), &["spvault", "vault", "amazon"]);
+    if rating.score() >= zxcvbn::Score::Three {
+        return false;
+    }
+    eprintln!(
+        "warning: the new passphrase is weak (strength {} of 4): it guards every credential in the vault, and a stolen copy of the vault can be attacked offline; several unrelated words make a strong one",
+        rating.score() as u8
+    );
+    true
+}
+
+fn keep_weak() -> Result<bool> {
+    dialoguer::Confirm::new()
+        .with_prompt("Keep this weak passphrase anyway?")
+        .default(false)
+        .wait_for_newline(true)
+        .interact()
+        .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))
 }
 
 /// A passphrase file others can read gives the vault away to them.
@@ -146,10 +178,10 @@ fn prompt_once(prompt: &str) -> Result<Secret> {
 
 /// Reads a secret value (client secret, refresh token) from a no-echo prompt, asking
 /// again when the answer is empty (a stray Enter must not store an empty secret).
-pub fn prompt_secret(prompt: &str) -> Result<Secret> {
+pub fn prompt_secret(prompt: &str, stdin_flag: &str) -> Result<Secret> {
     if !terminal_available() {
         return Err(Error::Invalid(format!(
-            "no terminal to ask \"{}\": pass the value on stdin with the command's --stdin flag",
+            "no terminal to ask \"{}\": pass the value on stdin with {stdin_flag}",
             prompt.trim_end_matches([':', ' '])
         )));
     }

@@ -34,6 +34,17 @@ pub fn restore_core_dumps() {
     }
 }
 
+/// Lets a reader that goes away (`vault list | head -1`) end this process the way it
+/// ends other Unix tools, by SIGPIPE, instead of a write error or a panic; a command
+/// run by `exec` inherits the default too. Not for the servers (`serve`, the agent,
+/// the login listener), which must outlive a client that hangs up.
+pub fn end_quietly_on_closed_pipe() {
+    // SAFETY: setting a signal's disposition to the default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Raises the soft open-file limit to the hard one (a server holds one descriptor per
 /// connection) and returns the limit now in force.
 pub fn raise_open_file_limit() -> u64 {

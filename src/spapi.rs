@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     Na,
@@ -16,6 +16,15 @@ pub enum Region {
 
 impl Region {
     pub const ALL: [Region; 3] = [Region::Na, Region::Eu, Region::Fe];
+
+    /// The codes of the marketplaces the region covers.
+    pub fn marketplace_codes(self) -> Vec<&'static str> {
+        MARKETPLACES
+            .iter()
+            .filter(|m| m.region == self)
+            .map(|m| m.code)
+            .collect()
+    }
 
     pub fn code(self) -> &'static str {
         match self {
@@ -283,11 +292,26 @@ impl Marketplace {
 impl FromStr for Region {
     type Err = String;
 
+    /// `na`, `eu` or `fe` in any case; `us` is `na` (the only region it can mean).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        if wanted.eq_ignore_ascii_case("us") {
+            return Ok(Region::Na);
+        }
         Region::ALL
             .into_iter()
-            .find(|r| r.code().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown region '{s}': use na, eu or fe"))
+            .find(|r| r.code().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| {
+                let regions: Vec<String> = Region::ALL
+                    .iter()
+                    .map(|r| format!("{} ({})", r.code(), r.marketplace_codes().join(", ")))
+                    .collect();
+                format!(
+                    "unknown region '{}': use {}",
+                    wanted.escape_debug(),
+                    regions.join("; ")
+                )
+            })
     }
 }
 

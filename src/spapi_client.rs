@@ -37,7 +37,7 @@ pub enum SpApiError {
     )]
     RotationUncertain { detail: String },
     #[error(
-        "SP-API is unreachable or failing after {attempts} attempt(s): {detail}; try again later"
+        "SP-API is unreachable or failing after {}: {detail}; try again later", crate::error::count(*.attempts as usize, "attempt")
     )]
     Unavailable { attempts: u32, detail: String },
     #[error("SP-API sent an unexpected answer: {0}")]

@@ -56,7 +56,7 @@ struct RefreshJob {
 /// The error a batch refresh ends with when some profiles failed: their common exit
 /// code, or 1 when they failed for different reasons.
 #[derive(Debug, thiserror::Error)]
-#[error("{failed} of {total} profiles could not be refreshed")]
+#[error("{failed} of {} could not be refreshed", crate::error::count(*.total, "profile"))]
 pub struct SomeFailed {
     pub failed: usize,
     pub total: usize,
@@ -175,26 +175,56 @@ impl TokenService {
     }
 }
 
+/// An access token to use, and why it is not a fresh one when it is not.
+pub struct UsableToken {
+    pub token: CachedToken,
+    /// Set when a refresh within the margin failed and the cached token, still
+    /// valid, is used anyway: for the command to print.
+    pub warning: Option<String>,
+}
+
 /// A token for `profile` valid for more than `margin`: the cached one, or a new one
-/// (saved to the vault) when it is missing or too old. The network client is only set
-/// up when a refresh is needed.
+/// (saved to the vault) when it is missing or too old. When that refresh fails but
+/// the cached token has not expired yet, the cached one is used, with a warning;
+/// an expired one never is. The network client is only set up when a refresh is
+/// needed.
 pub fn valid_token(
     unlocked: &Unlocked,
     vault: &Vault,
     profile: &str,
     margin: SignedDuration,
-) -> Result<CachedToken> {
+) -> Result<UsableToken> {
     let (p, _) = vault.profile_with_app(profile)?;
+    let now = Timestamp::now();
     if let Some(cached) = &p.access_token
-        && cached.valid_for(margin, Timestamp::now())
+        && cached.valid_for(margin, now)
     {
-        return Ok(cached.clone());
+        return Ok(UsableToken {
+            token: cached.clone(),
+            warning: None,
+        });
     }
-    TokenService::from_env()?
+    let refreshed = TokenService::from_env()?
         .refresh(unlocked, vault, &[profile.to_owned()], 1, |_| {})?
         .pop()
         .map(|outcome| outcome.result)
-        .unwrap_or_else(|| Err(Error::NoSuchProfile(profile.to_owned())))
+        .unwrap_or_else(|| Err(Error::NoSuchProfile(profile.to_owned())));
+    match (refreshed, &p.access_token) {
+        (Ok(token), _) => Ok(UsableToken {
+            token,
+            warning: None,
+        }),
+        (Err(error), Some(cached)) if cached.valid_for(SignedDuration::ZERO, now) => {
+            Ok(UsableToken {
+                warning: Some(format!(
+                    "could not refresh profile '{profile}' ({error}); using the cached access token, valid {} more",
+                    crate::duration::short(now.duration_until(cached.expires_at))
+                )),
+                token: cached.clone(),
+            })
+        }
+        (Err(error), _) => Err(error),
+    }
 }
 
 /// The scope of the Authorization API, which Amazon shut down in 2024.

@@ -20,13 +20,14 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
     if no_flags && prompt::interactive() {
         return wizard(file, &args.name);
     }
-    let region = args.region.ok_or_else(|| {
-        Error::Invalid("--region is required (na, eu or fe); on a terminal, `vault add-profile NAME` with no flags asks for everything".into())
-    })?;
-    let marketplace_id = match &args.marketplace {
-        Some(m) => Some(model::resolve_marketplace(m, region)?.id.to_owned()),
-        None => None,
-    };
+    if args.region.is_none() && args.marketplace.is_none() {
+        return Err(Error::Invalid(
+            "--region (na, eu or fe) or --marketplace is required; on a terminal, `vault add-profile NAME` with no flags asks for everything".into(),
+        ));
+    }
+    let (region, marketplace) =
+        model::region_and_marketplace(args.region, args.marketplace.as_deref())?;
+    let marketplace_id = marketplace.map(|m| m.id.to_owned());
     let (unlocked, vault) = Unlocked::open(file)?;
     let app = vault.choose_app(args.app.as_deref())?;
     let mut profile = Profile::new(app, region, marketplace_id);
@@ -75,7 +76,10 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
             .default(false)
             .interact()
             .map_err(prompt::terminal_error)?;
-        let client_secret = passphrase::prompt_secret("LWA client secret: ")?;
+        let client_secret = passphrase::prompt_secret(
+            "LWA client secret: ",
+            "`vault app add --client-secret-stdin`",
+        )?;
         new_app = Some((
             app_name.clone(),
             App {

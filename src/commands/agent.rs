@@ -59,6 +59,9 @@ pub fn lock(file: VaultFile) -> Result<()> {
 }
 
 pub fn status(file: VaultFile, json: bool) -> Result<()> {
+    if file.read()?.is_none() {
+        return Err(Error::NoVault(file.path().to_path_buf()));
+    }
     let (unlocked, idle_left, lifetime_left) = match agent::call(file.path(), &Request::Status)? {
         Some(Response::Status {
             unlocked: true,

@@ -36,11 +36,12 @@ pub fn run(file: VaultFile, command: AppCommand) -> Result<()> {
     }
 }
 
-fn read_client_secret(from_stdin: bool, app: &str) -> Result<Secret> {
+/// The client secret from stdin (`stdin_flag` given) or a no-echo prompt.
+fn read_client_secret(from_stdin: bool, app: &str, stdin_flag: &str) -> Result<Secret> {
     let secret = if from_stdin {
         secret_from_stdin("client secret")?
     } else {
-        passphrase::prompt_secret(&format!("LWA client secret for app '{app}': "))?
+        passphrase::prompt_secret(&format!("LWA client secret for app '{app}': "), stdin_flag)?
     };
     if secret.is_empty() {
         return Err(Error::Invalid("the client secret is empty".into()));
@@ -71,7 +72,11 @@ fn check_new_app(args: &AppAddArgs) -> Result<()> {
 fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     check_new_app(&args)?;
     let (unlocked, _) = Unlocked::open_or_create(file)?;
-    let client_secret = read_client_secret(args.client_secret_stdin, &args.name)?;
+    let client_secret = read_client_secret(
+        args.client_secret_stdin,
+        &args.name,
+        "--client-secret-stdin",
+    )?;
     let expires = prompt::secret_expiry(&args.name, args.expiry.expires)?;
     let mut app = App::new(
         args.client_id.clone(),
@@ -93,7 +98,7 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
 fn set_secret(file: VaultFile, name: &str, stdin: bool, expiry: &SecretExpiry) -> Result<()> {
     let (unlocked, vault) = Unlocked::open(file)?;
     vault.app(name)?;
-    let secret = read_client_secret(stdin, name)?;
+    let secret = read_client_secret(stdin, name, "--stdin")?;
     let expires = prompt::secret_expiry(name, expiry.expires)?;
     unlocked.update(|vault| {
         let app = vault.app_mut(name)?;
@@ -172,7 +177,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
                     "application_id": app.application_id,
                     "redirect_uri": app.redirect_uri,
                     "draft": app.draft,
-                    "client_secret_expires_at": app.client_secret_expires_at.map(|t| t.to_string()),
+                    "client_secret_expires_at": app.client_secret_expires_at.map(crate::display::timestamp),
                     "client_secret_days_left": super::list::days_left(app.client_secret_expires_at, now),
                     "profiles": vault.profiles.values().filter(|p| &p.app == name).count(),
                     "self_authorized": counts[name.as_str()].self_authorized,

@@ -132,9 +132,9 @@ pub fn run(file: VaultFile, within: SignedDuration, json: bool) -> Result<()> {
         );
     } else if found.is_empty() {
         println!(
-            "OK: {} apps and {} profiles need no attention",
-            vault.apps.len(),
-            vault.profiles.len()
+            "OK: {} and {} need no attention",
+            crate::error::count(vault.apps.len(), "app"),
+            crate::error::count(vault.profiles.len(), "profile")
         );
     } else {
         for problem in &found {

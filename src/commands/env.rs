@@ -1,7 +1,6 @@
 use crate::cli::{EnvArgs, Freshness, VariableArgs};
 use crate::error::Result;
 use crate::export::{self, Source, Variable};
-use crate::tokens;
 use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 
@@ -13,7 +12,7 @@ pub fn profile_variables(
     freshness: &Freshness,
 ) -> Result<Vec<Variable>> {
     let (unlocked, vault) = Unlocked::open(file)?;
-    let token = tokens::valid_token(&unlocked, &vault, profile, freshness.min_valid)?;
+    let token = super::access_token(&unlocked, &vault, profile, freshness.min_valid)?;
     let (p, app) = vault.profile_with_app(profile)?;
     let source = Source {
         profile_name: profile,

@@ -103,16 +103,15 @@ fn report(plan: &Plan, app: &str) {
 
 fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
     model::validate_name("profile", &args.profile)?;
-    let marketplace_id = match &args.marketplace {
-        Some(m) => Some(model::resolve_marketplace(m, args.region)?.id.to_owned()),
-        None => None,
-    };
+    let (region, marketplace) =
+        model::region_and_marketplace(args.region, args.marketplace.as_deref())?;
+    let marketplace_id = marketplace.map(|m| m.id.to_owned());
     let found = import::read_dotenv(&args.file)?;
     found.client(&args.file)?;
     let plan = Plan {
         profile: args.profile.clone(),
         app: args.app.clone(),
-        region: args.region,
+        region,
         marketplace_id,
         application_id: args.application_id.clone(),
         found,

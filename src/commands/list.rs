@@ -2,8 +2,9 @@ use comfy_table::{ContentArrangement, Table};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use crate::display::timestamp;
 use crate::duration;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::spapi::Marketplace;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{App, Authorization, Profile};
@@ -75,14 +76,12 @@ impl ProfileSummary {
             access_token_expires_at: profile
                 .access_token
                 .as_ref()
-                .map(|t| t.expires_at.to_string()),
+                .map(|t| timestamp(t.expires_at)),
             access_token_seconds_left: seconds_left,
-            client_secret_expires_at: app
-                .and_then(|a| a.client_secret_expires_at)
-                .map(|t| t.to_string()),
+            client_secret_expires_at: app.and_then(|a| a.client_secret_expires_at).map(timestamp),
             client_secret_days_left: app.and_then(|a| days_left(a.client_secret_expires_at, now)),
-            authorized_at: profile.authorized_at.map(|t| t.to_string()),
-            authorization_expires_at: profile.authorization_expires_at.map(|t| t.to_string()),
+            authorized_at: profile.authorized_at.map(timestamp),
+            authorization_expires_at: profile.authorization_expires_at.map(timestamp),
             last_refresh_error: profile.last_refresh_error.as_ref().map(|f| f.code.clone()),
             last_refresh_error_at: profile.last_refresh_error.as_ref().map(|f| f.at),
             authorization: profile.authorization(),
@@ -151,19 +150,11 @@ pub fn new_table(header: &[&str]) -> Table {
     table
 }
 
-/// Opens the vault for a read-only listing: an absent vault lists as empty.
+/// Opens the vault for a read-only listing. A vault that is not there is an error
+/// (exit 5), never an empty list: a mistyped SPVAULT_FILE must not look like an empty
+/// vault to a monitor.
 pub fn open_for_reading(file: VaultFile) -> Result<Vault> {
-    match Unlocked::open(file) {
-        Ok((_, vault)) => Ok(vault),
-        Err(Error::NoVault(path)) => {
-            eprintln!(
-                "No vault at {} yet: add an app with `vault app add` to create one.",
-                path.display()
-            );
-            Ok(Vault::default())
-        }
-        Err(e) => Err(e),
-    }
+    Unlocked::open(file).map(|(_, vault)| vault)
 }
 
 /// Warns on stderr about client secrets that expire within 30 days.

@@ -30,7 +30,7 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
             secret_from_stdin("refresh token")?
         } else {
             eprintln!("{}", self_authorization_guide(profile.vendor));
-            passphrase::prompt_secret("Refresh token (Atzr|...): ")?
+            passphrase::prompt_secret("Refresh token (Atzr|...): ", "--refresh-token-stdin")?
         };
         check_refresh_token(&refresh_token)?;
         let service = TokenService::from_env()?;

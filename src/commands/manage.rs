@@ -5,9 +5,26 @@ use crate::error::Result;
 use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 
-pub fn remove(file: VaultFile, name: &str) -> Result<()> {
+pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
     let (unlocked, vault) = Unlocked::open(file)?;
-    vault.profile(name)?;
+    let profile = vault.profile(name)?;
+    if !yes && super::prompt::interactive() {
+        let what = if profile.refresh_token.is_some() {
+            format!("Remove profile '{name}' and its refresh token?")
+        } else {
+            format!("Remove profile '{name}'?")
+        };
+        let confirmed = dialoguer::Confirm::new()
+            .with_prompt(what)
+            .default(false)
+            .wait_for_newline(true)
+            .interact()
+            .map_err(super::prompt::terminal_error)?;
+        if !confirmed {
+            println!("Kept profile '{name}'");
+            return Ok(());
+        }
+    }
     unlocked.update(|vault| vault.remove_profile(name).map(drop))?;
     println!("Removed profile '{name}' and its tokens");
     Ok(())
@@ -20,6 +37,25 @@ pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     unlocked.update(|vault| vault.rename_profile(old, new))?;
     println!("Renamed profile '{old}' to '{new}'");
     Ok(())
+}
+
+/// The manual page on stdout, or one page per command written to `dir` (created
+/// when missing).
+pub fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    let command = Cli::command();
+    match dir {
+        None => clap_mangen::Man::new(command)
+            .render(&mut std::io::stdout())
+            .map_err(|e| crate::error::Error::Other(format!("cannot print the manual: {e}"))),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| crate::error::Error::io("create folder", dir, e))?;
+            clap_mangen::generate_to(command, dir)
+                .map_err(|e| crate::error::Error::io("write manual pages to", dir, e))?;
+            println!("Wrote the manual pages to {}", dir.display());
+            Ok(())
+        }
+    }
 }
 
 pub fn completions(shell: clap_complete::Shell) {

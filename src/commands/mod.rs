@@ -26,6 +26,12 @@ use crate::secret::Secret;
 use crate::vault::file::VaultFile;
 
 pub fn run(cli: Cli) -> Result<()> {
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Agent { .. } | Command::Login(_)
+    ) {
+        crate::process::end_quietly_on_closed_pipe();
+    }
     let file = VaultFile::locate(cli.store, cli.ca_cert.clone(), cli.vault, cli.identity)?;
     match cli.command {
         Command::Init(args) => init::init(file, args),
@@ -34,7 +40,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::AddProfile(args) => add_profile::run(file, args),
         Command::List(json) => list::list(file, json.json),
         Command::Show { profile, json } => list::show(file, &profile, json.json),
-        Command::Remove { profile } => manage::remove(file, &profile),
+        Command::Remove { profile, yes } => manage::remove(file, &profile, yes),
         Command::Rename { old, new } => manage::rename(file, &old, &new),
         Command::Login(args) => login::run(file, args),
         Command::Refresh(args) => refresh::run(file, args),
@@ -61,6 +67,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
             recipients::new_identity(&path)
         }
+        Command::Man { dir } => manage::man(dir.as_deref()),
         Command::Completions { shell } => {
             manage::completions(shell);
             Ok(())
@@ -97,4 +104,19 @@ pub fn explain_spapi_error(error: crate::spapi_client::SpApiError, app: &str) ->
         },
         other => other.into(),
     }
+}
+
+/// A profile's access token for `token`, `env`, `exec` and `rdt`; says so on stderr
+/// when a failed refresh left the cached (still valid) token in use.
+fn access_token(
+    unlocked: &crate::vault::Unlocked,
+    vault: &crate::vault::Vault,
+    profile: &str,
+    margin: jiff::SignedDuration,
+) -> Result<crate::vault::model::CachedToken> {
+    let usable = crate::tokens::valid_token(unlocked, vault, profile, margin)?;
+    if let Some(warning) = usable.warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(usable.token)
 }

@@ -1,7 +1,6 @@
 use crate::cli::RdtArgs;
 use crate::error::{Error, Result};
 use crate::spapi_client::{self, SpApiClient};
-use crate::tokens;
 use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 
@@ -20,7 +19,7 @@ pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
     let (unlocked, vault) = Unlocked::open(file)?;
     let profile = vault.profile(&args.profile)?;
     let client = SpApiClient::for_restricted_data_tokens(profile.region)?;
-    let access = tokens::valid_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;
+    let access = super::access_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;
     let rdt = crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.restricted_data_token(
@@ -32,7 +31,7 @@ pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
     if args.json {
         let json = serde_json::json!({
             "restricted_data_token": rdt.token.expose(),
-            "expires_at": rdt.expires_at.to_string(),
+            "expires_at": crate::display::timestamp(rdt.expires_at),
         });
         println!(
             "{}",

@@ -16,7 +16,7 @@ pub fn run(
     };
     let (unlocked, vault) = Unlocked::open(file)?;
     let token = match scope {
-        None => tokens::valid_token(&unlocked, &vault, profile, freshness.min_valid)?,
+        None => super::access_token(&unlocked, &vault, profile, freshness.min_valid)?,
         Some(scope) => {
             let app = vault.profile(profile)?.app.clone();
             tokens::grantless_token(&unlocked, &vault, &app, &scope, freshness.min_valid)?

@@ -27,7 +27,7 @@ pub enum LwaError {
 
     /// Amazon could not be reached or kept failing.
     #[error(
-        "Amazon's token endpoint is unreachable or failing after {attempts} attempt(s): {detail}; try again later"
+        "Amazon's token endpoint is unreachable or failing after {}: {detail}; try again later", crate::error::count(*.attempts as usize, "attempt")
     )]
     Unavailable { attempts: u32, detail: String },
 

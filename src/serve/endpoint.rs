@@ -58,7 +58,7 @@ impl Endpoint {
                 StatusCode::OK,
                 serde_json::json!({
                     "access_token": token.token.expose(),
-                    "expires_at": token.expires_at.to_string(),
+                    "expires_at": crate::display::timestamp(token.expires_at),
                 }),
             ),
             Some(Served::Failed { message, .. }) => json(

@@ -446,6 +446,31 @@ pub fn resolve_marketplace(code_or_id: &str, region: Region) -> Result<&'static 
     Ok(marketplace)
 }
 
+/// The region and marketplace a profile gets from `--region` and `--marketplace`: a
+/// marketplace alone names its region (each marketplace has one); both must agree.
+pub fn region_and_marketplace(
+    region: Option<Region>,
+    marketplace: Option<&str>,
+) -> Result<(Region, Option<&'static Marketplace>)> {
+    match (region, marketplace) {
+        (Some(region), Some(m)) => Ok((region, Some(resolve_marketplace(m, region)?))),
+        (Some(region), None) => Ok((region, None)),
+        (None, Some(m)) => {
+            let marketplace = Marketplace::lookup(m).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown marketplace '{}': use a code such as DE or US, or a marketplace id",
+                    m.escape_debug()
+                ))
+            })?;
+            Ok((marketplace.region, Some(marketplace)))
+        }
+        (None, None) => Err(Error::Invalid(
+            "--region is required (na, eu or fe), or a --marketplace, which names its region"
+                .into(),
+        )),
+    }
+}
+
 /// Accepts only `https://` redirect URIs, or `http://` ones on a loopback host (used by
 /// local listeners and test stand-ins).
 pub fn validate_redirect_uri(uri: &str) -> Result<()> {

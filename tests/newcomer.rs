@@ -1,0 +1,325 @@
+//! A first hour without surprises: what a new user tripped over, each with the advice
+//! the user should see.
+
+mod support;
+
+use std::process::Stdio;
+
+use support::*;
+
+/// Runs `vault ARGS | reader` through sh; returns vault's exit status (as the shell
+/// reports it: 141 for SIGPIPE) and its stderr.
+fn piped(env: &Env, args: &str, reader: &str) -> (i32, String) {
+    let script =
+        format!("\"$VAULT\" {args} 2>\"$ERR\" | {reader} >/dev/null; echo ${{PIPESTATUS[0]}}");
+    let err = env.path("pipe.err");
+    let out = env
+        .command(&[])
+        .get_envs()
+        .fold(std::process::Command::new("bash"), |mut c, (k, v)| {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+            c
+        })
+        .args(["-c", &script])
+        .env("VAULT", env!("CARGO_BIN_EXE_vault"))
+        .env("ERR", &err)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    (status, std::fs::read_to_string(err).unwrap_or_default())
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_vault_quietly() {
+    let mut env = Env::new();
+    env.with_app(None);
+    for i in 0..200 {
+        env.run(&["add-profile", &format!("p{i}"), "--region", "eu"])
+            .ok();
+    }
+    for (args, reader) in [
+        ("completions bash", "head -1"),
+        ("list --json", "true"),
+        ("list", "head -1"),
+        ("man", "head -1"),
+    ] {
+        let (status, stderr) = piped(&env, args, reader);
+        assert!(
+            status == 0 || status == 141,
+            "{args} | {reader}: exit {status}: {stderr}"
+        );
+        assert!(stderr.is_empty(), "{args} | {reader}: {stderr}");
+    }
+}
+
+#[test]
+fn env_output_does_not_stop_exec_of_another_profile() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "a", REFRESH_TOKEN);
+    env.logged_in_profile(&standin, "b", "Atzr|b");
+    let vars = env.run(&["env", "a", "--format", "json"]).ok().json();
+    assert_eq!(vars["SPVAULT_PROFILE"], "a");
+    // As after eval "$(vault env a)": exec of b still works.
+    env.set("SPVAULT_PROFILE", "a");
+    let out = env
+        .run(&["exec", "b", "--", "sh", "-c", "echo $SPVAULT_PROFILE"])
+        .ok();
+    assert_eq!(out.stdout, "b\n");
+    // Inside exec, another profile is refused.
+    let out = env
+        .run(&[
+            "exec",
+            "a",
+            "--",
+            env!("CARGO_BIN_EXE_vault"),
+            "exec",
+            "b",
+            "--",
+            "true",
+        ])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("already inside `vault exec`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn exec_without_dashes_gets_the_fixed_command_and_shell_exit_codes() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "eu-seller", REFRESH_TOKEN);
+    let out = env
+        .run(&["exec", "eu-seller", "python3", "report.py"])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains(
+            "hint: the command goes after `--`: vault exec eu-seller -- python3 report.py"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = env
+        .run(&["exec", "eu-seller", "--", "no-such-command-spvault"])
+        .expect_code(127);
+    assert!(out.stderr.contains("no such command"), "{}", out.stderr);
+    let script = env.path("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    env.run(&["exec", "eu-seller", "--", script.to_str().unwrap()])
+        .expect_code(126);
+}
+
+#[test]
+fn messages_name_what_actually_helps() {
+    let mut env = Env::new();
+    env.init_fast();
+    env.add_main_app("amzn1.oa2-cs.v1.s");
+    env.run(&["add-profile", "p", "--region", "eu"]).ok();
+    // Locked, no passphrase source, no terminal: vault unlock is named.
+    env.unset("SPVAULT_PASSPHRASE");
+    let out = env.run(&["list"]).expect_code(3);
+    assert!(out.stderr.contains("vault unlock"), "{}", out.stderr);
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    // Self-authorization without a terminal names the flag that exists.
+    let out = env.run(&["login", "p", "--self-authorized"]).expect_code(2);
+    assert!(
+        out.stderr.contains("--refresh-token-stdin"),
+        "{}",
+        out.stderr
+    );
+    // Counts read as English.
+    env.run(&["app", "edit", "main", "--secret-expires", "2099-01-01"])
+        .ok();
+    env.run(&["remove", "p"]).ok();
+    let out = env.run(&["check"]).ok();
+    assert_eq!(
+        out.stdout.trim(),
+        "OK: 1 app and 0 profiles need no attention"
+    );
+}
+
+#[test]
+fn a_vault_that_is_not_there_is_an_error_for_every_reader() {
+    let mut env = Env::new();
+    env.set("SPVAULT_FILE", env.path("typo.toml").to_str().unwrap());
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["app", "list"],
+        vec!["app", "list", "--json"],
+        vec!["recipients", "list"],
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["show", "p"],
+    ] {
+        let out = env.run(&args).expect_code(5);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        assert!(
+            out.stderr.contains("no vault at") && out.stderr.contains("vault app add"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("vault init"),
+            "one hint: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_failed_refresh_inside_the_margin_falls_back_to_the_valid_cached_token() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    standin.revoke(REFRESH_TOKEN);
+    // 59 minutes left, asked for 2 hours: the refresh fails, the token still works.
+    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-1\n");
+    assert!(
+        out.stderr
+            .contains("warning: could not refresh profile 'p'")
+            && out.stderr.contains("cached access token"),
+        "{}",
+        out.stderr
+    );
+    let vars = env
+        .run(&["env", "p", "--min-valid", "2h", "--format", "json"])
+        .ok();
+    assert_eq!(vars.json()["SP_API_ACCESS_TOKEN"], "Atza|standin-1");
+    // An expired token never stands in.
+    standin.set_expires_in(1);
+    env.logged_in_profile(&standin, "q", "Atzr|q");
+    standin.revoke("Atzr|q");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = env.run(&["token", "q"]).expect_code(6);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+#[test]
+fn regions_are_read_the_way_people_type_them() {
+    let mut env = Env::new();
+    env.with_app(None);
+    env.run(&["add-profile", "de", "--marketplace", "DE"]).ok();
+    env.run(&["add-profile", "upper", "--region", "EU"]).ok();
+    env.run(&["add-profile", "mixed", "--region", "Na"]).ok();
+    env.run(&["add-profile", "us", "--region", "us"]).ok();
+    let rows = env.profiles_json();
+    let region = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["profile"] == name)
+            .unwrap()["region"]
+            .clone()
+    };
+    assert_eq!(region("de"), "eu");
+    assert_eq!(region("upper"), "eu");
+    assert_eq!(region("mixed"), "na");
+    assert_eq!(region("us"), "na");
+    let out = env
+        .run(&["add-profile", "x", "--region", "europe"])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("na (CA, US, MX, BR)") && out.stderr.contains("fe (SG, AU, JP)"),
+        "{}",
+        out.stderr
+    );
+    let out = env
+        .run(&["add-profile", "x", "--region", "na", "--marketplace", "DE"])
+        .expect_code(2);
+    assert!(out.stderr.contains("--region eu"), "{}", out.stderr);
+}
+
+#[test]
+fn a_weak_new_passphrase_is_warned_about() {
+    let mut env = Env::new();
+    env.set("SPVAULT_PASSPHRASE", "password1");
+    let out = env.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]);
+    let out = out.ok();
+    assert!(out.stderr.contains("weak"), "{}", out.stderr);
+    env.set(
+        "SPVAULT_NEW_PASSPHRASE",
+        "five unrelated words sail northward",
+    );
+    let out = env.run(&["passwd", "--kdf-memory-mib", "8"]).ok();
+    assert!(!out.stderr.contains("weak"), "{}", out.stderr);
+}
+
+#[test]
+fn remove_asks_first_on_a_terminal() {
+    if !have("script") {
+        return;
+    }
+    let mut env = Env::new();
+    env.with_app(None);
+    env.run(&["add-profile", "p", "--region", "eu"]).ok();
+    let mut terminal = Terminal::start(&env, &["remove", "p"]);
+    terminal.expect("Remove profile 'p'?");
+    terminal.type_line("");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    assert_eq!(env.profiles_json().as_array().unwrap().len(), 1, "kept");
+    let mut terminal = Terminal::start(&env, &["remove", "p"]);
+    terminal.expect("Remove profile 'p'?");
+    terminal.type_line("y");
+    assert_eq!(terminal.finish().0, 0);
+    assert!(env.profiles_json().as_array().unwrap().is_empty());
+    // --yes, and no terminal, proceed without asking.
+    env.run(&["add-profile", "q", "--region", "eu"]).ok();
+    env.run(&["remove", "q"]).ok();
+    env.run(&["add-profile", "r", "--region", "eu"]).ok();
+    let terminal = Terminal::start(&env, &["remove", "r", "--yes"]);
+    assert_eq!(terminal.finish().0, 0);
+    assert!(env.profiles_json().as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_manual_is_printed_or_written_per_command() {
+    let env = Env::new();
+    let out = env.run(&["man"]).ok();
+    assert!(
+        out.stdout.contains(".TH vault 1"),
+        "{}",
+        &out.stdout[..200.min(out.stdout.len())]
+    );
+    let dir = env.path("man/man1");
+    env.run(&["man", "--dir", dir.to_str().unwrap()]).ok();
+    for page in ["vault.1", "vault-app-add.1", "vault-login.1", "vault-man.1"] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+}
+
+#[test]
+fn json_times_are_whole_seconds_in_utc() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let is_whole_seconds = |value: &serde_json::Value| {
+        let text = value.as_str().unwrap();
+        text.len() == 20 && text.ends_with('Z') && text.parse::<jiff::Timestamp>().is_ok()
+    };
+    let row = &env.profiles_json()[0];
+    for field in [
+        "access_token_expires_at",
+        "client_secret_expires_at",
+        "authorized_at",
+    ] {
+        assert!(is_whole_seconds(&row[field]), "{field}: {}", row[field]);
+    }
+    let apps = env.run(&["app", "list", "--json"]).ok().json();
+    assert!(is_whole_seconds(&apps[0]["client_secret_expires_at"]));
+    let vars = env.run(&["env", "p", "--format", "json"]).ok().json();
+    assert!(is_whole_seconds(&vars["SP_API_ACCESS_TOKEN_EXPIRES_AT"]));
+}
