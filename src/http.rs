@@ -9,6 +9,8 @@ use rand::Rng;
 use url::Url;
 
 pub const TIMEOUT_VAR: &str = "SPVAULT_HTTP_TIMEOUT";
+/// The longest one operation with a server may take, over all its retries.
+pub const DEADLINE_VAR: &str = "SPVAULT_NETWORK_TIMEOUT";
 
 /// The longest `Retry-After` waited for; a longer one ends the attempts.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -18,6 +20,8 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// The whole operation, every attempt and wait included, ends by then.
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -26,7 +30,20 @@ impl Default for RetryPolicy {
             attempts: 4,
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
+            deadline: Duration::from_secs(30),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// The default policy with the deadline from `SPVAULT_NETWORK_TIMEOUT` (30 s).
+    pub fn from_env() -> Result<Self, String> {
+        let mut policy = RetryPolicy::default();
+        if let Ok(value) = std::env::var(DEADLINE_VAR) {
+            policy.deadline =
+                crate::duration::parse(&value).map_err(|e| format!("{DEADLINE_VAR}: {e}"))?;
+        }
+        Ok(policy)
     }
 }
 
@@ -92,20 +109,34 @@ pub fn client_with_root(
         .map_err(|e| format!("cannot set up HTTPS: {e}"))
 }
 
-/// Runs `attempt` until it is done, fails for good, or the policy's attempts are used
-/// up; waits `Retry-After` when the server says so, else an exponential backoff.
+/// Runs `attempt` until it is done, fails for good, the policy's attempts are used up,
+/// or its deadline passes (a server that accepts and never answers included); waits
+/// `Retry-After` when the server says so, else an exponential backoff. At a terminal,
+/// each retry is announced on stderr, naming `target`.
 pub async fn with_retries<T, E, F, Fut>(
     policy: &RetryPolicy,
+    target: &Url,
     mut attempt: F,
 ) -> Result<T, Failure<E>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T, E>>,
 {
+    let deadline = tokio::time::Instant::now() + policy.deadline;
+    let out_of_time = |attempts| Failure::Exhausted {
+        attempts,
+        detail: format!(
+            "no answer within {} (set {DEADLINE_VAR} to wait longer)",
+            humantime::format_duration(policy.deadline)
+        ),
+    };
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (detail, retry_after) = match attempt().await {
+        let Ok(outcome) = tokio::time::timeout_at(deadline, attempt()).await else {
+            return Err(out_of_time(attempts));
+        };
+        let (detail, retry_after) = match outcome {
             Attempt::Done(value) => return Ok(value),
             Attempt::Fatal(error) => return Err(Failure::Fatal(error)),
             Attempt::Transient {
@@ -117,7 +148,18 @@ where
         if attempts >= policy.attempts || too_long {
             return Err(Failure::Exhausted { attempts, detail });
         }
-        tokio::time::sleep(retry_after.unwrap_or_else(|| backoff(policy, attempts))).await;
+        let wait = retry_after.unwrap_or_else(|| backoff(policy, attempts));
+        if tokio::time::Instant::now() + wait >= deadline {
+            return Err(Failure::Exhausted { attempts, detail });
+        }
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprintln!(
+                "{}: {detail}; retrying in {}…",
+                target.origin().ascii_serialization(),
+                humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+            );
+        }
+        tokio::time::sleep(wait).await;
     }
 }
 

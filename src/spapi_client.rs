@@ -125,7 +125,7 @@ impl SpApiClient {
             http,
             base,
             region,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::from_env().map_err(SpApiError::Config)?,
         })
     }
 
@@ -200,14 +200,14 @@ impl SpApiClient {
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, SpApiError> {
         let url = self.url(path);
-        http::with_retries(&self.retry, || self.attempt(&url, token, body.clone()))
-            .await
-            .map_err(|failure| match failure {
-                Failure::Fatal(error) => error,
-                Failure::Exhausted { attempts, detail } => {
-                    SpApiError::Unavailable { attempts, detail }
-                }
-            })
+        http::with_retries(&self.retry, &url, || {
+            self.attempt(&url, token, body.clone())
+        })
+        .await
+        .map_err(|failure| match failure {
+            Failure::Fatal(error) => error,
+            Failure::Exhausted { attempts, detail } => SpApiError::Unavailable { attempts, detail },
+        })
     }
 
     async fn attempt(

@@ -323,3 +323,51 @@ fn json_times_are_whole_seconds_in_utc() {
     let vars = env.run(&["env", "p", "--format", "json"]).ok().json();
     assert!(is_whole_seconds(&vars["SP_API_ACCESS_TOKEN_EXPIRES_AT"]));
 }
+
+#[test]
+fn a_token_endpoint_that_never_answers_is_given_up_on_in_bounded_time() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    // Accepts connections and never answers; gives up by itself after 20 s.
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/auth/o2/token", black_hole.local_addr().unwrap());
+    std::thread::spawn(move || {
+        black_hole.set_nonblocking(true).unwrap();
+        let started = std::time::Instant::now();
+        let mut held = Vec::new();
+        while started.elapsed() < std::time::Duration::from_secs(20) {
+            if let Ok((stream, _)) = black_hole.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    env.set("SPVAULT_LWA_TOKEN_URL", &url);
+    env.set("SPVAULT_NETWORK_TIMEOUT", "2s");
+    let started = std::time::Instant::now();
+    let out = env.run(&["refresh", "p", "--force"]).expect_code(7);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains(&url) && said.contains("2s"), "{said}");
+}
+
+#[test]
+fn retries_are_announced_at_a_terminal() {
+    if !have("script") {
+        return;
+    }
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    standin.queue(Canned::json(503, r#"{"error":"temporarily_unavailable"}"#));
+    let mut terminal = Terminal::start(&env, &["refresh", "p", "--force"]);
+    terminal.expect("HTTP 503");
+    terminal.expect("retrying in");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    assert!(screen.contains(&standin.base_url()), "{screen}");
+}

@@ -27,9 +27,13 @@ pub enum LwaError {
 
     /// Amazon could not be reached or kept failing.
     #[error(
-        "Amazon's token endpoint is unreachable or failing after {}: {detail}; try again later", crate::error::count(*.attempts as usize, "attempt")
+        "the token endpoint {url} is unreachable or failing after {}: {detail}; try again later", crate::error::count(*.attempts as usize, "attempt")
     )]
-    Unavailable { attempts: u32, detail: String },
+    Unavailable {
+        url: String,
+        attempts: u32,
+        detail: String,
+    },
 
     /// Amazon answered, but not with a token response.
     #[error(
@@ -111,7 +115,7 @@ impl LwaClient {
         Ok(LwaClient {
             http,
             token_url,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::from_env().map_err(LwaError::Config)?,
         })
     }
 
@@ -121,14 +125,18 @@ impl LwaClient {
         credentials: &ClientCredentials<'_>,
         grant: &Grant<'_>,
     ) -> Result<TokenGrant, LwaError> {
-        http::with_retries(&self.retry, || self.attempt(credentials, grant))
-            .await
-            .map_err(|failure| match failure {
-                Failure::Fatal(error) => error,
-                Failure::Exhausted { attempts, detail } => {
-                    LwaError::Unavailable { attempts, detail }
-                }
-            })
+        http::with_retries(&self.retry, &self.token_url, || {
+            self.attempt(credentials, grant)
+        })
+        .await
+        .map_err(|failure| match failure {
+            Failure::Fatal(error) => error,
+            Failure::Exhausted { attempts, detail } => LwaError::Unavailable {
+                url: self.token_url.to_string(),
+                attempts,
+                detail,
+            },
+        })
     }
 
     async fn attempt(
