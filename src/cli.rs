@@ -139,6 +139,12 @@ pub enum Command {
         yes: bool,
     },
 
+    /// Change a profile's app, region, marketplace, kind or endpoint
+    #[command(
+        after_help = "A new marketplace in the same region, --vendor/--seller and --sandbox/--production keep the\nauthorization. Another app or region makes the refresh token useless: it is dropped (asked\nfirst on a terminal; --yes in scripts) and the profile needs `vault login` again.\n\nExamples:\n  vault edit-profile eu-seller --marketplace FR\n  vault edit-profile eu-seller --sandbox\n  vault edit-profile old-na --region eu --marketplace DE --yes"
+    )]
+    EditProfile(EditProfileArgs),
+
     /// Rename a profile
     Rename {
         /// The profile's current name
@@ -515,6 +521,39 @@ pub struct SecretExpiry {
     /// shows it [default: asked at a terminal; unknown from a script]
     #[arg(long, value_name = "DATE", value_parser = model::parse_date)]
     pub expires: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Args)]
+pub struct EditProfileArgs {
+    /// The profile's name
+    pub name: String,
+    /// Use this app's credentials
+    #[arg(long)]
+    pub app: Option<String>,
+    /// The SP-API region: na, eu or fe
+    #[arg(long, value_parser = parse_region)]
+    pub region: Option<Region>,
+    /// Marketplace code or id (names its region)
+    #[arg(long, value_name = "CODE_OR_ID", conflicts_with = "no_marketplace")]
+    pub marketplace: Option<String>,
+    /// Forget the profile's marketplace
+    #[arg(long)]
+    pub no_marketplace: bool,
+    /// A Vendor Central authorization
+    #[arg(long, conflicts_with = "seller")]
+    pub vendor: bool,
+    /// A Seller Central authorization
+    #[arg(long)]
+    pub seller: bool,
+    /// Use the SP-API sandbox endpoints
+    #[arg(long, conflicts_with = "production")]
+    pub sandbox: bool,
+    /// Use the production endpoints
+    #[arg(long)]
+    pub production: bool,
+    /// Drop the tokens without asking when the change makes them useless
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

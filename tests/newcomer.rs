@@ -371,3 +371,73 @@ fn retries_are_announced_at_a_terminal() {
     assert_eq!(status, 0, "{screen}");
     assert!(screen.contains(&standin.base_url()), "{screen}");
 }
+
+#[test]
+fn edit_profile_keeps_the_authorization_unless_the_change_breaks_it() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let row = |env: &Env| env.profiles_json()[0].clone();
+    // Same region: the authorization stays.
+    env.run(&[
+        "edit-profile",
+        "p",
+        "--marketplace",
+        "FR",
+        "--vendor",
+        "--sandbox",
+    ])
+    .ok();
+    let now = row(&env);
+    assert_eq!(now["marketplace"], "FR");
+    assert_eq!(now["vendor"], true);
+    assert_eq!(now["sandbox"], true);
+    assert_eq!(now["refresh_token_present"], true);
+    env.run(&[
+        "edit-profile",
+        "p",
+        "--seller",
+        "--production",
+        "--no-marketplace",
+    ])
+    .ok();
+    assert_eq!(row(&env)["marketplace"], serde_json::Value::Null);
+    // Another region makes the token useless: refused in a script without --yes.
+    let out = env
+        .run(&["edit-profile", "p", "--marketplace", "US"])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("--yes") && out.stderr.contains("vault login p"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(row(&env)["region"], "eu");
+    let out = env
+        .run(&["edit-profile", "p", "--marketplace", "US", "--yes"])
+        .ok();
+    assert!(out.stdout.contains("vault login p"), "{}", out.stdout);
+    let now = row(&env);
+    assert_eq!(now["region"], "na");
+    assert_eq!(now["refresh_token_present"], false);
+    env.run(&["edit-profile", "p", "--app", "nope"])
+        .expect_code(5);
+    env.run(&["edit-profile", "p", "--region", "fe"])
+        .expect_code(2);
+}
+
+#[test]
+fn edit_profile_asks_before_dropping_tokens_on_a_terminal() {
+    if !have("script") {
+        return;
+    }
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let mut terminal = Terminal::start(&env, &["edit-profile", "p", "--marketplace", "US"]);
+    terminal.expect("Drop the refresh token of 'p'");
+    terminal.type_line("n");
+    assert_eq!(terminal.finish().0, 0);
+    assert_eq!(env.profiles_json()[0]["refresh_token_present"], true);
+}

@@ -4,6 +4,7 @@ mod add_profile;
 mod agent;
 mod app;
 mod check;
+mod edit_profile;
 mod env;
 mod exec;
 mod import;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show { profile, json } => list::show(file, &profile, json.json),
         Command::Remove { profile, yes } => manage::remove(file, &profile, yes),
         Command::Rename { old, new } => manage::rename(file, &old, &new),
+        Command::EditProfile(args) => edit_profile::run(file, args),
         Command::Login(args) => login::run(file, args),
         Command::Refresh(args) => refresh::run(file, args),
         Command::Token {

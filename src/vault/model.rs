@@ -192,6 +192,17 @@ impl Profile {
         }
     }
 
+    /// Forgets the tokens and what is known of the authorization: the profile needs
+    /// `vault login` again.
+    pub fn forget_authorization(&mut self) {
+        self.refresh_token = None;
+        self.access_token = None;
+        self.last_refresh_error = None;
+        self.authorized_at = None;
+        self.authorization_expires_at = None;
+        self.selling_partner_id = None;
+    }
+
     /// Records a new authorization: a consent-flow one lapses after 365 days.
     pub fn record_authorization(&mut self, consent_flow: bool, now: Timestamp) {
         let now = now.round(jiff::Unit::Second).unwrap_or(now);
