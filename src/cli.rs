@@ -410,6 +410,9 @@ pub enum ImportCommand {
         /// The region of every profile [default: asked per section on a terminal]
         #[arg(long, value_parser = parse_region)]
         region: Option<Region>,
+        /// Store the refresh tokens without proving each with one refresh (offline)
+        #[arg(long)]
+        no_verify: bool,
     },
 }
 
@@ -435,6 +438,9 @@ pub struct ImportEnvArgs {
     /// Delete the plaintext file after a successful import, without asking
     #[arg(long)]
     pub delete_source: bool,
+    /// Store the refresh token without proving it with one refresh (offline)
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ fn standin_env() -> (StandIn, Env) {
     env.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
     standin.add_client(CLIENT_ID, "amzn1.oa2-cs.v1.s3cr3t with spaces");
     standin.add_refresh_token(CLIENT_ID, "Atzr|IwEBIold-script-token");
+    standin.add_refresh_token(CLIENT_ID, "Atzr|second");
     (standin, env)
 }
 
@@ -235,11 +236,15 @@ fn python_sp_api_credentials_become_one_profile_per_section() {
         profiles[0]["app"], profiles[1]["app"],
         "one client id, one app"
     );
+    // Each token was proved with one refresh; the access tokens it gave are kept.
+    let proved: Vec<String> = standin
+        .seen()
+        .into_iter()
+        .map(|s| s.refresh_token)
+        .collect();
+    assert_eq!(proved, ["Atzr|IwEBIold-script-token", "Atzr|second"]);
     env.run(&["token", "default"]).ok();
-    assert_eq!(
-        standin.seen().pop().unwrap().refresh_token,
-        "Atzr|IwEBIold-script-token"
-    );
+    assert_eq!(standin.requests(), 2, "the proof's access token was cached");
     // The default location is used without a path.
     let config = env.dir.path().join(".config/python-sp-api");
     std::fs::create_dir_all(&config).unwrap();
@@ -373,4 +378,88 @@ fn amazon_sp_api_works_with_the_preset() {
         &standin,
         printed["access_token"].as_str().unwrap(),
     );
+}
+
+#[test]
+fn imports_prove_each_refresh_token_before_storing_anything() {
+    let (standin, env) = standin_env();
+    let yml = env.path("credentials.yml");
+    std::fs::write(
+        &yml,
+        format!(
+            "good:\n  refresh_token: 'Atzr|IwEBIold-script-token'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 'amzn1.oa2-cs.v1.s3cr3t with spaces'\nrevoked:\n  refresh_token: 'Atzr|revoked'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 'amzn1.oa2-cs.v1.s3cr3t with spaces'\n"
+        ),
+    )
+    .unwrap();
+    let before = env.vault_bytes();
+    let out = env
+        .run(&[
+            "import",
+            "python-sp-api",
+            yml.to_str().unwrap(),
+            "--region",
+            "eu",
+        ])
+        .expect_code(6);
+    assert!(
+        out.stderr.contains("'revoked'") && out.stderr.contains("nothing was imported"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.vault_bytes(), before, "nothing stored");
+    assert!(yml.exists(), "the source is kept");
+    // Offline: --no-verify stores without asking Amazon.
+    let requests = standin.requests();
+    env.run(&[
+        "import",
+        "python-sp-api",
+        yml.to_str().unwrap(),
+        "--region",
+        "eu",
+        "--no-verify",
+    ])
+    .ok();
+    assert_eq!(standin.requests(), requests, "Amazon was not asked");
+    assert_eq!(env.profiles_json().as_array().unwrap().len(), 2);
+    // A verified import keeps the access token the proof returned.
+    let dotenv = env.path(".env");
+    std::fs::write(&dotenv, OLD_SCRIPT_ENV).unwrap();
+    env.import_env(&dotenv, "eu").ok();
+    let row = env
+        .profiles_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "eu")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["access_token_status"], "valid");
+}
+
+#[test]
+fn the_question_to_delete_the_plaintext_file_defaults_to_no() {
+    if !have("script") {
+        return;
+    }
+    let (_standin, env) = standin_env();
+    let dotenv = env.path(".env");
+    std::fs::write(&dotenv, OLD_SCRIPT_ENV).unwrap();
+    let mut terminal = Terminal::start(
+        &env,
+        &[
+            "import",
+            "env",
+            dotenv.to_str().unwrap(),
+            "--profile",
+            "p",
+            "--region",
+            "eu",
+        ],
+    );
+    terminal.expect("Delete the plaintext file");
+    terminal.expect("[y/N]");
+    terminal.type_line("");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    assert!(dotenv.exists(), "kept: {screen}");
 }

@@ -6,10 +6,12 @@ use crate::cli::{ImportCommand, ImportEnvArgs};
 use crate::display::escape_controls;
 use crate::error::{Error, Result};
 use crate::import::{self, Found};
+use crate::lwa::{Grant, LwaError};
 use crate::passphrase;
 use crate::spapi::Region;
+use crate::tokens::{AppCredentials, TokenService};
 use crate::vault::file::VaultFile;
-use crate::vault::model::{self, App, Profile};
+use crate::vault::model::{self, App, CachedToken, Profile};
 use crate::vault::{Unlocked, Vault};
 
 pub fn run(file: VaultFile, command: ImportCommand) -> Result<()> {
@@ -18,7 +20,8 @@ pub fn run(file: VaultFile, command: ImportCommand) -> Result<()> {
         ImportCommand::PythonSpApi {
             file: source,
             region,
-        } => python_sp_api(file, source, region),
+            no_verify,
+        } => python_sp_api(file, source, region, !no_verify),
     }
 }
 
@@ -30,6 +33,8 @@ struct Plan {
     marketplace_id: Option<String>,
     application_id: Option<String>,
     found: Found,
+    /// The access token the refresh that proved the refresh token returned.
+    proof: Option<CachedToken>,
 }
 
 /// Adds the profile to the vault, reusing the app with the same client id or creating
@@ -73,8 +78,51 @@ fn apply(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<String> {
     };
     let mut profile = Profile::new(app_name.clone(), plan.region, plan.marketplace_id.clone());
     profile.refresh_token = plan.found.refresh_token.clone();
+    profile.access_token = plan.proof.clone();
     vault.add_profile(&plan.profile, profile)?;
     Ok(app_name)
+}
+
+/// Proves each plan's refresh token with one refresh, before anything is stored: a
+/// token Amazon rejects stops the whole import, naming the entry. The access tokens
+/// got on the way are kept.
+fn verify(plans: &mut [Plan], source: &Path) -> Result<()> {
+    let with_tokens: Vec<&mut Plan> = plans
+        .iter_mut()
+        .filter(|plan| plan.found.refresh_token.is_some())
+        .collect();
+    if with_tokens.is_empty() {
+        return Ok(());
+    }
+    let service = TokenService::from_env()?;
+    for plan in with_tokens {
+        let (client_id, client_secret) = plan.found.client(source)?;
+        let app = App::new(client_id, None, client_secret, None);
+        let refresh_token = plan.found.refresh_token.clone().expect("filtered above");
+        let grant = service
+            .request(
+                &AppCredentials::of(&app),
+                &Grant::RefreshToken(&refresh_token),
+            )
+            .map_err(|e| match e {
+                LwaError::Rejected { code, description } => Error::AmazonRejected {
+                    subject: format!(
+                        "the refresh token of '{}' in {}",
+                        plan.profile,
+                        source.display()
+                    ),
+                    code,
+                    description,
+                    advice: "nothing was imported and the file is kept: get a new refresh token for that account (or take it out of the file), or import with --no-verify to store it anyway".into(),
+                },
+                other => Error::Lwa(other),
+            })?;
+        plan.proof = Some(CachedToken {
+            token: grant.access_token,
+            expires_at: grant.expires_at,
+        });
+    }
+    Ok(())
 }
 
 fn report(plan: &Plan, app: &str) {
@@ -108,14 +156,18 @@ fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
     let marketplace_id = marketplace.map(|m| m.id.to_owned());
     let found = import::read_dotenv(&args.file)?;
     found.client(&args.file)?;
-    let plan = Plan {
+    let mut plan = Plan {
         profile: args.profile.clone(),
         app: args.app.clone(),
         region,
         marketplace_id,
         application_id: args.application_id.clone(),
         found,
+        proof: None,
     };
+    if !args.no_verify {
+        verify(std::slice::from_mut(&mut plan), &args.file)?;
+    }
     let (unlocked, _) = Unlocked::open_or_create(file)?;
     let app = unlocked.update(|vault| apply(vault, &plan, &args.file))?;
     report(&plan, &app);
@@ -124,9 +176,7 @@ fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
 
 /// Deletes the plaintext source when asked to (flag, or yes at the prompt).
 fn offer_deletion(source: &Path, delete: bool) -> Result<()> {
-    let interactive = !delete
-        && passphrase::terminal_available()
-        && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let interactive = !delete && super::prompt::interactive();
     let confirmed = delete
         || (interactive
             && Confirm::new()
@@ -135,7 +185,7 @@ fn offer_deletion(source: &Path, delete: bool) -> Result<()> {
                     "Delete the plaintext file {} now?",
                     source.display()
                 ))
-                .default(true)
+                .default(false)
                 .interact()
                 .unwrap_or(false));
     if confirmed {
@@ -161,7 +211,12 @@ fn default_credentials_yml() -> Result<PathBuf> {
         .join(".config/python-sp-api/credentials.yml"))
 }
 
-fn python_sp_api(file: VaultFile, source: Option<PathBuf>, region: Option<Region>) -> Result<()> {
+fn python_sp_api(
+    file: VaultFile,
+    source: Option<PathBuf>,
+    region: Option<Region>,
+    verify_tokens: bool,
+) -> Result<()> {
     let source = match source {
         Some(path) => path,
         None => default_credentials_yml()?,
@@ -200,7 +255,11 @@ fn python_sp_api(file: VaultFile, source: Option<PathBuf>, region: Option<Region
             marketplace_id: None,
             application_id: None,
             found,
+            proof: None,
         });
+    }
+    if verify_tokens {
+        verify(&mut plans, &source)?;
     }
     let (unlocked, _) = Unlocked::open_or_create(file)?;
     let apps = unlocked.update(|vault| {
