@@ -441,3 +441,39 @@ fn edit_profile_asks_before_dropping_tokens_on_a_terminal() {
     assert_eq!(terminal.finish().0, 0);
     assert_eq!(env.profiles_json()[0]["refresh_token_present"], true);
 }
+
+#[test]
+fn the_wizard_saves_nothing_before_the_end_and_refuses_secrets_in_plain_prompts() {
+    if !have("script") {
+        return;
+    }
+    // Ctrl-C in the middle of the wizard, on a machine without a vault: none appears.
+    let env = Env::new();
+    let mut terminal = Terminal::start(&env, &["add-profile", "eu-seller"]);
+    terminal.expect("App name");
+    terminal.type_line("main");
+    terminal.expect("LWA client id");
+    terminal.type_line("\u{3}");
+    let (status, screen) = terminal.finish();
+    assert_ne!(status, 0, "{screen}");
+    assert!(!env.vault.exists(), "a vault was saved early: {screen}");
+    // A pasted client secret or a wrong id is refused at its own prompt.
+    let mut terminal = Terminal::start(&env, &["add-profile", "eu-seller"]);
+    terminal.expect("App name");
+    terminal.type_line("main");
+    terminal.expect("LWA client id");
+    terminal.type_line("amzn1.oa2-cs.v1.pasted-by-mistake");
+    terminal.expect("looks like the client secret");
+    terminal.type_line(APP_ID);
+    terminal.expect("that is an application id");
+    terminal.type_line(CLIENT_ID);
+    terminal.expect("Application id");
+    terminal.type_line("nonsense");
+    terminal.expect("the application id must be");
+    terminal.type_line(APP_ID);
+    terminal.expect("Draft?");
+    terminal.type_line("\u{3}");
+    let (_, screen) = terminal.finish();
+    assert!(!screen.contains("--client-id"), "names a flag: {screen}");
+    assert!(!env.vault.exists());
+}

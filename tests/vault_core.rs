@@ -493,6 +493,7 @@ fn add_profile_without_flags_walks_a_person_through_it() {
         ("Marketplace", "US"),
         ("Marketplace", "DE"),
         ("Vendor Central", "n"),
+        ("Save profile 'eu-seller'", ""),
     ] {
         terminal.expect(prompt);
         terminal.type_line(answer);

@@ -6,9 +6,10 @@ use crate::cli::AddProfileArgs;
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::spapi::Region;
-use crate::vault::Unlocked;
+use crate::vault::crypto::KdfParams;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Profile};
+use crate::vault::{Unlocked, Vault};
 
 pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
     model::validate_name("profile", &args.name)?;
@@ -43,33 +44,67 @@ fn save(
     new_app: Option<(String, App)>,
 ) -> Result<()> {
     let app_name = profile.app.clone();
-    unlocked.update(|vault| {
-        if let Some((app_name, app)) = new_app.clone() {
-            vault.add_app(&app_name, app)?;
-        }
-        vault.add_profile(name, profile.clone())
-    })?;
+    unlocked.update(|vault| add(vault, name, &profile, &new_app))?;
     println!("Added profile '{name}' (app '{app_name}'); next: `vault login {name}`");
+    Ok(())
+}
+
+fn add(
+    vault: &mut Vault,
+    name: &str,
+    profile: &Profile,
+    new_app: &Option<(String, App)>,
+) -> Result<()> {
+    if let Some((app_name, app)) = new_app {
+        vault.add_app(app_name, app.clone())?;
+    }
+    vault.add_profile(name, profile.clone())
+}
+
+/// What a wizard answer must not be: a client secret typed into a visible prompt.
+fn not_a_secret(value: &str) -> Result<()> {
+    if value.trim().starts_with("amzn1.oa2-cs.") {
+        return Err(Error::Invalid(
+            "that looks like the client secret: it goes into its own hidden prompt later, and nothing was kept".into(),
+        ));
+    }
     Ok(())
 }
 
 /// Asks for everything a profile needs, creating the app (and the vault) when there is none.
 fn wizard(file: VaultFile, name: &str) -> Result<()> {
     eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
-    let (unlocked, vault) = Unlocked::open_or_create(file)?;
+    // A new vault's passphrase is asked now, but the vault is written only at the end.
+    let (unlocked, vault, new_vault) = match Unlocked::open(file.clone()) {
+        Ok((unlocked, vault)) => (unlocked, vault, false),
+        Err(Error::NoVault(_)) => (
+            Unlocked::prepare_new(file, KdfParams::DEFAULT)?,
+            Vault::default(),
+            true,
+        ),
+        Err(e) => return Err(e),
+    };
     let mut new_app = None;
     let app_name = if vault.apps.is_empty() {
         eprintln!(
             "The vault has no app yet. Its LWA credentials are in Developer Central, \"LWA credentials\"."
         );
-        let app_name = ask("App name", Some("main"), |v| model::validate_name("app", v))?;
+        let app_name = ask("App name", Some("main"), |v| {
+            not_a_secret(v)?;
+            model::validate_name("app", v)
+        })?;
         let client_id = ask(
             "LWA client id (amzn1.application-oa2-client....)",
             None,
-            |_| Ok(()),
+            |v| {
+                not_a_secret(v)?;
+                model::validate_client_id(v.trim())
+            },
         )?;
-        let application_id = ask("Application id (amzn1.sp.solution....)", None, |_| Ok(()))?;
-        model::validate_app_ids(client_id.trim(), Some(application_id.trim()))?;
+        let application_id = ask("Application id (amzn1.sp.solution....)", None, |v| {
+            not_a_secret(v)?;
+            model::validate_app_ids(client_id.trim(), Some(v.trim()))
+        })?;
         let draft = Confirm::new()
             .wait_for_newline(true)
             .with_prompt("Is the app still in Draft?")
@@ -125,7 +160,26 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         .default(false)
         .interact()
         .map_err(prompt::terminal_error)?;
-    let mut profile = Profile::new(app_name, region, marketplace_id);
+    let mut profile = Profile::new(app_name.clone(), region, marketplace_id);
     profile.vendor = vendor;
+    let confirmed = Confirm::new()
+        .wait_for_newline(true)
+        .with_prompt(format!(
+            "Save profile '{name}' (app '{app_name}', region {region}) to the vault?"
+        ))
+        .default(true)
+        .interact()
+        .map_err(prompt::terminal_error)?;
+    if !confirmed {
+        println!("Nothing was saved");
+        return Ok(());
+    }
+    if new_vault {
+        unlocked.save_new(|vault| add(vault, name, &profile, &new_app))?;
+        println!(
+            "Created the vault and added profile '{name}' (app '{app_name}'); next: `vault login {name}`"
+        );
+        return Ok(());
+    }
     save(&unlocked, name, profile, new_app)
 }

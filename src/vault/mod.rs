@@ -109,6 +109,14 @@ impl Unlocked {
 
     /// Creates a new, empty vault. Refuses to overwrite an existing one.
     pub fn create(file: VaultFile, kdf: KdfParams) -> Result<(Unlocked, Vault)> {
+        let unlocked = Self::prepare_new(file, kdf)?;
+        let vault = unlocked.save_new(|_| Ok(()))?;
+        Ok((unlocked, vault))
+    }
+
+    /// The key for a vault not written yet: asks for the new passphrase and derives
+    /// the key, but writes nothing (the wizard saves only at its end).
+    pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
         kdf.check_bounds().map_err(Error::Invalid)?;
         if file.read()?.is_some() {
             return Err(Error::VaultExists(file.path().to_path_buf()));
@@ -116,16 +124,22 @@ impl Unlocked {
         let passphrase = passphrase::new(file.path(), None)?;
         let key =
             VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
-        let unlocked = Unlocked { file, key };
+        Ok(Unlocked { file, key })
+    }
+
+    /// Writes the vault `prepare_new` prepared, with `fill`'s content; refuses when
+    /// a vault appeared there meanwhile.
+    pub fn save_new(&self, fill: impl FnOnce(&mut Vault) -> Result<()>) -> Result<Vault> {
         let mut vault = Vault::default();
-        let lock = unlocked.file.lock()?;
-        if unlocked.file.read()?.is_some() {
-            return Err(Error::VaultExists(unlocked.file.path().to_path_buf()));
+        fill(&mut vault)?;
+        let lock = self.file.lock()?;
+        let (existing, version) = self.file.read_versioned()?;
+        if existing.is_some() {
+            return Err(Error::VaultExists(self.file.path().to_path_buf()));
         }
-        let (_, version) = unlocked.file.read_versioned()?;
-        let (kdf, salt) = (unlocked.key.kdf, unlocked.key.salt.clone());
-        unlocked.write(&mut vault, &lock, kdf, &salt, version)?;
-        Ok((unlocked, vault))
+        let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
+        self.write(&mut vault, &lock, kdf, &salt, version)?;
+        Ok(vault)
     }
 
     /// The vault as it is on disk now, opened with the key this one was opened with.

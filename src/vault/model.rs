@@ -405,6 +405,11 @@ fn amazon_id_characters(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// Checks the LWA client id alone.
+pub fn validate_client_id(client_id: &str) -> Result<()> {
+    validate_app_ids(client_id, None)
+}
+
 /// Checks the LWA client id and the SP-API application id, catching the most common
 /// set-up mistake: giving one where the other belongs.
 pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result<()> {
@@ -421,7 +426,7 @@ pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result
             "copy it from Developer Central, \"LWA credentials\""
         };
         return Err(Error::Invalid(format!(
-            "--client-id must be {CLIENT_ID_PREFIX} followed by letters and digits: {hint}"
+            "the LWA client id must be {CLIENT_ID_PREFIX} followed by letters and digits: {hint}"
         )));
     }
     let Some(application_id) = application_id else {
@@ -434,7 +439,7 @@ pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result
             "copy the app's \"App ID\" from Developer Central"
         };
         return Err(Error::Invalid(format!(
-            "--application-id must be amzn1.sp.solution. or amzn1.sellerapps.app. followed by letters, digits and '-': {hint}"
+            "the application id must be amzn1.sp.solution. or amzn1.sellerapps.app. followed by letters, digits and '-': {hint}"
         )));
     }
     Ok(())
