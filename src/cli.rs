@@ -16,7 +16,7 @@ use crate::vault::model;
     name = "vault",
     version,
     about = "An encrypted vault for Amazon SP-API credentials, and the whole token lifecycle",
-    after_help = "Examples:\n  vault app add my-app --client-id amzn1.application-oa2-client.... --application-id amzn1.sp.solution....\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault login eu-seller --refresh-token-stdin < token.txt\n  eval \"$(vault env eu-seller)\"\n  vault exec eu-seller -- python3 report.py\n  vault list"
+    after_help = "Examples:\n  vault app add my-app --client-id amzn1.application-oa2-client.... \\\n      --application-id amzn1.sp.solution....\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault login eu-seller --refresh-token-stdin < token.txt\n  eval \"$(vault env eu-seller)\"\n  vault exec eu-seller -- python3 report.py\n  vault list"
 )]
 pub struct Cli {
     /// The vault file [default: $SPVAULT_FILE, else vault.toml in the platform data folder]
@@ -115,7 +115,7 @@ pub enum Command {
 
     /// Add a profile: one seller or vendor authorization
     #[command(
-        after_help = "Examples:\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault add-profile us-vendor --app my-app --region na --vendor\n  vault add-profile eu-seller        (on a terminal: asks for everything)"
+        after_help = "Examples:\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault add-profile us-vendor --app my-app --region na --vendor\n  vault add-profile eu-seller  # on a terminal: asks for everything"
     )]
     AddProfile(AddProfileArgs),
 
@@ -155,7 +155,7 @@ pub enum Command {
 
     /// Authorize a profile and store its refresh token
     #[command(
-        after_help = "Examples:\n  vault login eu-seller                      (opens the consent page; the redirect is received or pasted)\n  vault login eu-seller --no-browser         (prints the consent address, for SSH sessions)\n  vault login eu-seller --listen 8749        (with docs/oauth-relay.html at the app's redirect URI)\n  vault login eu-seller --self-authorized    (type the token from Seller Central's \"Authorize app\")\n  vault login eu-seller --refresh-token-stdin < token.txt\nSee docs/login.md."
+        after_help = "Examples:\n  vault login eu-seller                  # the consent page in the browser\n  vault login eu-seller --no-browser     # prints the consent address (SSH)\n  vault login eu-seller --listen 8749    # with docs/oauth-relay.html hosted\n  vault login eu-seller --self-authorized  # the token Seller Central shows\n  vault login eu-seller --refresh-token-stdin < token.txt\nSee docs/login.md."
     )]
     Login(LoginArgs),
 
@@ -167,7 +167,7 @@ pub enum Command {
 
     /// Print a valid access token, and nothing else
     #[command(
-        after_help = "Example:\n  curl -H \"x-amz-access-token: $(vault token eu-seller)\" \"$SP_API_ENDPOINT/sellers/v1/marketplaceParticipations\""
+        after_help = "Example:\n  curl -H \"x-amz-access-token: $(vault token eu-seller)\" \\\n      \"$SP_API_ENDPOINT/sellers/v1/marketplaceParticipations\""
     )]
     Token {
         /// The profile's name
@@ -181,7 +181,7 @@ pub enum Command {
 
     /// Print a Restricted Data Token for calls that return personal data
     #[command(
-        after_help = "Examples:\n  vault rdt eu-seller --resource 'GET /orders/v0/orders' --data-elements buyerInfo,shippingAddress\n  vault rdt eu-seller --resource 'GET /orders/v0/orders/{orderId}/address' --json"
+        after_help = "Examples:\n  vault rdt eu-seller --resource 'GET /orders/v0/orders' --data-elements \\\n      buyerInfo,shippingAddress\n  vault rdt eu-seller --resource 'GET \\\n      /orders/v0/orders/{orderId}/address' --json"
     )]
     Rdt(RdtArgs),
 
@@ -211,7 +211,7 @@ pub enum Command {
 
     /// Type the passphrase once: an agent keeps the key until idle or too old
     #[command(
-        after_help = "Examples:\n  vault unlock                       (15 minutes idle, 12 hours at most)\n  vault unlock --timeout 1h --max-lifetime 8h"
+        after_help = "Examples:\n  vault unlock  # 15 minutes idle, 12 hours at most\n  vault unlock --timeout 1h --max-lifetime 8h"
     )]
     Unlock(UnlockArgs),
 
@@ -236,7 +236,7 @@ pub enum Command {
 
     /// Copy the vault, still encrypted, to another store: a bao:// secret or a file
     #[command(
-        after_help = "Examples:\n  vault migrate --to bao://bao.example.com:8200/secret/spvault\n  vault --store bao://bao.example.com:8200/secret/spvault migrate --to ~/vault-copy.toml"
+        after_help = "Examples:\n  vault migrate --to bao://bao.example.com:8200/secret/spvault\n  vault --store bao://bao.example.com:8200/secret/spvault migrate --to \\\n      ~/vault-copy.toml"
     )]
     Migrate {
         /// Where to copy it: bao://HOST:PORT/MOUNT/PATH, bao+http://... (loopback) or a file path
@@ -246,7 +246,7 @@ pub enum Command {
 
     /// Serve fresh access tokens to local services over HTTP (GET /token/PROFILE)
     #[command(
-        after_help = "Examples:\n  vault serve eu-seller us-seller --listen 127.0.0.1:8750 --key-file ~/.config/spvault/serve.key\n  curl -H \"Authorization: Bearer $(cat ~/.config/spvault/serve.key)\" http://127.0.0.1:8750/token/eu-seller"
+        after_help = "Examples:\n  vault serve eu-seller us-seller --listen 127.0.0.1:8750 --key-file \\\n      ~/.config/spvault/serve.key\n  curl -H \"Authorization: Bearer $(cat ~/.config/spvault/serve.key)\" \\\n      http://127.0.0.1:8750/token/eu-seller"
     )]
     Serve(ServeArgs),
 
@@ -286,7 +286,7 @@ pub enum Command {
 pub enum AppCommand {
     /// Add an app; the client secret comes from a no-echo prompt or stdin
     #[command(
-        after_help = "Example:\n  vault app add my-app --client-id amzn1.application-oa2-client.0123 --application-id amzn1.sp.solution.0123 --client-secret-stdin < secret.txt"
+        after_help = "Example:\n  vault app add my-app --client-id amzn1.application-oa2-client.0123 \\\n      --application-id amzn1.sp.solution.0123 --client-secret-stdin \\\n      --expires 2027-05-01 < secret.txt"
     )]
     Add(AppAddArgs),
 
@@ -309,7 +309,7 @@ pub enum AppCommand {
 
     /// Change an app's application id, redirect URI, draft state or secret expiry
     #[command(
-        after_help = "Examples:\n  vault app edit main --application-id amzn1.sp.solution.0123\n  vault app edit main --redirect-uri https://example.com/spvault.html --published\n  vault app edit main --secret-expires 2027-05-01"
+        after_help = "Examples:\n  vault app edit main --application-id amzn1.sp.solution.0123\n  vault app edit main --redirect-uri https://example.com/spvault.html \\\n      --published\n  vault app edit main --secret-expires 2027-05-01"
     )]
     Edit(AppEditArgs),
 
@@ -366,7 +366,7 @@ pub struct ServeArgs {
 pub enum RecipientsCommand {
     /// Encrypt the vault to this age public key too (re-encrypts now)
     #[command(
-        after_help = "Example:\n  vault recipients add ci-server age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+        after_help = "Example:\n  vault recipients add ci-server \\\n      age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
     )]
     Add {
         /// A name for the recipient
@@ -387,7 +387,7 @@ pub enum RecipientsCommand {
 pub enum IdentityCommand {
     /// Write a new age identity (0600) and print its public key
     #[command(
-        after_help = "Example:\n  vault identity new ~/.config/spvault/server.key   # then, where the vault is open:\n  vault recipients add server age1..."
+        after_help = "Example, on the server, then where the vault is open:\n  vault identity new ~/.config/spvault/server.key\n  vault recipients add server age1..."
     )]
     New {
         /// Where to write it (must not exist)
@@ -399,7 +399,7 @@ pub enum IdentityCommand {
 pub enum ImportCommand {
     /// Import a .env file (AMAZON_*, LWA_*, SP_API_*, SELLING_PARTNER_APP_* names) as one profile
     #[command(
-        after_help = "Example:\n  vault import env .env --profile eu-seller --region eu --marketplace DE --delete-source"
+        after_help = "Example:\n  vault import env .env --profile eu-seller --region eu --marketplace DE \\\n      --delete-source"
     )]
     Env(ImportEnvArgs),
     /// Import every section of python-amazon-sp-api's credentials.yml as a profile
