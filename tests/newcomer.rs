@@ -477,3 +477,23 @@ fn the_wizard_saves_nothing_before_the_end_and_refuses_secrets_in_plain_prompts(
     assert!(!screen.contains("--client-id"), "names a flag: {screen}");
     assert!(!env.vault.exists());
 }
+
+#[test]
+fn a_weak_passphrase_typed_at_a_terminal_can_be_refused() {
+    if !have("script") {
+        return;
+    }
+    let mut env = Env::new();
+    env.unset("SPVAULT_PASSPHRASE");
+    let mut terminal = Terminal::start(&env, &["init", "--kdf-memory-mib", "8"]);
+    terminal.expect("New passphrase for");
+    terminal.type_line("password1");
+    terminal.expect("Repeat the new passphrase");
+    terminal.type_line("password1");
+    terminal.expect("Keep this weak passphrase anyway?");
+    terminal.type_line("");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 2, "{screen}");
+    assert!(screen.contains("weak"), "{screen}");
+    assert!(!env.vault.exists(), "the weak passphrase was used");
+}

@@ -493,6 +493,7 @@ fn add_profile_without_flags_walks_a_person_through_it() {
         ("Marketplace", "US"),
         ("Marketplace", "DE"),
         ("Vendor Central", "n"),
+        ("sandbox", ""),
         ("Save profile 'eu-seller'", ""),
     ] {
         terminal.expect(prompt);
@@ -500,6 +501,10 @@ fn add_profile_without_flags_walks_a_person_through_it() {
     }
     let (code, screen) = terminal.finish();
     assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("eu: IE, ES, UK") && screen.contains("fe: SG, AU, JP"),
+        "the regions were explained: {screen}"
+    );
     assert!(
         screen.contains("belongs to region na"),
         "the wrong marketplace was explained: {screen}"

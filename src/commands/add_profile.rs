@@ -138,6 +138,14 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
             |v| vault.app(v).map(drop),
         )?
     };
+    eprintln!(
+        "An authorization covers one SP-API region, with every marketplace in it:\n{}",
+        Region::ALL
+            .iter()
+            .map(|r| format!("  {}: {}", r.code(), r.marketplace_codes().join(", ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     let region: Region = ask("Region (na, eu, fe)", Some("eu"), |v| {
         v.parse::<Region>().map(drop).map_err(Error::Invalid)
     })?
@@ -160,8 +168,15 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         .default(false)
         .interact()
         .map_err(prompt::terminal_error)?;
+    let sandbox = Confirm::new()
+        .wait_for_newline(true)
+        .with_prompt("Use the SP-API sandbox (test calls with canned answers)?")
+        .default(false)
+        .interact()
+        .map_err(prompt::terminal_error)?;
     let mut profile = Profile::new(app_name.clone(), region, marketplace_id);
     profile.vendor = vendor;
+    profile.sandbox = sandbox;
     let confirmed = Confirm::new()
         .wait_for_newline(true)
         .with_prompt(format!(
