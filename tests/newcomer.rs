@@ -237,7 +237,7 @@ fn regions_are_read_the_way_people_type_them() {
     let out = env
         .run(&["add-profile", "x", "--region", "na", "--marketplace", "DE"])
         .expect_code(2);
-    assert!(out.stderr.contains("--region eu"), "{}", out.stderr);
+    assert!(out.stderr.contains("choose region eu"), "{}", out.stderr);
 }
 
 #[test]

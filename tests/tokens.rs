@@ -7,6 +7,15 @@ use std::time::Duration;
 
 use support::*;
 
+/// `vault refresh p --force` that must fail with `code`; its stdout and stderr
+/// together (a failed refresh explains itself per profile). `token` no longer fails
+/// while the cached token is valid: it falls back to it (tests/newcomer.rs).
+fn failing_refresh(env: &Env, code: i32) -> Out {
+    let mut out = env.run(&["refresh", "p", "--force"]).expect_code(code);
+    out.stderr = format!("{}{}", out.stdout, out.stderr);
+    out
+}
+
 fn setup() -> (StandIn, Env) {
     let standin = StandIn::start();
     let mut env = Env::new();
@@ -73,7 +82,7 @@ fn a_revoked_refresh_token_exits_6_and_stays_stored() {
     standin.revoke(REFRESH_TOKEN);
     let out = env.run(&["refresh", "p", "--force"]).expect_code(6);
     assert!(out.stdout.contains("vault login p"), "{}", out.stdout);
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(6);
+    let out = failing_refresh(&env, 6);
     assert!(
         out.stderr.contains("invalid_grant") && out.stderr.contains("vault login p"),
         "{}",
@@ -94,7 +103,7 @@ fn a_revoked_refresh_token_exits_6_and_stays_stored() {
 fn a_wrong_client_secret_points_at_set_secret() {
     let (standin, env) = setup();
     standin.add_client(CLIENT_ID, "the rotated secret");
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(6);
+    let out = failing_refresh(&env, 6);
     assert!(
         out.stderr.contains("invalid_client") && out.stderr.contains("vault app set-secret main"),
         "{}",
@@ -128,7 +137,7 @@ fn transient_failures_are_retried() {
     for _ in 0..4 {
         standin.queue(Canned::json(400, r#"{"error":"temporarily_unavailable"}"#));
     }
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(7);
+    let out = failing_refresh(&env, 7);
     assert!(out.stderr.contains("after 4 attempt"), "{}", out.stderr);
 }
 
@@ -140,7 +149,7 @@ fn an_html_200_fails_cleanly() {
         "text/html",
         b"<html><body>Sign in</body></html>".to_vec(),
     ));
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(7);
+    let out = failing_refresh(&env, 7);
     assert!(
         out.stderr.contains("not a JSON token response"),
         "{}",
@@ -153,7 +162,7 @@ fn an_html_200_fails_cleanly() {
 fn the_endpoint_override_must_be_https_unless_loopback() {
     let (_standin, mut env) = setup();
     env.set("SPVAULT_LWA_TOKEN_URL", "http://example.com/auth/o2/token");
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(2);
+    let out = failing_refresh(&env, 2);
     assert!(out.stderr.contains("https://"), "{}", out.stderr);
 }
 
@@ -168,7 +177,7 @@ fn unreachable_amazon_exits_7() {
         "SPVAULT_LWA_TOKEN_URL",
         &format!("http://{closed}/auth/o2/token"),
     );
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).expect_code(7);
+    let out = failing_refresh(&env, 7);
     assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
 }
 
@@ -311,11 +320,17 @@ fn exec_replaces_the_vault_process() {
 fn exec_refuses_to_nest_another_profile() {
     let (standin, mut env) = setup();
     env.logged_in_profile(&standin, "q", "Atzr|second");
-    env.set("SPVAULT_PROFILE", "q");
+    // Inside `vault exec q` (SPVAULT_EXEC_PROFILE; `env` output sets only
+    // SPVAULT_PROFILE, which does not count: tests/newcomer.rs).
+    env.set("SPVAULT_EXEC_PROFILE", "q");
     let out = env.run(&["exec", "p", "--", "true"]).expect_code(2);
-    assert!(out.stderr.contains("SPVAULT_PROFILE"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SPVAULT_EXEC_PROFILE"),
+        "{}",
+        out.stderr
+    );
     env.run(&["exec", "q", "--", "true"]).ok();
-    env.set("SPVAULT_PROFILE", "");
+    env.set("SPVAULT_EXEC_PROFILE", "");
     env.run(&["exec", "p", "--", "true"]).ok();
 }
 

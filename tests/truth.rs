@@ -90,7 +90,17 @@ fn imports_do_not_guess_the_secret_expiry_or_the_authorization() {
         format!("AMAZON_CLIENT_ID={CLIENT_ID}\nAMAZON_CLIENT_SECRET=amzn1.oa2-cs.v1.x\nAMAZON_REFRESH_TOKEN=Atzr|x\n"),
     )
     .unwrap();
-    env.import_env(&file, "p").ok();
+    env.run(&[
+        "import",
+        "env",
+        file.to_str().unwrap(),
+        "--profile",
+        "p",
+        "--region",
+        "eu",
+        "--no-verify",
+    ])
+    .ok();
     let row = &env.profiles_json()[0];
     for field in [
         "client_secret_expires_at",

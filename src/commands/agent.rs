@@ -59,7 +59,7 @@ pub fn lock(file: VaultFile) -> Result<()> {
 }
 
 pub fn status(file: VaultFile, json: bool) -> Result<()> {
-    if file.read()?.is_none() {
+    if !file.exists()? {
         return Err(Error::NoVault(file.path().to_path_buf()));
     }
     let (unlocked, idle_left, lifetime_left) = match agent::call(file.path(), &Request::Status)? {

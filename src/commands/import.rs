@@ -97,6 +97,7 @@ fn verify(plans: &mut [Plan], source: &Path) -> Result<()> {
     let service = TokenService::from_env()?;
     for plan in with_tokens {
         let (client_id, client_secret) = plan.found.client(source)?;
+        model::validate_client_id(&client_id)?;
         let app = App::new(client_id, None, client_secret, None);
         let refresh_token = plan.found.refresh_token.clone().expect("filtered above");
         let grant = service

@@ -126,6 +126,18 @@ impl VaultFile {
         )
     }
 
+    /// Whether there is a vault, without reading it: a file that exists, or one this
+    /// user may not even look at (reading it will say so), or a stored secret.
+    pub fn exists(&self) -> Result<bool> {
+        match &self.store {
+            Some(store) => store.read().map(|(bytes, _)| bytes.is_some()),
+            None => match fs::symlink_metadata(&self.path) {
+                Ok(_) => Ok(true),
+                Err(e) => Ok(e.kind() != std::io::ErrorKind::NotFound),
+            },
+        }
+    }
+
     /// The file's bytes, or `None` when there is no vault yet.
     pub fn read(&self) -> Result<Option<Vec<u8>>> {
         self.read_versioned().map(|(bytes, _)| bytes)

@@ -455,7 +455,7 @@ pub fn resolve_marketplace(code_or_id: &str, region: Region) -> Result<&'static 
     })?;
     if marketplace.region != region {
         return Err(Error::Invalid(format!(
-            "marketplace {} belongs to region {}, not {region}: use --region {}",
+            "marketplace {} belongs to region {}, not {region}: choose region {}, or a marketplace of region {region}",
             marketplace.code, marketplace.region, marketplace.region
         )));
     }
