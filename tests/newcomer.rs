@@ -58,10 +58,7 @@ fn a_reader_that_goes_away_ends_vault_quietly() {
 
 #[test]
 fn env_output_does_not_stop_exec_of_another_profile() {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "a", REFRESH_TOKEN);
+    let (standin, mut env) = logged_in("a");
     env.logged_in_profile(&standin, "b", "Atzr|b");
     let vars = env.run(&["env", "a", "--format", "json"]).ok().json();
     assert_eq!(vars["SPVAULT_PROFILE"], "a");
@@ -93,10 +90,7 @@ fn env_output_does_not_stop_exec_of_another_profile() {
 
 #[test]
 fn exec_without_dashes_gets_the_fixed_command_and_shell_exit_codes() {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "eu-seller", REFRESH_TOKEN);
+    let (_standin, env) = logged_in("eu-seller");
     let out = env
         .run(&["exec", "eu-seller", "python3", "report.py"])
         .expect_code(2);
@@ -177,10 +171,7 @@ fn a_vault_that_is_not_there_is_an_error_for_every_reader() {
 
 #[test]
 fn a_failed_refresh_inside_the_margin_falls_back_to_the_valid_cached_token() {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let (standin, env) = logged_in("p");
     standin.revoke(REFRESH_TOKEN);
     // 59 minutes left, asked for 2 hours: the refresh fails, the token still works.
     let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
@@ -302,10 +293,7 @@ fn the_manual_is_printed_or_written_per_command() {
 
 #[test]
 fn json_times_are_whole_seconds_in_utc() {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let (_standin, env) = logged_in("p");
     let is_whole_seconds = |value: &serde_json::Value| {
         let text = value.as_str().unwrap();
         text.len() == 20 && text.ends_with('Z') && text.parse::<jiff::Timestamp>().is_ok()
@@ -326,10 +314,7 @@ fn json_times_are_whole_seconds_in_utc() {
 
 #[test]
 fn a_token_endpoint_that_never_answers_is_given_up_on_in_bounded_time() {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let (_standin, mut env) = logged_in("p");
     // Accepts connections and never answers; gives up by itself after 20 s.
     let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/auth/o2/token", black_hole.local_addr().unwrap());
@@ -359,10 +344,7 @@ fn retries_are_announced_at_a_terminal() {
     if !have("script") {
         return;
     }
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let (standin, env) = logged_in("p");
     standin.queue(Canned::json(503, r#"{"error":"temporarily_unavailable"}"#));
     let mut terminal = Terminal::start(&env, &["refresh", "p", "--force"]);
     terminal.expect("HTTP 503");
@@ -374,10 +356,7 @@ fn retries_are_announced_at_a_terminal() {
 
 #[test]
 fn edit_profile_keeps_the_authorization_unless_the_change_breaks_it() {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let (_standin, env) = logged_in("p");
     let row = |env: &Env| env.profiles_json()[0].clone();
     // Same region: the authorization stays.
     env.run(&[
@@ -431,10 +410,7 @@ fn edit_profile_asks_before_dropping_tokens_on_a_terminal() {
     if !have("script") {
         return;
     }
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let (_standin, env) = logged_in("p");
     let mut terminal = Terminal::start(&env, &["edit-profile", "p", "--marketplace", "US"]);
     terminal.expect("Drop the refresh token of 'p'");
     terminal.type_line("n");

@@ -64,10 +64,7 @@ fn with_proxy(env: &mut Env, proxy: &FakeProxy) {
 
 #[test]
 fn loopback_destinations_never_go_through_a_proxy() {
-    let standin = StandIn::start();
-    let mut env = Env::new();
-    env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    let (standin, mut env) = logged_in("p");
     let proxy = FakeProxy::start(Duration::from_secs(20));
     with_proxy(&mut env, &proxy);
     env.run(&["refresh", "p", "--force"]).ok();

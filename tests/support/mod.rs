@@ -244,12 +244,18 @@ impl Drop for Env {
 
 /// Feeds `input`, then waits for the process (reading its output meanwhile, so a
 /// large output cannot block it), killing it (and failing) past `limit`.
-/// A stand-in playing LWA and SP-API, app `main` and profile `p` logged in.
-pub fn logged_in_with_spapi() -> (StandIn, Env) {
+/// A stand-in playing LWA, app `main`, and profile `name` logged in.
+pub fn logged_in(name: &str) -> (StandIn, Env) {
     let standin = StandIn::start();
     let mut env = Env::new();
     env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    env.logged_in_profile(&standin, name, REFRESH_TOKEN);
+    (standin, env)
+}
+
+/// The same with profile `p`, the stand-in playing SP-API too.
+pub fn logged_in_with_spapi() -> (StandIn, Env) {
+    let (standin, mut env) = logged_in("p");
     env.set("SPVAULT_SPAPI_URL", &standin.base_url());
     (standin, env)
 }
