@@ -40,3 +40,26 @@ fn help_examples_are_never_wrapped_mid_command() {
         }
     }
 }
+
+/// The options every command shares stand under their own heading, apart from the
+/// command's own.
+#[test]
+fn global_options_have_their_own_heading() {
+    for entry in std::fs::read_dir("tests/cmd").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "stdout") {
+            continue;
+        }
+        let help = std::fs::read_to_string(&path).unwrap();
+        let Some(at) = help.find("      --vault <PATH>") else {
+            continue;
+        };
+        let heading = help[..at].rfind("\nGlobal options:\n");
+        let own = help[..at].rfind("\nOptions:\n");
+        assert!(
+            heading.is_some() && heading > own,
+            "{}: --vault is not under 'Global options'",
+            path.display()
+        );
+    }
+}
