@@ -440,3 +440,26 @@ fn a_tls_server_is_verified_against_the_ca_cert() {
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
     let _ = server.wait();
 }
+
+/// A proxy must never see OpenBao traffic to a loopback address (it would carry the
+/// token): with every proxy variable pointing at a port that refuses connections,
+/// the store still works.
+#[test]
+fn a_loopback_store_never_goes_through_a_proxy() {
+    let Some(bao) = Bao::dev() else { return };
+    let mut env = bao.env("no-proxy");
+    let refusing = format!("http://127.0.0.1:{}", free_port());
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+    ] {
+        env.set(name, &refusing);
+    }
+    env.set("NO_PROXY", "");
+    env.init_fast();
+    env.add_main_app(NASTY_SECRET);
+    env.run(&["app", "list"]).ok();
+}
