@@ -15,6 +15,7 @@ pub mod private_file;
 pub mod process;
 pub mod secret;
 pub mod serve;
+pub mod settings;
 pub mod spapi;
 pub mod spapi_client;
 pub mod tokens;

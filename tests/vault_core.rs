@@ -522,3 +522,38 @@ fn add_profile_without_flags_walks_a_person_through_it() {
     let days = apps[0]["client_secret_days_left"].as_i64().unwrap();
     assert!((179..=180).contains(&days), "Enter means 180 days: {days}");
 }
+
+#[test]
+fn commands_that_need_no_vault_never_resolve_the_store() {
+    let mut env = Env::new();
+    // An OpenBao store without any token: only commands that use the vault care.
+    env.set("SPVAULT_STORE", "bao://127.0.0.1:1/secret/spvault");
+    for name in ["BAO_TOKEN", "VAULT_TOKEN", "SPVAULT_BAO_TOKEN_FILE"] {
+        env.unset(name);
+    }
+    env.run(&["completions", "bash"]).ok();
+    env.run(&["man"]).ok();
+    let identity = env.path("id.key");
+    env.run(&["identity", "new", identity.to_str().unwrap()])
+        .ok();
+    let out = env.run(&["list"]).expect_code(3);
+    assert!(out.stderr.contains("OpenBao token"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_store_scheme_is_a_usage_error() {
+    let mut env = Env::new();
+    env.set("SPVAULT_STORE", "s3://bucket/x");
+    for args in [vec!["list"], vec!["app", "list", "--json"]] {
+        let out = env.run(&args).expect_code(2);
+        assert!(
+            out.stderr.contains("unknown vault store 's3://'") && out.stderr.contains("bao://"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = env
+        .run(&["--store", "gcs://b/x", "migrate", "--to", "/tmp/x.toml"])
+        .expect_code(2);
+    assert!(out.stderr.contains("'gcs://'"), "{}", out.stderr);
+}

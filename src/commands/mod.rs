@@ -24,6 +24,7 @@ use std::io::Read;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::settings::Settings;
 use crate::vault::file::VaultFile;
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -33,8 +34,29 @@ pub fn run(cli: Cli) -> Result<()> {
     ) {
         crate::process::end_quietly_on_closed_pipe();
     }
-    let file = VaultFile::locate(cli.store, cli.ca_cert.clone(), cli.vault, cli.identity)?;
+    let settings = Settings {
+        store: cli.store,
+        vault: cli.vault,
+        ca_cert: cli.ca_cert,
+        identity: cli.identity,
+    };
+    // Commands that need no vault never resolve one.
     match cli.command {
+        Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
+            recipients::new_identity(&path)
+        }
+        Command::Man { dir } => manage::man(dir.as_deref()),
+        Command::Completions { shell } => {
+            manage::completions(shell);
+            Ok(())
+        }
+        command => with_vault(settings.vault_file()?, command, settings),
+    }
+}
+
+/// The commands that work on the vault.
+fn with_vault(file: VaultFile, command: Command, settings: Settings) -> Result<()> {
+    match command {
         Command::Init(args) => init::init(file, args),
         Command::Passwd(args) => init::passwd(file, args),
         Command::App(command) => app::run(file, command),
@@ -64,16 +86,10 @@ pub fn run(cli: Cli) -> Result<()> {
         } => agent::run(file, foreground, exit_when_locked),
         Command::Import(command) => import::run(file, command),
         Command::Serve(args) => serve::run(file, args),
-        Command::Migrate { to } => manage::migrate(file, &to, cli.ca_cert),
+        Command::Migrate { to } => manage::migrate(file, &to, settings.ca_cert),
         Command::Recipients(command) => recipients::run(file, command),
-        Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
-            recipients::new_identity(&path)
-        }
-        Command::Man { dir } => manage::man(dir.as_deref()),
-        Command::Completions { shell } => {
-            manage::completions(shell);
-            Ok(())
-        }
+        // Answered by `run` without a vault; listed for the match to be complete.
+        Command::Identity(_) | Command::Man { .. } | Command::Completions { .. } => Ok(()),
     }
 }
 

@@ -39,8 +39,21 @@ impl VaultFile {
         }
     }
 
-    /// A `bao://` or `bao+http://` spec, or a file path.
+    /// A `bao://` or `bao+http://` spec, or a file path. Another `SCHEME://` is an
+    /// error, not a file of that name.
     pub fn at(spec: &str, ca_cert: Option<PathBuf>) -> Result<Self> {
+        if let Some((scheme, _)) = spec.split_once("://")
+            && !bao::is_store_spec(spec)
+            && !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        {
+            return Err(Error::Invalid(format!(
+                "unknown vault store '{}://': spvault keeps the vault in a file (a path) or in OpenBao (bao://HOST:PORT/MOUNT/PATH, or bao+http:// on loopback)",
+                scheme.escape_debug()
+            )));
+        }
         if bao::is_store_spec(spec) {
             let store = BaoStore::parse(spec, ca_cert)?;
             Ok(VaultFile {
