@@ -43,10 +43,19 @@ pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
     let new_passphrase = passphrase::new(unlocked.file().path(), Some(passphrase::NEW_VALUE_VAR))?;
     unlocked.change_passphrase(&new_passphrase, kdf, |_| Ok(()))?;
     crate::agent::forget_key(unlocked.file().path());
+    let backup = unlocked
+        .file()
+        .backup_path()
+        .map(|path| {
+            format!(
+                " (the backup {} still opens with the old one: delete it if that passphrase leaked)",
+                path.display()
+            )
+        })
+        .unwrap_or_default();
     println!(
-        "Changed the passphrase of {}; the old one no longer opens it (the backup {} still opens with the old one: delete it if that passphrase leaked)",
-        unlocked.file().path().display(),
-        unlocked.file().backup_path().display()
+        "Changed the passphrase of {}; the old one no longer opens it{backup}",
+        unlocked.file().path().display()
     );
     Ok(())
 }

@@ -88,14 +88,10 @@ pub fn migrate(from: VaultFile, to: &str, ca_cert: Option<std::path::PathBuf>) -
         )));
     }
     println!(
-        "Copied the vault from {} to {}. Point spvault at it with {}; the original is untouched, delete it once you have switched.",
+        "Copied the vault from {} to {}. Point spvault at it with {}={to}; the original is untouched, delete it once you have switched.",
         from.path().display(),
         target.path().display(),
-        if target.is_store() {
-            format!("SPVAULT_STORE={to}")
-        } else {
-            format!("SPVAULT_FILE={to}")
-        }
+        target.variable()
     );
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use url::Url;
 
+use super::store::{Store, Version, WriteLock};
 use crate::error::{Error, Result};
 use crate::http;
 use crate::secret::Secret;
@@ -177,9 +178,11 @@ impl BaoStore {
             )),
         }
     }
+}
 
+impl Store for BaoStore {
     /// The envelope and the secret's current version (0 when it was never written).
-    pub fn read(&self) -> Result<(Option<Vec<u8>>, u64)> {
+    fn read(&self) -> Result<(Option<Vec<u8>>, Version)> {
         let client = self.client()?;
         let url = self.data_url();
         let runtime = http::runtime().map_err(Error::Other)?;
@@ -199,7 +202,7 @@ impl BaoStore {
                 let version = serde_json::from_slice::<ReadBody>(&body)
                     .map(|b| b.data.metadata.version)
                     .unwrap_or(0);
-                return Ok((None, version));
+                return Ok((None, Version(version)));
             }
             if !status.is_success() {
                 return Err(self.refused(status, &body));
@@ -212,16 +215,22 @@ impl BaoStore {
             })?;
             Ok((
                 parsed.data.data.map(|d| d.envelope.into_bytes()),
-                parsed.data.metadata.version,
+                Version(parsed.data.metadata.version),
             ))
         })
     }
 
+    /// Check-and-set does what a lock does for a file.
+    fn lock(&self) -> Result<WriteLock> {
+        Ok(WriteLock::none())
+    }
+
     /// Writes the envelope if the secret is still at `version` (check-and-set).
-    pub fn write(&self, bytes: &[u8], version: u64) -> Result<()> {
+    fn write(&self, bytes: &[u8], _lock: &WriteLock, version: Version) -> Result<()> {
         let envelope = std::str::from_utf8(bytes)
             .map_err(|_| Error::Other("the envelope is not text".into()))?;
-        let body = serde_json::json!({"options": {"cas": version}, "data": {"envelope": envelope}});
+        let body =
+            serde_json::json!({"options": {"cas": version.0}, "data": {"envelope": envelope}});
         let client = self.client()?;
         let url = self.data_url();
         let runtime = http::runtime().map_err(Error::Other)?;
@@ -247,6 +256,10 @@ impl BaoStore {
             }
             Err(self.refused(status, &answer))
         })
+    }
+
+    fn variable(&self) -> &'static str {
+        STORE_VAR
     }
 }
 

@@ -5,8 +5,10 @@
 pub mod bao;
 pub mod crypto;
 pub mod file;
+mod file_store;
 pub mod format;
 pub mod model;
+pub mod store;
 
 use zeroize::Zeroizing;
 
@@ -236,10 +238,10 @@ impl Unlocked {
     fn write(
         &self,
         vault: &mut Vault,
-        lock: &file::WriteLock,
+        lock: &store::WriteLock,
         kdf: KdfParams,
         salt: &str,
-        version: u64,
+        version: store::Version,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
         let plaintext = Zeroizing::new(
@@ -272,7 +274,7 @@ fn read_envelope(file: &VaultFile) -> Result<Envelope> {
     read_envelope_versioned(file).map(|(envelope, _)| envelope)
 }
 
-fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, u64)> {
+fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version)> {
     let (bytes, version) = file.read_versioned()?;
     let bytes = bytes.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
     Ok((parse_envelope(file, &bytes)?, version))

@@ -1,0 +1,182 @@
+//! The vault as a local file: size-bounded reads, an exclusive lock on a sidecar file,
+//! atomic writes (temp file, fsync, rename, fsync the folder), owner-only permissions,
+//! and the previous version kept as a backup.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::store::{Store, Version, WriteLock};
+use crate::error::{Error, Result};
+
+/// The largest vault file read: far above 10,000 profiles, far below harm.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A vault file. Its lock protects writes, so its version is always the same.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+impl Store for FileStore {
+    fn read(&self) -> Result<(Option<Vec<u8>>, Version)> {
+        self.read_file().map(|bytes| (bytes, Version(0)))
+    }
+
+    /// A file that exists, or one this user may not even look at (reading it will
+    /// say so).
+    fn exists(&self) -> Result<bool> {
+        match fs::symlink_metadata(&self.path) {
+            Ok(_) => Ok(true),
+            Err(e) => Ok(e.kind() != std::io::ErrorKind::NotFound),
+        }
+    }
+
+    /// Takes the exclusive write lock on the sidecar `PATH.lock`, waiting for others.
+    fn lock(&self) -> Result<WriteLock> {
+        crate::private_file::private_folder(&self.path)?;
+        let lock_path = self.sibling(".lock");
+        // Never through a link: a dangling one would create a file wherever it points.
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&lock_path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => Error::Invalid(format!(
+                    "{} is a symbolic link: remove it (spvault makes its own lock file there)",
+                    lock_path.display()
+                )),
+                _ => Error::io("open lock file", &lock_path, e),
+            })?;
+        file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
+        Ok(WriteLock { _file: Some(file) })
+    }
+
+    /// Replaces the vault with `bytes` atomically; the old version becomes `PATH.bak`.
+    /// The lock proves the caller re-read the file under it.
+    fn write(&self, bytes: &[u8], _lock: &WriteLock, _version: Version) -> Result<()> {
+        let folder = crate::private_file::private_folder(&self.path)?;
+        self.remove_stale_temp_files(&folder);
+        let mut temp = tempfile::Builder::new()
+            .prefix(&self.temp_prefix())
+            .suffix(".tmp")
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(&folder)
+            .map_err(|e| Error::io("create a temporary file in", &folder, e))?;
+        temp.write_all(bytes)
+            .and_then(|_| temp.as_file().sync_all())
+            .map_err(|e| Error::io("write", temp.path().to_path_buf(), e))?;
+        self.keep_backup(&folder)?;
+        temp.persist(&self.path)
+            .map_err(|e| Error::io("replace", &self.path, e.error))?;
+        File::open(&folder)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| Error::io("sync folder", &folder, e))
+    }
+
+    fn backup(&self) -> Option<PathBuf> {
+        Some(self.sibling(".bak"))
+    }
+
+    fn variable(&self) -> &'static str {
+        "SPVAULT_FILE"
+    }
+}
+
+impl FileStore {
+    pub fn new(path: PathBuf) -> Self {
+        FileStore { path }
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        self.path.with_file_name(name)
+    }
+
+    fn temp_prefix(&self) -> String {
+        format!(
+            ".{}.",
+            self.path.file_name().unwrap_or_default().to_string_lossy()
+        )
+    }
+
+    fn read_file(&self) -> Result<Option<Vec<u8>>> {
+        let metadata = match fs::symlink_metadata(&self.path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.unreadable(e)),
+        };
+        if metadata.file_type().is_symlink() {
+            return Err(Error::Invalid(format!(
+                "{} is a symbolic link: spvault replaces the vault file atomically, which would break the link; pass the real path with --vault or SPVAULT_FILE",
+                self.path.display()
+            )));
+        }
+        if !metadata.is_file() {
+            return Err(self.unreadable(std::io::Error::other("it is not a regular file")));
+        }
+        if metadata.len() > MAX_FILE_BYTES {
+            return Err(Error::damaged(
+                &self.path,
+                format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(metadata.len() as usize);
+        File::open(&self.path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| self.unreadable(e))?;
+        Ok(Some(bytes))
+    }
+
+    fn unreadable(&self, source: std::io::Error) -> Error {
+        Error::Unreadable {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Makes the current file the backup: a hard link renamed over `PATH.bak`, so the
+    /// backup appears whole or not at all and costs no copy.
+    fn keep_backup(&self, folder: &Path) -> Result<()> {
+        if !self.path.exists() {
+            return Ok(());
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(&self.temp_prefix())
+            .suffix(".tmp")
+            .make_in(folder, |p| fs::hard_link(&self.path, p))
+            .or_else(|_| {
+                tempfile::Builder::new()
+                    .prefix(&self.temp_prefix())
+                    .suffix(".tmp")
+                    .make_in(folder, |p| fs::copy(&self.path, p).map(drop))
+            })
+            .map_err(|e| Error::io("back up", &self.path, e))?;
+        let backup = self.sibling(".bak");
+        staging
+            .persist(&backup)
+            .map(drop)
+            .map_err(|e| Error::io("back up to", &backup, e.error))
+    }
+
+    /// Temp files left by a process killed mid-write. Only called under the lock, when
+    /// no other writer can own one.
+    fn remove_stale_temp_files(&self, folder: &Path) {
+        let prefix = self.temp_prefix();
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
