@@ -44,15 +44,7 @@ fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
     let yml = env.path("many.yml");
     let text = credentials_yml("seller", 400, 400);
     std::fs::write(&yml, text).unwrap();
-    env.run(&[
-        "import",
-        "python-sp-api",
-        yml.to_str().unwrap(),
-        "--region",
-        "eu",
-        "--no-verify",
-    ])
-    .ok();
+    env.import_yml(&yml, &["--no-verify"]).ok();
     env.run(&["add-profile", "marker-a", "--region", "eu"]).ok();
     let mut expected = profile_names(&env);
     let mut rng_state: u64 = 0x5eed;
@@ -269,16 +261,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_vault() {
     let text = credentials_yml("s", 200, 300);
     std::fs::write(&yml, text).unwrap();
     let before = std::fs::read(&vault).unwrap();
-    let out = env2
-        .run(&[
-            "import",
-            "python-sp-api",
-            yml.to_str().unwrap(),
-            "--region",
-            "eu",
-            "--no-verify",
-        ])
-        .expect_code(1);
+    let out = env2.import_yml(&yml, &["--no-verify"]).expect_code(1);
     assert!(
         out.stderr.contains("No space left") || out.stderr.contains("space"),
         "{}",

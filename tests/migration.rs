@@ -216,15 +216,7 @@ fn python_sp_api_credentials_become_one_profile_per_section() {
     .unwrap();
     env.run(&["import", "python-sp-api", yml.to_str().unwrap()])
         .expect_code(2);
-    let out = env
-        .run(&[
-            "import",
-            "python-sp-api",
-            yml.to_str().unwrap(),
-            "--region",
-            "eu",
-        ])
-        .ok();
+    let out = env.import_yml(&yml, &[]).ok();
     assert!(
         out.stdout.contains("'default'") && out.stdout.contains("'second_account'"),
         "{}",
@@ -392,15 +384,7 @@ fn imports_prove_each_refresh_token_before_storing_anything() {
     )
     .unwrap();
     let before = env.vault_bytes();
-    let out = env
-        .run(&[
-            "import",
-            "python-sp-api",
-            yml.to_str().unwrap(),
-            "--region",
-            "eu",
-        ])
-        .expect_code(6);
+    let out = env.import_yml(&yml, &[]).expect_code(6);
     assert!(
         out.stderr.contains("'revoked'") && out.stderr.contains("nothing was imported"),
         "{}",
@@ -410,15 +394,7 @@ fn imports_prove_each_refresh_token_before_storing_anything() {
     assert!(yml.exists(), "the source is kept");
     // Offline: --no-verify stores without asking Amazon.
     let requests = standin.requests();
-    env.run(&[
-        "import",
-        "python-sp-api",
-        yml.to_str().unwrap(),
-        "--region",
-        "eu",
-        "--no-verify",
-    ])
-    .ok();
+    env.import_yml(&yml, &["--no-verify"]).ok();
     assert_eq!(standin.requests(), requests, "Amazon was not asked");
     assert_eq!(env.profiles_json().as_array().unwrap().len(), 2);
     // A verified import keeps the access token the proof returned.

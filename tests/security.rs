@@ -284,15 +284,7 @@ fn escape_sequences_from_imported_files_never_reach_the_terminal() {
         ),
     )
     .unwrap();
-    let yml_out = env
-        .run(&[
-            "import",
-            "python-sp-api",
-            yml.to_str().unwrap(),
-            "--region",
-            "eu",
-        ])
-        .expect_code(2);
+    let yml_out = env.import_yml(&yml, &[]).expect_code(2);
     assert!(yml_out.stderr.contains("section"), "{}", yml_out.stderr);
     for text in [&out.stdout, &out.stderr, &yml_out.stdout, &yml_out.stderr] {
         assert!(

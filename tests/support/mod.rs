@@ -182,6 +182,19 @@ impl Env {
         self.run_stdin(&args, client_secret)
     }
 
+    /// `vault import python-sp-api FILE --region eu` and `extra` flags.
+    pub fn import_yml(&self, file: &Path, extra: &[&str]) -> Out {
+        let mut args = vec![
+            "import",
+            "python-sp-api",
+            file.to_str().expect("a UTF-8 path"),
+            "--region",
+            "eu",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
     /// `vault import env FILE --profile NAME --region eu`.
     pub fn import_env(&self, file: &Path, profile: &str) -> Out {
         self.run(&[
