@@ -19,23 +19,14 @@ fn setup(redirect_uri: Option<&str>, draft: bool) -> (StandIn, Env) {
     let standin = StandIn::start();
     let mut env = Env::new();
     env.init_fast();
-    let mut args = vec![
-        "app",
-        "add",
-        "main",
-        "--client-id",
-        CLIENT_ID,
-        "--application-id",
-        APP_ID,
-        "--client-secret-stdin",
-    ];
+    let mut extra = Vec::new();
     if let Some(uri) = redirect_uri {
-        args.extend(["--redirect-uri", uri]);
+        extra.extend(["--redirect-uri", uri]);
     }
     if draft {
-        args.push("--draft");
+        extra.push("--draft");
     }
-    env.run_stdin(&args, NASTY_SECRET).ok();
+    env.add_main_app_with(NASTY_SECRET, &extra).ok();
     standin.add_client(CLIENT_ID, NASTY_SECRET);
     env.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
     env.set("SPVAULT_CONSENT_BASE_URL", &standin.base_url());
