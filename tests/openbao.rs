@@ -449,16 +449,7 @@ fn a_loopback_store_never_goes_through_a_proxy() {
     let Some(bao) = Bao::dev() else { return };
     let mut env = bao.env("no-proxy");
     let refusing = format!("http://127.0.0.1:{}", free_port());
-    for name in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-    ] {
-        env.set(name, &refusing);
-    }
-    env.set("NO_PROXY", "");
+    env.use_proxy(&refusing);
     env.init_fast();
     env.add_main_app(NASTY_SECRET);
     env.run(&["app", "list"]).ok();

@@ -49,24 +49,11 @@ impl FakeProxy {
     }
 }
 
-fn with_proxy(env: &mut Env, proxy: &FakeProxy) {
-    for name in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-    ] {
-        env.set(name, &proxy.url);
-    }
-    env.set("NO_PROXY", "");
-}
-
 #[test]
 fn loopback_destinations_never_go_through_a_proxy() {
     let (standin, mut env) = logged_in("p");
     let proxy = FakeProxy::start(Duration::from_secs(20));
-    with_proxy(&mut env, &proxy);
+    env.use_proxy(&proxy.url);
     env.run(&["refresh", "p", "--force"]).ok();
     assert_eq!(
         standin.seen().last().unwrap().refresh_token,

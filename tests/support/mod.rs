@@ -113,6 +113,20 @@ impl Env {
         self.removed.push(name.to_owned());
     }
 
+    /// Points every proxy variable at `proxy` (and leaves no NO_PROXY exception).
+    pub fn use_proxy(&mut self, proxy: &str) {
+        for name in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            self.set(name, proxy);
+        }
+        self.set("NO_PROXY", "");
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
