@@ -90,11 +90,12 @@ impl ProfileSummary {
     }
 
     /// The refresh token's state: stored, missing, or rejected by Amazon last time.
-    fn refresh_token_text(&self) -> String {
+    /// `stored` and `missing` are the words for the other two states.
+    fn refresh_token_text(&self, stored: &str, missing: &str) -> String {
         match (&self.last_refresh_error, self.last_refresh_error_at) {
             (Some(code), Some(at)) => format!("rejected ({code}, {})", at.strftime("%Y-%m-%d")),
-            _ if self.refresh_token_present => "yes".into(),
-            _ => "missing".into(),
+            _ if self.refresh_token_present => stored.into(),
+            _ => missing.into(),
         }
     }
 
@@ -215,7 +216,7 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
                 region,
                 s.marketplace.unwrap_or("-").to_owned(),
                 s.selling_partner_id.clone().unwrap_or_else(|| "-".into()),
-                s.refresh_token_text(),
+                s.refresh_token_text("yes", "missing"),
                 s.access_token_text(),
                 s.authorization_text(),
                 vault
@@ -285,11 +286,7 @@ pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
         ),
         (
             "refresh token",
-            match summary.refresh_token_text().as_str() {
-                "yes" => "stored".to_owned(),
-                "missing" => format!("missing: run `vault login {name}`"),
-                rejected => rejected.to_owned(),
-            },
+            summary.refresh_token_text("stored", &format!("missing: run `vault login {name}`")),
         ),
         ("access token", summary.access_token_text()),
         ("authorization", summary.authorization_text()),
