@@ -185,17 +185,17 @@ pub enum Command {
     )]
     Rdt(RdtArgs),
 
+    /// Call SP-API as a profile and print the answer (RDTs, throttling, pages handled)
+    #[command(
+        after_help = "Exits 6 when Amazon refuses the token (401/403), 7 when it cannot be reached or still throttles after every retry, 1 for another 4xx. See README, \"Calling SP-API\".\nExamples:\n  vault api eu-seller /sellers/v1/marketplaceParticipations\n  vault api eu-seller /orders/v0/orders -q MarketplaceIds=A1PA6795UKMFR9 \\\n      -q CreatedAfter=2026-11-01T00:00:00Z --paginate\n  vault api eu-seller /orders/v0/orders/302-1234567-1234567/address\n  vault api eu-seller /reports/2021-06-30/reports --body report.json"
+    )]
+    Api(ApiArgs),
+
     /// Exit non-zero when credentials need attention (for cron and monitoring)
     #[command(
-        after_help = "Fails (exit 6) when an app's client secret expires within --within, a profile has no refresh token, or a profile's last refresh was rejected.\nExample:\n  vault check --within 30d || mail -s 'spvault needs attention' me@example.com"
+        after_help = "Fails (exit 6) when an app's client secret expires within --within, a profile has no refresh token, or a profile's last refresh was rejected. With --online, also when Amazon refuses a profile's calls, its marketplace is not among those it participates in, or it has suspended listings (exit 7 when Amazon could not be reached).\nExamples:\n  vault check --within 30d || mail -s 'spvault needs attention' me@example.com\n  vault check --online eu-seller --json"
     )]
-    Check {
-        /// How far ahead an expiring client secret counts as a problem
-        #[arg(long, default_value = "30d", value_name = "DURATION", value_parser = duration::parse_arg)]
-        within: SignedDuration,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
+    Check(CheckArgs),
 
     /// Print variables with a valid access token, quoted for a shell or file
     #[command(
@@ -464,6 +464,55 @@ pub struct RdtArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The profile's name
+    pub profile: String,
+    /// The operation's path, e.g. /sellers/v1/marketplaceParticipations (may end in ?query)
+    pub path: String,
+    /// The HTTP method: GET, POST, PUT, PATCH or DELETE [default: GET, or POST with --body]
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A query parameter, URL-encoded for you (repeat it for more)
+    #[arg(short = 'q', long = "query", value_name = "NAME=VALUE")]
+    pub query: Vec<String>,
+    /// The JSON request body: a file, or - for stdin
+    #[arg(long, value_name = "FILE|-")]
+    pub body: Option<PathBuf>,
+    /// Follow the next-page token and print each page as one line of JSON
+    #[arg(long)]
+    pub paginate: bool,
+    /// With --paginate, stop after this many pages
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pages: u32,
+    /// Print the status line and response headers to stderr first
+    #[arg(short = 'i', long)]
+    pub include: bool,
+    /// Personal data elements for getOrders, getOrder and getOrderItems (buyerInfo, shippingAddress, buyerTaxInformation)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub data_elements: Vec<String>,
+    #[command(flatten)]
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only these profiles (and their apps) [default: all]
+    #[arg(value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// How far ahead an expiring client secret counts as a problem
+    #[arg(long, default_value = "30d", value_name = "DURATION", value_parser = duration::parse_arg)]
+    pub within: SignedDuration,
+    /// Also ask Amazon: each profile's marketplace participations
+    #[arg(long)]
+    pub online: bool,
+    /// With --online, how many profiles to check at once
+    #[arg(long, default_value_t = crate::tokens::DEFAULT_CONCURRENCY, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// Lock after this long without use
     #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = duration::parse)]
@@ -664,6 +713,11 @@ pub struct Freshness {
     /// Refresh the access token unless it stays valid at least this long
     #[arg(long, env = "SPVAULT_MIN_VALID", default_value = "5m", value_name = "DURATION", value_parser = duration::parse_arg)]
     pub min_valid: SignedDuration,
+}
+
+impl Freshness {
+    /// The default of `--min-valid`, for commands without the flag.
+    pub const DEFAULT_MIN_VALID: SignedDuration = SignedDuration::from_mins(5);
 }
 
 #[derive(Debug, Args)]

@@ -109,6 +109,9 @@ pub enum Error {
     #[error("{} attention", match .0 { 1 => "1 problem needs".to_owned(), n => format!("{n} problems need") })]
     NeedsAttention(usize),
 
+    #[error("{} could not be checked: Amazon could not be reached or gave no usable answer; try again later", count(*.0, "profile"))]
+    NotChecked(usize),
+
     #[error("cannot run {program}: {detail}")]
     CannotRun {
         program: String,
@@ -154,7 +157,7 @@ impl Error {
             Error::Unreadable { .. } => ExitCode::Damaged,
             Error::NoVault(_) | Error::NoSuchProfile(_) | Error::NoSuchApp(_) => ExitCode::NotFound,
             Error::Lwa(e) => e.exit_code(),
-            Error::StoreUnreachable { .. } => ExitCode::Unreachable,
+            Error::StoreUnreachable { .. } | Error::NotChecked(_) => ExitCode::Unreachable,
             Error::WriteConflict => ExitCode::Other,
             Error::Partial(failed) => failed.code,
             Error::SpApi(e) => e.exit_code(),

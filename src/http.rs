@@ -100,13 +100,24 @@ pub fn client_with_root(
         builder = builder.no_proxy();
     }
     builder
-        .user_agent(concat!("spvault/", env!("CARGO_PKG_VERSION")))
+        .user_agent(user_agent())
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .https_only(!crate::net::is_loopback_http(destination))
         .build()
         .map_err(|e| format!("cannot set up HTTPS: {e}"))
+}
+
+/// The User-Agent in the form SP-API asks for:
+/// `AppName/Version (Language=Name; Platform=OS/Architecture)`.
+pub fn user_agent() -> String {
+    format!(
+        "spvault/{} (Language=Rust; Platform={}/{})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// Runs `attempt` until it is done, fails for good, the policy's attempts are used up,

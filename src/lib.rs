@@ -10,9 +10,11 @@ pub mod export;
 pub mod http;
 pub mod lwa;
 pub mod net;
+pub mod online_check;
 pub mod passphrase;
 pub mod private_file;
 pub mod process;
+pub mod restricted_tokens;
 pub mod secret;
 pub mod serve;
 pub mod settings;
@@ -23,5 +25,6 @@ pub mod vault;
 
 pub use error::{Error, ExitCode, Result};
 pub mod agent;
+pub mod api;
 pub mod browser;
 pub mod import;

@@ -11,6 +11,7 @@ use crate::secret::Secret;
 use crate::spapi::Region;
 
 pub const SPAPI_URL_VAR: &str = "SPVAULT_SPAPI_URL";
+pub const SPAPI_SANDBOX_URL_VAR: &str = "SPVAULT_SPAPI_SANDBOX_URL";
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The Tokens API takes at most this many resources in one request.
 pub const MAX_RESOURCES: usize = 50;
@@ -96,15 +97,25 @@ struct ErrorList {
     errors: Vec<ApiError>,
 }
 
+/// One entry of SP-API's `errors[]`.
 #[derive(Deserialize)]
-struct ApiError {
-    code: String,
+pub struct ApiError {
+    pub code: String,
     #[serde(default)]
-    message: String,
+    pub message: String,
+    #[serde(default)]
+    pub details: Option<serde_json::Value>,
+}
+
+/// The `errors[]` of an SP-API answer; none when the body holds no such list.
+pub fn api_errors(body: &[u8]) -> Vec<ApiError> {
+    serde_json::from_slice::<ErrorList>(body)
+        .map(|list| list.errors)
+        .unwrap_or_default()
 }
 
 pub struct SpApiClient {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     base: Url,
     region: Region,
     retry: RetryPolicy,
@@ -112,12 +123,24 @@ pub struct SpApiClient {
 
 impl SpApiClient {
     /// A client for the region's endpoint (its sandbox for sandbox profiles), or
-    /// `SPVAULT_SPAPI_URL` when set.
+    /// the one `SPVAULT_SPAPI_SANDBOX_URL` (sandbox profiles) or `SPVAULT_SPAPI_URL`
+    /// names.
     pub fn new(region: Region, sandbox: bool) -> Result<Self, SpApiError> {
-        let base = match std::env::var(SPAPI_URL_VAR) {
-            Ok(value) if !value.is_empty() => crate::net::parse_secure_url(SPAPI_URL_VAR, &value)
+        let overrides = if sandbox {
+            [SPAPI_SANDBOX_URL_VAR, SPAPI_URL_VAR].as_slice()
+        } else {
+            [SPAPI_URL_VAR].as_slice()
+        };
+        let overridden = overrides.iter().find_map(|variable| {
+            std::env::var(variable)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .map(|value| (*variable, value))
+        });
+        let base = match overridden {
+            Some((variable, value)) => crate::net::parse_secure_url(variable, &value)
                 .map_err(|e| SpApiError::Config(e.to_string()))?,
-            _ => Url::parse(region.endpoint(sandbox)).expect("constant endpoints are valid"),
+            None => Url::parse(region.endpoint(sandbox)).expect("constant endpoints are valid"),
         };
         let timeout = http::timeout_from_env().map_err(SpApiError::Config)?;
         let http = http::client(&base, timeout).map_err(SpApiError::Config)?;
@@ -129,7 +152,7 @@ impl SpApiClient {
         })
     }
 
-    fn url(&self, path: &str) -> Url {
+    pub(crate) fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let prefix = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{prefix}{path}"));
@@ -244,22 +267,25 @@ impl SpApiClient {
                 retry_after,
             };
         }
-        Attempt::Fatal(
-            if status == reqwest::StatusCode::FORBIDDEN && says_secret_expired(&detail) {
-                SpApiError::SecretExpired { detail }
-            } else if status == reqwest::StatusCode::FORBIDDEN {
-                SpApiError::Forbidden {
-                    endpoint: self.base.origin().ascii_serialization(),
-                    region: self.region,
-                    detail,
-                }
-            } else {
-                SpApiError::Rejected {
-                    status: status.as_u16(),
-                    detail,
-                }
-            },
-        )
+        Attempt::Fatal(self.rejection(status, detail))
+    }
+
+    /// The error for a refusal (4xx): a 403 says which of its usual causes to check.
+    pub(crate) fn rejection(&self, status: reqwest::StatusCode, detail: String) -> SpApiError {
+        if status == reqwest::StatusCode::FORBIDDEN && says_secret_expired(&detail) {
+            SpApiError::SecretExpired { detail }
+        } else if status == reqwest::StatusCode::FORBIDDEN {
+            SpApiError::Forbidden {
+                endpoint: self.base.origin().ascii_serialization(),
+                region: self.region,
+                detail,
+            }
+        } else {
+            SpApiError::Rejected {
+                status: status.as_u16(),
+                detail,
+            }
+        }
     }
 }
 
@@ -271,16 +297,12 @@ fn says_secret_expired(detail: &str) -> bool {
 }
 
 /// SP-API's `{"errors":[{"code","message"}]}`, as one line safe to print.
-fn describe_errors(body: &[u8], token: &str) -> String {
-    match serde_json::from_slice::<ErrorList>(body) {
-        Ok(list) => list
-            .errors
-            .iter()
-            .map(|e| http::sanitize(&format!("{} ({})", e.code, e.message), &[token]))
-            .collect::<Vec<_>>()
-            .join("; "),
-        Err(_) => String::new(),
-    }
+pub(crate) fn describe_errors(body: &[u8], token: &str) -> String {
+    api_errors(body)
+        .iter()
+        .map(|e| http::sanitize(&format!("{} ({})", e.code, e.message), &[token]))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The data elements the Tokens API accepts, for the Orders operations only.

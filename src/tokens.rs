@@ -415,3 +415,19 @@ fn secret_advice(app: &str) -> String {
         "the client secret of app '{app}' is wrong or expired (LWA secrets expire every 180 days); store the current one with `vault app set-secret {app}`"
     )
 }
+
+/// An SP-API error, with the app named where the fix is the app's: an expired client
+/// secret shows up as a 403, not only as `invalid_client`.
+pub fn explain_spapi_error(error: crate::spapi_client::SpApiError, app: &str) -> Error {
+    match error {
+        crate::spapi_client::SpApiError::SecretExpired { detail } => Error::AmazonRejected {
+            subject: format!("app '{app}'"),
+            code: "HTTP 403".into(),
+            description: detail,
+            advice: format!(
+                "its LWA client secret has expired; store the current one with `vault app set-secret {app}`"
+            ),
+        },
+        other => other.into(),
+    }
+}

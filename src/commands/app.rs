@@ -374,7 +374,7 @@ fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<
     crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.rotate_client_secret(&token.token))
-        .map_err(|e| super::explain_spapi_error(e, name))?;
+        .map_err(|e| crate::tokens::explain_spapi_error(e, name))?;
     println!(
         "Amazon started rotating the client secret of app '{name}'. The new secret arrives only as an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification on the app's SQS queue (subscribe to it with the Notifications API). When it arrives, store it with:\n  vault app set-secret {name} --from-notification < notification.json\nThe old secret keeps working for about 7 days; spvault falls back to it until then."
     );

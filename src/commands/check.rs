@@ -2,11 +2,14 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::list::days_left;
+use crate::api::participation::Participation;
+use crate::cli::{CheckArgs, Freshness};
 use crate::error::{Error, Result};
+use crate::online_check::{self, Online};
 use crate::vault::Unlocked;
 use crate::vault::Vault;
 use crate::vault::file::VaultFile;
-use crate::vault::model::Authorization;
+use crate::vault::model::{Authorization, Profile};
 
 /// One thing that needs attention; field names are stable (README).
 #[derive(Debug, Serialize)]
@@ -116,9 +119,117 @@ fn fix_for_rejection(code: &str, profile: &str, app: &str) -> String {
     }
 }
 
-pub fn run(file: VaultFile, within: SignedDuration, json: bool) -> Result<()> {
-    let (_, vault) = Unlocked::open(file)?;
-    let found = problems(&vault, within, Timestamp::now());
+pub fn run(file: VaultFile, args: CheckArgs) -> Result<()> {
+    let (unlocked, vault) = Unlocked::open(file)?;
+    for name in &args.profiles {
+        vault.profile(name)?;
+    }
+    let online = if args.online {
+        let names: Vec<String> = vault
+            .profiles
+            .iter()
+            .filter(|(name, p)| {
+                p.refresh_token.is_some()
+                    && (args.profiles.is_empty() || args.profiles.contains(name))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        Some(online_check::check(
+            &unlocked,
+            &vault,
+            &names,
+            usize::from(args.concurrency),
+            Freshness::DEFAULT_MIN_VALID,
+        )?)
+    } else {
+        None
+    };
+    // A refresh rejected just now was recorded in the vault: read it as it is now.
+    let vault = if online.is_some() {
+        unlocked.reload()?
+    } else {
+        vault
+    };
+    let mut found = problems(&vault, args.within, Timestamp::now());
+    if !args.profiles.is_empty() {
+        let apps: Vec<&String> = args
+            .profiles
+            .iter()
+            .map(|name| &vault.profiles[name].app)
+            .collect();
+        found.retain(|problem| match (&problem.profile, &problem.app) {
+            (Some(profile), _) => args.profiles.contains(profile),
+            (None, Some(app)) => apps.contains(&app),
+            (None, None) => true,
+        });
+    }
+    let Some(outcomes) = online else {
+        print_offline(&vault, &found, args.json.json);
+        return verdict(&found, 0);
+    };
+    let mut not_checked = 0;
+    let mut reports = Vec::new();
+    for outcome in &outcomes {
+        let name = &outcome.profile;
+        let profile = &vault.profiles[name];
+        let mut report = serde_json::json!({ "profile": name, "marketplaces": null });
+        match &outcome.online {
+            Online::Participating(marketplaces) => {
+                found.extend(participation_problems(name, profile, marketplaces));
+                report["marketplaces"] = serde_json::json!(marketplaces);
+            }
+            Online::Denied(error) => {
+                found.push(Problem {
+                    kind: "spapi_denied",
+                    app: None,
+                    profile: Some(name.clone()),
+                    message: format!("profile '{name}': {error}"),
+                });
+                report["error"] = error.to_string().into();
+            }
+            // Recorded in the vault: `problems` reports it as `last_refresh_failed`.
+            Online::RefreshRejected(error) => report["error"] = error.to_string().into(),
+            Online::NotChecked(error) => {
+                not_checked += 1;
+                report["error"] = error.to_string().into();
+            }
+        }
+        reports.push(report);
+    }
+    if args.json.json {
+        let report = serde_json::json!({
+            "ok": found.is_empty() && not_checked == 0,
+            "apps": vault.apps.len(),
+            "profiles": reports,
+            "problems": found,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("JSON values serialize")
+        );
+    } else {
+        for outcome in &outcomes {
+            match &outcome.online {
+                Online::Participating(marketplaces) => println!(
+                    "{}: participates in {}",
+                    outcome.profile,
+                    describe_marketplaces(marketplaces)
+                ),
+                Online::NotChecked(error) => {
+                    println!("{}: not checked: {error}", outcome.profile)
+                }
+                Online::Denied(_) | Online::RefreshRejected(_) => {}
+            }
+        }
+        // "OK" would be a guess while some profiles went unchecked.
+        if !found.is_empty() || not_checked == 0 {
+            print_offline(&vault, &found, false);
+        }
+    }
+    verdict(&found, not_checked)
+}
+
+fn print_offline(vault: &Vault, found: &[Problem], json: bool) {
     if json {
         let report = serde_json::json!({
             "ok": found.is_empty(),
@@ -137,22 +248,82 @@ pub fn run(file: VaultFile, within: SignedDuration, json: bool) -> Result<()> {
             crate::error::count(vault.profiles.len(), "profile")
         );
     } else {
-        for problem in &found {
+        for problem in found {
             println!("{}", problem.message);
         }
     }
-    if found.is_empty() {
-        Ok(())
-    } else {
+}
+
+/// Exit 6 when something needs attention, else 7 when profiles could not be checked.
+fn verdict(found: &[Problem], not_checked: usize) -> Result<()> {
+    if !found.is_empty() {
         Err(Error::NeedsAttention(found.len()))
+    } else if not_checked > 0 {
+        Err(Error::NotChecked(not_checked))
+    } else {
+        Ok(())
     }
+}
+
+/// "DE (A1PA6795UKMFR9), FR (A13V1IB3VIYZZH)", or "no marketplace".
+fn describe_marketplaces(marketplaces: &[Participation]) -> String {
+    if marketplaces.is_empty() {
+        return "no marketplace".into();
+    }
+    marketplaces
+        .iter()
+        .map(|m| crate::display::escape_controls(&format!("{} ({})", m.country_code, m.id)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What Amazon's participations say is wrong with a profile: its marketplace is not
+/// among them (the usual sign of a wrong region or marketplace), or listings are
+/// suspended.
+fn participation_problems(
+    name: &str,
+    profile: &Profile,
+    marketplaces: &[Participation],
+) -> Vec<Problem> {
+    let problem = |kind, message| Problem {
+        kind,
+        app: None,
+        profile: Some(name.to_owned()),
+        message,
+    };
+    let mut found = Vec::new();
+    if let Some(id) = &profile.marketplace_id
+        && !marketplaces.iter().any(|m| &m.id == id)
+    {
+        found.push(problem(
+            "marketplace_not_participating",
+            format!(
+                "profile '{name}' is for marketplace {id}, but Amazon says the account participates in {}: fix the region or marketplace with `vault edit-profile {name} --region REGION --marketplace CODE`",
+                describe_marketplaces(marketplaces)
+            ),
+        ));
+    }
+    let suspended: Vec<Participation> = marketplaces
+        .iter()
+        .filter(|m| m.has_suspended_listings)
+        .cloned()
+        .collect();
+    if !suspended.is_empty() {
+        found.push(problem(
+            "suspended_listings",
+            format!(
+                "Amazon says profile '{name}' has suspended listings in {}: see Account Health in Seller Central",
+                describe_marketplaces(&suspended)
+            ),
+        ));
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::spapi::Region;
-    use crate::vault::model::Profile;
 
     #[test]
     fn a_consent_authorization_is_expiring_then_expired() {

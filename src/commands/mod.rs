@@ -2,6 +2,7 @@
 
 mod add_profile;
 mod agent;
+mod api;
 mod app;
 mod check;
 mod edit_profile;
@@ -74,7 +75,8 @@ fn with_vault(file: VaultFile, command: Command, settings: Settings) -> Result<(
             freshness,
         } => token::run(file, &profile, &grantless, &freshness),
         Command::Rdt(args) => rdt::run(file, args),
-        Command::Check { within, json } => check::run(file, within, json.json),
+        Command::Api(args) => api::run(file, args),
+        Command::Check(args) => check::run(file, args),
         Command::Env(args) => env::run(file, args),
         Command::Exec(args) => exec::run(file, args),
         Command::Unlock(args) => agent::unlock(file, &args),
@@ -106,22 +108,6 @@ pub fn secret_from_stdin(what: &str) -> Result<Secret> {
         return Err(Error::Invalid(format!("stdin held no {what}")));
     }
     Ok(Secret::from(value))
-}
-
-/// An SP-API error, with the app named where the fix is the app's: an expired client
-/// secret shows up as a 403, not only as `invalid_client`.
-pub fn explain_spapi_error(error: crate::spapi_client::SpApiError, app: &str) -> Error {
-    match error {
-        crate::spapi_client::SpApiError::SecretExpired { detail } => Error::AmazonRejected {
-            subject: format!("app '{app}'"),
-            code: "HTTP 403".into(),
-            description: detail,
-            advice: format!(
-                "its LWA client secret has expired; store the current one with `vault app set-secret {app}`"
-            ),
-        },
-        other => other.into(),
-    }
 }
 
 /// A profile's access token for `token`, `env`, `exec` and `rdt`; says so on stderr

@@ -27,7 +27,7 @@ pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
             &resources,
             args.target_application.as_deref(),
         ))
-        .map_err(|e| super::explain_spapi_error(e, &profile.app))?;
+        .map_err(|e| crate::tokens::explain_spapi_error(e, &profile.app))?;
     if args.json {
         let json = serde_json::json!({
             "restricted_data_token": rdt.token.expose(),

@@ -163,6 +163,9 @@ pub struct Profile {
     /// self-authorization, which does not lapse on a schedule, and when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_expires_at: Option<Timestamp>,
+    /// Restricted Data Tokens `vault api` got, reused for the same resource.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restricted_data_tokens: Vec<CachedRestrictedToken>,
 }
 
 impl Profile {
@@ -180,6 +183,7 @@ impl Profile {
             last_refresh_error: None,
             authorized_at: None,
             authorization_expires_at: None,
+            restricted_data_tokens: Vec::new(),
         }
     }
 
@@ -201,6 +205,40 @@ impl Profile {
         self.authorized_at = None;
         self.authorization_expires_at = None;
         self.selling_partner_id = None;
+        self.restricted_data_tokens.clear();
+    }
+
+    /// A Restricted Data Token for exactly this method, path and data elements that
+    /// stays valid for more than `margin`.
+    pub fn restricted_token_for(
+        &self,
+        resource: &RestrictedResourceKey,
+        margin: SignedDuration,
+        now: Timestamp,
+    ) -> Option<&CachedToken> {
+        self.restricted_data_tokens
+            .iter()
+            .find(|cached| cached.resource == *resource && cached.token.valid_for(margin, now))
+            .map(|cached| &cached.token)
+    }
+
+    /// Keeps a new Restricted Data Token, dropping expired ones, the one it replaces,
+    /// and the oldest beyond `MAX_RESTRICTED_TOKENS`.
+    pub fn remember_restricted_token(
+        &mut self,
+        resource: RestrictedResourceKey,
+        token: CachedToken,
+        now: Timestamp,
+    ) {
+        self.restricted_data_tokens
+            .retain(|cached| cached.resource != resource && cached.token.expires_at > now);
+        self.restricted_data_tokens
+            .push(CachedRestrictedToken { resource, token });
+        let excess = self
+            .restricted_data_tokens
+            .len()
+            .saturating_sub(MAX_RESTRICTED_TOKENS);
+        self.restricted_data_tokens.drain(..excess);
     }
 
     /// Records a new authorization: a consent-flow one lapses after 365 days.
@@ -224,6 +262,24 @@ pub enum Authorization {
 pub struct RefreshFailure {
     pub code: String,
     pub at: Timestamp,
+}
+
+/// How many Restricted Data Tokens a profile keeps (each is for one resource).
+const MAX_RESTRICTED_TOKENS: usize = 20;
+
+/// What a Restricted Data Token was issued for: method, path and data elements.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RestrictedResourceKey {
+    pub method: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_elements: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CachedRestrictedToken {
+    pub resource: RestrictedResourceKey,
+    pub token: CachedToken,
 }
 
 /// An access token and the absolute time it stops working.

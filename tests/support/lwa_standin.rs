@@ -87,9 +87,12 @@ pub enum Consent {
 /// One SP-API request as the stand-in saw it.
 #[derive(Debug, Clone)]
 pub struct SpApiCall {
+    pub method: String,
     pub path: String,
+    pub query: Vec<(String, String)>,
     pub access_token: String,
     pub content_type: String,
+    pub user_agent: String,
     pub body: String,
 }
 
@@ -99,6 +102,9 @@ struct Inner {
     grants: HashMap<String, String>,
     spapi_calls: Vec<SpApiCall>,
     spapi_canned: VecDeque<Canned>,
+    /// Marketplace ids and country codes GET /sellers/v1/marketplaceParticipations
+    /// names as participating.
+    participations: Vec<(String, String)>,
     consents: VecDeque<Consent>,
     consent_visits: Vec<HashMap<String, String>>,
     clients: HashMap<String, String>,
@@ -131,6 +137,7 @@ impl StandIn {
     pub fn start_with(extra: Router) -> StandIn {
         let inner: Shared = Arc::new(Mutex::new(Inner {
             expires_in: 3600,
+            participations: vec![("A1PA6795UKMFR9".into(), "DE".into())],
             ..Inner::default()
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
@@ -156,6 +163,7 @@ impl StandIn {
                         post(restricted_data_token),
                     )
                     .route("/applications/2023-11-30/clientSecret", post(client_secret))
+                    .fallback(any_spapi_call)
                     .with_state(state)
                     .merge(extra);
                 axum::serve(listener, app).await.expect("stand-in serves");
@@ -198,6 +206,16 @@ impl StandIn {
     /// Replaces the next SP-API answer.
     pub fn queue_spapi(&self, canned: Canned) {
         self.with(|s| s.spapi_canned.push_back(canned));
+    }
+
+    /// The marketplaces (id, country code) the account participates in.
+    pub fn set_participations(&self, marketplaces: &[(&str, &str)]) {
+        self.with(|s| {
+            s.participations = marketplaces
+                .iter()
+                .map(|(id, code)| (id.to_string(), code.to_string()))
+                .collect()
+        });
     }
 
     pub fn spapi_calls(&self) -> Vec<SpApiCall> {
@@ -452,10 +470,11 @@ fn spapi_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// the access token came from (`None` for an unknown token).
 fn spapi_call(
     state: &Shared,
-    path: &str,
+    request: (&str, &str, Vec<(String, String)>),
     headers: &HeaderMap,
     body: String,
 ) -> Result<Option<String>, Box<Response>> {
+    let (method, path, query) = request;
     let header = |name: &str| {
         headers
             .get(name)
@@ -465,9 +484,12 @@ fn spapi_call(
     };
     let mut s = state.lock().expect("stand-in state");
     let call = SpApiCall {
+        method: method.to_owned(),
         path: path.to_owned(),
+        query,
         access_token: header("x-amz-access-token"),
         content_type: header("content-type"),
+        user_agent: header("user-agent"),
         body,
     };
     let grant = s.grants.get(&call.access_token).cloned();
@@ -486,22 +508,26 @@ async fn restricted_data_token(
 ) -> Response {
     let grant = match spapi_call(
         &state,
-        "/tokens/2021-03-01/restrictedDataToken",
+        ("POST", "/tokens/2021-03-01/restrictedDataToken", Vec::new()),
         &headers,
         body,
     ) {
         Ok(grant) => grant,
         Err(canned) => return *canned,
     };
-    if grant.as_deref() != Some("refresh_token") {
+    let permissive = state.lock().expect("stand-in state").permissive;
+    if !permissive && grant.as_deref() != Some("refresh_token") {
         return spapi_error(
             StatusCode::FORBIDDEN,
             "Unauthorized",
             "Access to requested resource is denied.",
         );
     }
-    let count = state.lock().expect("stand-in state").spapi_calls.len();
-    let body = serde_json::json!({"restrictedDataToken": format!("Atz.sprdt|standin-rdt-{count}"), "expiresIn": 3600});
+    let mut s = state.lock().expect("stand-in state");
+    let token = format!("Atz.sprdt|standin-rdt-{}", s.spapi_calls.len());
+    s.grants
+        .insert(token.clone(), "restricted_data_token".into());
+    let body = serde_json::json!({"restrictedDataToken": token, "expiresIn": 3600});
     (StatusCode::OK, axum::Json(body)).into_response()
 }
 
@@ -509,7 +535,7 @@ async fn restricted_data_token(
 async fn client_secret(State(state): State<Shared>, headers: HeaderMap, body: String) -> Response {
     let grant = match spapi_call(
         &state,
-        "/applications/2023-11-30/clientSecret",
+        ("POST", "/applications/2023-11-30/clientSecret", Vec::new()),
         &headers,
         body,
     ) {
@@ -524,4 +550,63 @@ async fn client_secret(State(state): State<Shared>, headers: HeaderMap, body: St
         );
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Plays any other SP-API operation: a canned answer if one is queued; else the
+/// marketplace participations, or a payload naming the path. A seller access token
+/// is needed, and for getOrderAddress a restricted data token (any token when
+/// permissive).
+async fn any_spapi_call(
+    State(state): State<Shared>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let query = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let path = uri.path().to_owned();
+    let grant = match spapi_call(&state, (method.as_str(), &path, query), &headers, body) {
+        Ok(grant) => grant,
+        Err(canned) => return *canned,
+    };
+    let restricted = path.ends_with("/address");
+    let permissive = state.lock().expect("stand-in state").permissive;
+    let accepted = permissive
+        || match grant.as_deref() {
+            Some("restricted_data_token") => true,
+            Some("refresh_token") => !restricted,
+            _ => false,
+        };
+    if !accepted {
+        return spapi_error(
+            StatusCode::FORBIDDEN,
+            "Unauthorized",
+            "Access to requested resource is denied.",
+        );
+    }
+    if path.ends_with("/sellers/v1/marketplaceParticipations") {
+        let s = state.lock().expect("stand-in state");
+        let payload: Vec<serde_json::Value> = s
+            .participations
+            .iter()
+            .map(|(id, code)| {
+                serde_json::json!({
+                    "marketplace": {"id": id, "countryCode": code, "name": format!("Amazon {code}")},
+                    "participation": {"isParticipating": true, "hasSuspendedListings": false}
+                })
+            })
+            .collect();
+        return (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"payload": payload})),
+        )
+            .into_response();
+    }
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"payload": {"path": path}})),
+    )
+        .into_response()
 }

@@ -1,0 +1,367 @@
+//! One SP-API call as a profile (`vault api`, `vault check --online`): the request,
+//! its retries when Amazon throttles or fails, and the answer as it came.
+
+pub mod pagination;
+pub mod participation;
+pub mod restricted;
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+
+use crate::http::{self, Attempt, Failure, RetryPolicy};
+use crate::secret::Secret;
+use crate::spapi_client::{SpApiClient, SpApiError};
+
+/// The largest answer held in memory (report and order pages are far smaller).
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most tries of one call when Amazon throttles or fails.
+const MAX_TRIES: u32 = 5;
+/// How long one call may take, retries included, unless `SPVAULT_NETWORK_TIMEOUT`
+/// says otherwise.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// One SP-API request.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The path, without its query string.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl ApiRequest {
+    /// A request for `path_and_query` (which may carry a query string) with more
+    /// query parameters; the method must be one SP-API uses.
+    pub fn new(
+        method: &str,
+        path_and_query: &str,
+        parameters: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Self, String> {
+        let method = method.to_ascii_uppercase();
+        let method = match method.as_str() {
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "PATCH" => Method::PATCH,
+            "DELETE" => Method::DELETE,
+            _ => {
+                return Err(format!(
+                    "'{}' is not a method SP-API takes: use GET, POST, PUT, PATCH or DELETE",
+                    method.escape_debug()
+                ));
+            }
+        };
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c == '#') {
+            return Err(format!(
+                "'{}' is not an SP-API path: give it like /sellers/v1/marketplaceParticipations",
+                path.escape_debug()
+            ));
+        }
+        let mut all: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        all.extend(parameters);
+        Ok(ApiRequest {
+            method,
+            path: path.to_owned(),
+            query: all,
+            body,
+        })
+    }
+
+    /// Whether repeating the request after a failure could do its work twice:
+    /// only a refusal (429) proves that a POST or PATCH was not carried out.
+    fn repeatable(&self) -> bool {
+        !matches!(self.method, Method::POST | Method::PATCH)
+    }
+
+    /// The request for the page after this one.
+    pub fn next(&self, page: &pagination::NextPage) -> ApiRequest {
+        let mut query = if page.keep_other_parameters {
+            self.query
+                .iter()
+                .filter(|(name, _)| name != page.parameter)
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        query.push((page.parameter.to_owned(), page.token.clone()));
+        ApiRequest {
+            query,
+            ..self.clone()
+        }
+    }
+}
+
+/// An answer from SP-API, read in full.
+#[derive(Debug)]
+pub struct ApiResponse {
+    pub version: reqwest::Version,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A call that ended without a success: why, and Amazon's last answer if there was
+/// one (to show the caller what Amazon said).
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub error: SpApiError,
+    pub response: Option<ApiResponse>,
+}
+
+/// How `vault api` retries: at most 5 tries within 60 s, or within
+/// `SPVAULT_NETWORK_TIMEOUT` when that is set.
+pub fn retry_policy() -> Result<RetryPolicy, String> {
+    let mut policy = RetryPolicy::from_env()?;
+    policy.attempts = MAX_TRIES;
+    if std::env::var_os(http::DEADLINE_VAR).is_none() {
+        policy.deadline = DEFAULT_DEADLINE;
+    }
+    Ok(policy)
+}
+
+impl SpApiClient {
+    /// Sends `request` with `token` in `x-amz-access-token`. A 429 is retried after
+    /// `Retry-After`, or after the time one request takes at the rate
+    /// `x-amzn-RateLimit-Limit` gives; a 5xx or a transport error only when the
+    /// request is repeatable; all within `policy`.
+    pub async fn call(
+        &self,
+        token: &Secret,
+        request: &ApiRequest,
+        policy: &RetryPolicy,
+    ) -> Result<ApiResponse, ApiFailure> {
+        let mut url = self.url(&request.path);
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&request.query);
+        }
+        let last_refused = RefCell::new(None);
+        let outcome = http::with_retries(policy, &url, || {
+            let (url, last_refused) = (url.clone(), &last_refused);
+            async move {
+                let attempt = self.try_call(url, token, request).await;
+                if let Attempt::Transient { .. } = &attempt {
+                    *last_refused.borrow_mut() = None;
+                }
+                match attempt {
+                    Attempt::Done(Ok(response)) => Attempt::Done(response),
+                    Attempt::Done(Err(refused)) => {
+                        let detail = format!(
+                            "HTTP {}{}",
+                            refused.status.as_u16(),
+                            crate::error::detail(&crate::spapi_client::describe_errors(
+                                &refused.body,
+                                token.expose()
+                            ))
+                        );
+                        let retry_after = throttle_wait(&refused);
+                        let transient = refused.status == StatusCode::TOO_MANY_REQUESTS
+                            || request.repeatable() && refused.status.is_server_error();
+                        *last_refused.borrow_mut() = Some(refused);
+                        if transient {
+                            Attempt::Transient {
+                                detail,
+                                retry_after,
+                            }
+                        } else {
+                            Attempt::Fatal(detail)
+                        }
+                    }
+                    Attempt::Transient {
+                        detail,
+                        retry_after,
+                    } if request.repeatable() => Attempt::Transient {
+                        detail,
+                        retry_after,
+                    },
+                    Attempt::Transient { detail, .. } => Attempt::Fatal(format!(
+                        "{detail}; a {} is not repeated, as it may have been carried out: check before sending it again",
+                        request.method
+                    )),
+                    Attempt::Fatal(detail) => Attempt::Fatal(detail),
+                }
+            }
+        })
+        .await;
+        let response = last_refused.into_inner();
+        match outcome {
+            Ok(response) => Ok(response),
+            Err(Failure::Exhausted { attempts, detail }) => Err(ApiFailure {
+                error: SpApiError::Unavailable { attempts, detail },
+                response,
+            }),
+            Err(Failure::Fatal(detail)) => Err(ApiFailure {
+                error: match &response {
+                    Some(refused) if refused.status.is_client_error() => self.rejection(
+                        refused.status,
+                        crate::spapi_client::describe_errors(&refused.body, token.expose()),
+                    ),
+                    Some(_) => SpApiError::Unavailable {
+                        attempts: 1,
+                        detail: format!(
+                            "{detail}; a {} is not repeated, as it may have been carried out: check before sending it again",
+                            request.method
+                        ),
+                    },
+                    None => SpApiError::Unavailable {
+                        attempts: 1,
+                        detail,
+                    },
+                },
+                response,
+            }),
+        }
+    }
+
+    /// One try: a 2xx answer, a non-2xx answer, or a transport failure.
+    async fn try_call(
+        &self,
+        url: url::Url,
+        token: &Secret,
+        request: &ApiRequest,
+    ) -> Attempt<Result<ApiResponse, ApiResponse>, String> {
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url)
+            .header("x-amz-access-token", token.expose())
+            .header("accept", "application/json");
+        if let Some(body) = &request.body {
+            builder = builder
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return Attempt::Transient {
+                    detail: http::describe_transport(&e),
+                    retry_after: None,
+                };
+            }
+        };
+        let (version, status, headers) = (
+            response.version(),
+            response.status(),
+            response.headers().clone(),
+        );
+        let body = match http::read_bounded(response, MAX_RESPONSE_BYTES).await {
+            Ok(body) => body,
+            Err(detail) => {
+                return Attempt::Transient {
+                    detail,
+                    retry_after: None,
+                };
+            }
+        };
+        let response = ApiResponse {
+            version,
+            status,
+            headers,
+            body,
+        };
+        Attempt::Done(if status.is_success() {
+            Ok(response)
+        } else {
+            Err(response)
+        })
+    }
+}
+
+/// How long to wait after a refusal: `Retry-After` when Amazon sends it, else the
+/// time between two requests at the rate `x-amzn-RateLimit-Limit` allows (requests
+/// per second), else the policy's backoff.
+fn throttle_wait(refused: &ApiResponse) -> Option<Duration> {
+    let header = |name: &str| {
+        refused
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(seconds) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(seconds));
+    }
+    header("x-amzn-ratelimit-limit")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|rate| rate.is_finite() && *rate > 0.0)
+        .map(|rate| Duration::from_secs_f64((1.0 / rate).min(3600.0)))
+}
+
+/// JSON text without the white space between its tokens: one page per line.
+pub fn compact_json(text: &[u8]) -> Result<String, serde_json::Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text)?;
+    let text = String::from_utf8_lossy(text);
+    let mut compact = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            compact.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            compact.push(c);
+        }
+    }
+    Ok(compact)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_json_keeps_strings_and_key_order() {
+        let text = br#" { "b" : [1, 2 ],
+            "a": "x  \" y\\", "c": {} } "#;
+        assert_eq!(
+            compact_json(text).unwrap(),
+            r#"{"b":[1,2],"a":"x  \" y\\","c":{}}"#
+        );
+        assert!(compact_json(b"{\"a\":").is_err());
+    }
+
+    #[test]
+    fn requests_merge_the_path_query_with_more_parameters() {
+        let request = ApiRequest::new(
+            "get",
+            "/orders/v0/orders?MarketplaceIds=A1PA6795UKMFR9",
+            vec![("CreatedAfter".into(), "2026-01-01T00:00:00Z".into())],
+            None,
+        )
+        .unwrap();
+        assert_eq!(request.method, Method::GET);
+        assert_eq!(request.path, "/orders/v0/orders");
+        assert_eq!(request.query.len(), 2);
+        let next = request.next(&pagination::NextPage {
+            parameter: "NextToken",
+            token: "t2".into(),
+            keep_other_parameters: true,
+        });
+        assert_eq!(next.query.len(), 3);
+        let alone = request.next(&pagination::NextPage {
+            parameter: "nextToken",
+            token: "t2".into(),
+            keep_other_parameters: false,
+        });
+        assert_eq!(alone.query, [("nextToken".to_owned(), "t2".to_owned())]);
+        assert!(ApiRequest::new("FETCH", "/x", vec![], None).is_err());
+        assert!(ApiRequest::new("GET", "sellers/v1", vec![], None).is_err());
+        assert!(ApiRequest::new("GET", "/a b", vec![], None).is_err());
+    }
+}
