@@ -41,15 +41,13 @@ fn the_documented_script_decrypts_a_vault_with_argon2_and_age() {
     env.with_app(Some(&standin));
     env.logged_in_profile(&standin, "eu-seller", REFRESH_TOKEN);
     let out = run_documented_script(&env, PASSPHRASE).ok();
-    let payload: toml::Table = toml::from_str(&out.stdout).expect("the payload is TOML");
-    assert_eq!(payload["schema"].as_integer(), Some(1));
+    let payload: serde_json::Value =
+        serde_json::from_str(&out.stdout).expect("the payload is JSON");
+    assert_eq!(payload["schema"], 1);
     let profile = &payload["profiles"]["eu-seller"];
-    assert_eq!(profile["refresh_token"].as_str(), Some(REFRESH_TOKEN));
-    assert_eq!(profile["marketplace_id"].as_str(), Some("A1PA6795UKMFR9"));
-    assert_eq!(
-        payload["apps"]["main"]["client_secret"].as_str(),
-        Some(NASTY_SECRET)
-    );
+    assert_eq!(profile["refresh_token"], REFRESH_TOKEN);
+    assert_eq!(profile["marketplace_id"], "A1PA6795UKMFR9");
+    assert_eq!(payload["apps"]["main"]["client_secret"], NASTY_SECRET);
 
     let wrong = run_documented_script(&env, "wrong");
     assert_ne!(wrong.code, 0);

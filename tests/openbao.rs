@@ -232,10 +232,15 @@ fn round_trip_and_openbao_never_sees_plaintext() {
     .ok();
     assert_eq!(env.profiles_json()[0]["profile"], "eu-seller");
     let raw = bao.raw(&bao.store("round-trip"));
-    assert!(raw.contains("BEGIN AGE ENCRYPTED FILE"), "{raw}");
+    let secret: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let encoded = secret["data"]["data"]["envelope_base64"].as_str().unwrap();
+    let envelope =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).unwrap();
+    assert!(envelope.starts_with(b"# spvault vault."), "{raw}");
+    let envelope = String::from_utf8_lossy(&envelope);
     for plaintext in ["eu-seller", "amzn1.oa2-cs", CLIENT_ID, "A1PA6795UKMFR9"] {
         assert!(
-            !raw.contains(plaintext),
+            !raw.contains(plaintext) && !envelope.contains(plaintext),
             "OpenBao holds {plaintext} in plaintext"
         );
     }
@@ -453,4 +458,27 @@ fn a_loopback_store_never_goes_through_a_proxy() {
     env.init_fast();
     env.add_main_app(NASTY_SECRET);
     env.run(&["app", "list"]).ok();
+}
+
+/// A secret spvault wrote before format 2 (the envelope as text in `envelope`) keeps
+/// opening; the next write stores format 2 in `envelope_base64`.
+#[test]
+fn a_format_1_secret_opens_and_the_next_write_upgrades_it() {
+    let Some(bao) = Bao::dev() else { return };
+    let mut env = bao.env("format-1");
+    let store = bao.store("format-1");
+    let path = format!("secret/{}", store.split_once("/secret/").unwrap().1);
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vault-v1.toml");
+    assert!(
+        bao.cli(&["kv", "put", &path, &format!("envelope=@{fixture}")])
+            .status
+            .success()
+    );
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    assert_eq!(env.profiles_json()[1]["profile"], "p1");
+    env.run(&["rename", "p1", "renamed"]).ok();
+    let raw: serde_json::Value = serde_json::from_str(&bao.raw(&store)).unwrap();
+    assert!(raw["data"]["data"]["envelope"].is_null(), "{raw}");
+    assert!(raw["data"]["data"]["envelope_base64"].is_string(), "{raw}");
+    assert_eq!(env.profiles_json()[1]["profile"], "renamed");
 }

@@ -251,7 +251,7 @@ fn passwd_changes_the_passphrase() {
     let apps = env.run(&["app", "list", "--json"]).ok().json();
     assert_eq!(apps[0]["app"], "main", "passwd kept the content");
     // The KDF parameters stayed the fast ones chosen at init.
-    let text = String::from_utf8(env.vault_bytes()).unwrap();
+    let text = String::from_utf8_lossy(&env.vault_bytes()).into_owned();
     assert!(text.contains("memory_kib = 8192\n"), "{text}");
 }
 
@@ -271,16 +271,38 @@ fn init_refuses_weak_or_absurd_kdf_settings_and_existing_vaults() {
 
 /// Rewrites the header line `key = old` and fixes the checksum, as a hostile or
 /// buggy writer could; the file must still be refused.
-fn with_header(text: &str, old: &str, new: &str) -> Vec<u8> {
+fn with_header(file: &[u8], old: &str, new: &str) -> Vec<u8> {
     use sha2::Digest;
-    let body_end = text.trim_end().rfind('\n').unwrap() + 1;
-    let body = text[..body_end].replacen(old, new, 1);
-    assert_ne!(body, text[..body_end], "{old} not found");
-    let sum: String = sha2::Sha256::digest(body.as_bytes())
+    let checksum_at = checksum_line(file);
+    let payload_at = checksum_at
+        + file[checksum_at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let header = std::str::from_utf8(&file[..checksum_at]).unwrap();
+    let changed = header.replacen(old, new, 1);
+    assert_ne!(changed, header, "{old} not found");
+    let payload = &file[payload_at..];
+    let mut digest = sha2::Sha256::new();
+    digest.update(changed.as_bytes());
+    digest.update(payload);
+    let sum: String = digest
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("{body}sha256 = \"{sum}\"\n").into_bytes()
+    let mut bytes = format!("{changed}sha256 = \"{sum}\"\n").into_bytes();
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// Where the header's `sha256 = "…"` line starts.
+fn checksum_line(file: &[u8]) -> usize {
+    file.windows(11)
+        .position(|w| w == b"\nsha256 = \"")
+        .unwrap()
+        + 1
 }
 
 #[test]
@@ -289,8 +311,7 @@ fn damaged_vaults_exit_4_untouched_and_without_panic() {
     env.init_fast();
     env.add_main_app(NASTY_SECRET);
     let good = env.vault_bytes();
-    let text = String::from_utf8(good.clone()).unwrap();
-    let payload_at = text.find("-----BEGIN AGE").unwrap() + 60;
+    let payload_at = good.len() - 100;
     let mut flipped = good.clone();
     flipped[payload_at] ^= 0x04;
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
@@ -300,43 +321,43 @@ fn damaged_vaults_exit_4_untouched_and_without_panic() {
         ("not text", vec![0xff, 0xfe, 0x00, 0x01]),
         (
             "unknown version",
-            with_header(&text, "version = 1\n", "version = 7\n"),
+            with_header(&good, "version = 2\n", "version = 7\n"),
         ),
         (
             "absurd memory",
-            with_header(&text, "memory_kib = 8192", "memory_kib = 4294967295"),
+            with_header(&good, "memory_kib = 8192", "memory_kib = 4294967295"),
         ),
         (
             "absurd iterations",
-            with_header(&text, "iterations = 1\n", "iterations = 100000\n"),
+            with_header(&good, "iterations = 1\n", "iterations = 100000\n"),
         ),
         (
             "zero parallelism",
-            with_header(&text, "parallelism = 1\n", "parallelism = 0\n"),
+            with_header(&good, "parallelism = 1\n", "parallelism = 0\n"),
         ),
         (
             "other algorithm",
-            with_header(&text, "\"argon2id\"", "\"scrypt\""),
+            with_header(&good, "\"argon2id\"", "\"scrypt\""),
         ),
         (
             "other argon2 version",
-            with_header(&text, "argon2_version = 19", "argon2_version = 16"),
+            with_header(&good, "argon2_version = 19", "argon2_version = 16"),
         ),
         (
             "short salt",
-            with_header(&text, "salt = \"", "salt = \"x\"\n# \""),
+            with_header(&good, "salt = \"", "salt = \"x\"\n# \""),
         ),
         (
             "unknown field",
-            with_header(&text, "[payload]\n", "[payload]\nextra = 1\n"),
+            with_header(&good, "[payload]\n", "[payload]\nextra = 1\n"),
         ),
         (
             "no payload",
-            with_header(&text, "age = \"\"\"", "ignored = \"\"\""),
+            with_header(&good, "age_bytes = ", "ignored = "),
         ),
     ];
-    let mut bad_sum = text.clone().into_bytes();
-    let sum_at = text.rfind("sha256 = \"").unwrap() + 12;
+    let mut bad_sum = good.clone();
+    let sum_at = checksum_line(&good) + 12;
     bad_sum[sum_at] = if bad_sum[sum_at] == b'0' { b'1' } else { b'0' };
     cases.push(("checksum", bad_sum));
     for (name, bytes) in cases {
@@ -362,7 +383,7 @@ fn secrets_never_appear_in_the_file_or_in_list_and_show() {
     let mut env = Env::new();
     env.with_app(Some(&standin));
     env.logged_in_profile(&standin, "eu", REFRESH_TOKEN);
-    let file = String::from_utf8(env.vault_bytes()).unwrap();
+    let file = String::from_utf8_lossy(&env.vault_bytes()).into_owned();
     let secrets = [
         PASSPHRASE,
         "amzn1.oa2-cs",
@@ -556,4 +577,47 @@ fn an_unknown_store_scheme_is_a_usage_error() {
         .run(&["--store", "gcs://b/x", "migrate", "--to", "/tmp/x.toml"])
         .expect_code(2);
     assert!(out.stderr.contains("'gcs://'"), "{}", out.stderr);
+}
+
+/// A vault written by spvault before format 2 (tests/fixtures/vault-v1.toml: two
+/// profiles, minimum KDF) opens, and the next write upgrades it.
+#[test]
+fn a_format_1_vault_opens_and_the_next_write_upgrades_it() {
+    let mut env = Env::new();
+    let folder = env.vault.parent().unwrap();
+    std::fs::create_dir_all(folder).unwrap();
+    std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vault-v1.toml"),
+        &env.vault,
+    )
+    .unwrap();
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    let before = env.profiles_json();
+    assert_eq!(before.as_array().unwrap().len(), 2);
+    assert_eq!(before[0]["profile"], "p0");
+    assert!(
+        String::from_utf8_lossy(&env.vault_bytes())
+            .into_owned()
+            .contains("version = 1\n")
+    );
+    let shown = env.run(&["show", "p1", "--json"]).ok().json();
+    assert_eq!(shown["selling_partner_id"], "A0000000000001");
+    assert!(
+        String::from_utf8_lossy(&env.vault_bytes())
+            .into_owned()
+            .contains("version = 1\n"),
+        "reading writes nothing"
+    );
+    env.run(&["rename", "p1", "renamed"]).ok();
+    let text = String::from_utf8_lossy(&env.vault_bytes()).into_owned();
+    assert!(text.contains("version = 2\n"), "{text}");
+    assert!(!text.contains("BEGIN AGE"), "{text}");
+    let after = env.profiles_json();
+    assert_eq!(after[0]["profile"], "p0");
+    assert_eq!(after[1]["profile"], "renamed");
+    assert_eq!(after[0]["refresh_token"], before[0]["refresh_token"]);
+    // The backup is the format 1 file, still readable.
+    let backup = std::fs::read_to_string(format!("{}.bak", env.vault.display())).unwrap();
+    assert!(backup.contains("version = 1\n"));
 }

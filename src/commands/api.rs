@@ -50,7 +50,7 @@ pub fn run(file: VaultFile, args: ApiArgs) -> Result<()> {
     };
     let policy = api::retry_policy().map_err(Error::Invalid)?;
 
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = Unlocked::open_profile(file, &args.profile)?;
     let profile = vault.profile(&args.profile)?;
     let client = SpApiClient::new(profile.region, profile.sandbox)?;
     let access = super::access_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;

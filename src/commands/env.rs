@@ -11,7 +11,7 @@ pub fn profile_variables(
     variables: &VariableArgs,
     freshness: &Freshness,
 ) -> Result<Vec<Variable>> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = Unlocked::open_profile(file, profile)?;
     let token = super::access_token(&unlocked, &vault, profile, freshness.min_valid)?;
     let (p, app) = vault.profile_with_app(profile)?;
     let source = Source {

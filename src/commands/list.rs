@@ -237,7 +237,7 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
 }
 
 pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
-    let (_, vault) = Unlocked::open(file)?;
+    let (_, vault) = Unlocked::open_profile(file, name)?;
     let (profile, app) = vault.profile_with_app(name)?;
     let now = Timestamp::now();
     let summary = ProfileSummary::new(name, profile, Some(app), now);

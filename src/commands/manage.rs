@@ -70,7 +70,7 @@ pub fn migrate(from: VaultFile, to: &str, ca_cert: Option<std::path::PathBuf>) -
         .read()?
         .ok_or_else(|| crate::error::Error::NoVault(from.path().to_path_buf()))?;
     // Prove it is a vault this build can read before copying it anywhere.
-    crate::vault::format::Envelope::parse(&bytes)
+    crate::vault::format::Envelope::parse(bytes.clone())
         .map_err(|e| crate::error::Error::damaged(from.path(), e.to_string()))?;
     let lock = target.lock()?;
     let (existing, version) = target.read_versioned()?;

@@ -14,7 +14,7 @@ pub fn run(
         [] => None,
         scopes => Some(tokens::normalize_scopes(scopes)?),
     };
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = Unlocked::open_profile(file, profile)?;
     let token = match scope {
         None => super::access_token(&unlocked, &vault, profile, freshness.min_valid)?,
         Some(scope) => {

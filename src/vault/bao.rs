@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use url::Url;
 
@@ -38,9 +40,22 @@ struct ReadData {
     metadata: Metadata,
 }
 
+/// The secret's data: the vault file's bytes as base64 (`envelope_base64`), or as the
+/// text itself (`envelope`, as spvault wrote format 1 vaults).
 #[derive(Deserialize)]
 struct Envelope {
-    envelope: String,
+    envelope: Option<String>,
+    envelope_base64: Option<String>,
+}
+
+impl Envelope {
+    fn bytes(self) -> Option<Vec<u8>> {
+        match (self.envelope_base64, self.envelope) {
+            (Some(encoded), _) => BASE64.decode(encoded).ok(),
+            (None, Some(text)) => Some(text.into_bytes()),
+            (None, None) => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -207,16 +222,18 @@ impl Store for BaoStore {
             if !status.is_success() {
                 return Err(self.refused(status, &body));
             }
-            let parsed: ReadBody = serde_json::from_slice(&body).map_err(|_| {
+            let no_envelope = || {
                 Error::damaged(
                     PathBuf::from(&self.spec),
                     "the OpenBao secret holds no spvault envelope",
                 )
-            })?;
-            Ok((
-                parsed.data.data.map(|d| d.envelope.into_bytes()),
-                Version(parsed.data.metadata.version),
-            ))
+            };
+            let parsed: ReadBody = serde_json::from_slice(&body).map_err(|_| no_envelope())?;
+            let bytes = match parsed.data.data {
+                Some(data) => Some(data.bytes().ok_or_else(no_envelope)?),
+                None => None,
+            };
+            Ok((bytes, Version(parsed.data.metadata.version)))
         })
     }
 
@@ -227,10 +244,10 @@ impl Store for BaoStore {
 
     /// Writes the envelope if the secret is still at `version` (check-and-set).
     fn write(&self, bytes: &[u8], _lock: &WriteLock, version: Version) -> Result<()> {
-        let envelope = std::str::from_utf8(bytes)
-            .map_err(|_| Error::Other("the envelope is not text".into()))?;
-        let body =
-            serde_json::json!({"options": {"cas": version.0}, "data": {"envelope": envelope}});
+        let body = serde_json::json!({
+            "options": {"cas": version.0},
+            "data": {"envelope_base64": BASE64.encode(bytes)}
+        });
         let client = self.client()?;
         let url = self.data_url();
         let runtime = http::runtime().map_err(Error::Other)?;

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use age::armor::ArmoredReader;
 use age::secrecy::ExposeSecret;
 use argon2::{Algorithm, Argon2, Params, Version};
 use bech32::{Bech32, Hrp};
@@ -185,36 +185,31 @@ impl VaultKey {
         Secret::new(self.identity.to_string().expose_secret().to_owned())
     }
 
-    /// Encrypts the payload to the recipients, ASCII-armored.
+    /// Encrypts the payload to the recipients: a binary age file.
     pub fn seal(
         plaintext: &[u8],
         recipients: &[age::x25519::Recipient],
-    ) -> Result<String, CryptoError> {
+    ) -> Result<Vec<u8>, CryptoError> {
         let encryptor =
             age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
                 .map_err(|e| CryptoError::Corrupt(e.to_string()))?;
-        let mut armored = Vec::with_capacity(plaintext.len() * 4 / 3 + 512);
+        let mut sealed = Vec::with_capacity(plaintext.len() + 1024);
         let corrupt = |e: std::io::Error| CryptoError::Corrupt(e.to_string());
-        let armor =
-            ArmoredWriter::wrap_output(&mut armored, Format::AsciiArmor).map_err(corrupt)?;
-        let mut writer = encryptor.wrap_output(armor).map_err(corrupt)?;
+        let mut writer = encryptor.wrap_output(&mut sealed).map_err(corrupt)?;
         writer.write_all(plaintext).map_err(corrupt)?;
-        writer
-            .finish()
-            .and_then(|armor| armor.finish())
-            .map_err(corrupt)?;
-        String::from_utf8(armored).map_err(|e| CryptoError::Corrupt(e.to_string()))
+        writer.finish().map_err(corrupt)?;
+        Ok(sealed)
     }
 
-    /// Decrypts an armored payload. Tells a key that does not match (wrong passphrase)
-    /// from a payload that is damaged.
-    pub fn open(&self, armored: &str) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(armored.as_bytes()))
-            .map_err(classify)?;
+    /// Decrypts an age file, binary or ASCII-armored (format 1). Tells a key that does
+    /// not match (wrong passphrase) from a payload that is damaged.
+    pub fn open(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let decryptor =
+            age::Decryptor::new_buffered(ArmoredReader::new(sealed)).map_err(classify)?;
         let mut reader = decryptor
             .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
             .map_err(classify)?;
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(armored.len()));
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(sealed.len()));
         reader
             .read_to_end(&mut plaintext)
             .map_err(|e| CryptoError::Corrupt(format!("payload does not decrypt ({e})")))?;
@@ -244,7 +239,7 @@ mod tests {
         let salt = new_salt();
         let key = VaultKey::derive(&Secret::from("correct horse"), FAST, &salt).unwrap();
         let sealed = VaultKey::seal(b"schema = 1\n", &[key.recipient()]).unwrap();
-        assert!(sealed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+        assert!(sealed.starts_with(b"age-encryption.org/v1\n"));
         assert_eq!(&key.open(&sealed).unwrap()[..], b"schema = 1\n");
         let other = VaultKey::derive(&Secret::from("wrong horse"), FAST, &salt).unwrap();
         assert!(matches!(

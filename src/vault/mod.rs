@@ -18,7 +18,7 @@ use crate::passphrase::{self, Origin};
 use crate::secret::Secret;
 use crypto::{CryptoError, KdfParams, VaultKey};
 use file::VaultFile;
-use format::{Envelope, EnvelopeError};
+use format::{Envelope, EnvelopeError, ModelEncoding};
 pub use model::Vault;
 
 /// How many times a write re-reads and re-applies its change after another writer
@@ -37,17 +37,29 @@ impl Unlocked {
     /// the unlock agent's key when it holds one, else with the passphrase (at a
     /// terminal, up to three tries). Fails with `NoVault` when there is none.
     pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
+        Self::open_selected(file, None)
+    }
+
+    /// Opens the vault as `open` does, but reads only profile `name` (with every app):
+    /// for commands about one profile, whose cost must not grow with the others. The
+    /// vault returned holds no other profile; a change still goes through `update`,
+    /// which reads the whole vault.
+    pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
+        Self::open_selected(file, Some(name))
+    }
+
+    fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
         let envelope = read_envelope(&file)?;
         if let Some(identity) = file.identity() {
             let key = identity_key(identity, &envelope)?;
-            return match open_payload(&file, &key, &envelope) {
+            return match open_payload(&file, &key, &envelope, only) {
                 Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
                 Ok(vault) => Ok((Unlocked { file, key }, vault)),
                 Err(e) => Err(e),
             };
         }
         if let Some(key) = agent_key(&file, &envelope, true) {
-            match open_payload(&file, &key, &envelope) {
+            match open_payload(&file, &key, &envelope, only) {
                 Ok(vault) => return Ok((Unlocked { file, key }, vault)),
                 // The agent's key no longer fits: forget it and ask for the passphrase.
                 Err(Error::WrongPassphrase(_)) => {
@@ -56,7 +68,7 @@ impl Unlocked {
                 Err(e) => return Err(e),
             }
         }
-        Self::open_with_passphrase_envelope(file, envelope)
+        Self::open_with_passphrase_envelope(file, envelope, only)
             .map(|(unlocked, vault, _)| (unlocked, vault))
     }
 
@@ -65,7 +77,7 @@ impl Unlocked {
     pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
         let envelope = read_envelope(file)?;
         match agent_key(file, &envelope, false) {
-            Some(key) => open_payload(file, &key, &envelope).map(Some),
+            Some(key) => open_payload(file, &key, &envelope, None).map(Some),
             None => Ok(None),
         }
     }
@@ -75,12 +87,13 @@ impl Unlocked {
     /// passphrase); also returns the passphrase, for re-keying.
     pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
         let envelope = read_envelope(&file)?;
-        Self::open_with_passphrase_envelope(file, envelope)
+        Self::open_with_passphrase_envelope(file, envelope, None)
     }
 
     fn open_with_passphrase_envelope(
         file: VaultFile,
         envelope: Envelope,
+        only: Option<&str>,
     ) -> Result<(Unlocked, Vault, Secret)> {
         let mut attempts = 0;
         loop {
@@ -88,7 +101,7 @@ impl Unlocked {
             let (passphrase, origin) = passphrase::existing(file.path())?;
             let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
                 .map_err(|e| Error::damaged(file.path(), e))?;
-            match open_payload(&file, &key, &envelope) {
+            match open_payload(&file, &key, &envelope, only) {
                 Err(Error::WrongPassphrase(_))
                     if origin == Origin::Terminal && attempts < passphrase::TERMINAL_ATTEMPTS =>
                 {
@@ -150,7 +163,7 @@ impl Unlocked {
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        open_payload(&self.file, &self.key, &envelope)
+        open_payload(&self.file, &self.key, &envelope, None)
     }
 
     pub fn file(&self) -> &VaultFile {
@@ -169,7 +182,7 @@ impl Unlocked {
             if !self.key.fits(&envelope.kdf, &envelope.salt) {
                 return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
             }
-            let mut vault = open_payload(&self.file, &self.key, &envelope)?;
+            let mut vault = open_payload(&self.file, &self.key, &envelope, None)?;
             let result = change(&mut vault)?;
             // The header stays as found: a recipient writing must not undo a passwd.
             match self.write(&mut vault, &lock, envelope.kdf, &envelope.salt, version) {
@@ -200,7 +213,7 @@ impl Unlocked {
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        let mut vault = open_payload(&self.file, &self.key, &envelope)?;
+        let mut vault = open_payload(&self.file, &self.key, &envelope, None)?;
         change(&mut vault)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
@@ -245,18 +258,18 @@ impl Unlocked {
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
         let plaintext = Zeroizing::new(
-            toml::to_string(&*vault)
+            serde_json::to_vec(&*vault)
                 .map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))?,
         );
-        let payload = VaultKey::seal(plaintext.as_bytes(), &recipients)
+        let payload = VaultKey::seal(&plaintext, &recipients)
             .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
         let envelope = Envelope {
             kdf,
             salt: salt.to_owned(),
             payload,
+            model: ModelEncoding::Json,
         };
-        self.file
-            .replace(envelope.to_text().as_bytes(), lock, version)
+        self.file.replace(&envelope.to_bytes(), lock, version)
     }
 }
 
@@ -277,7 +290,7 @@ fn read_envelope(file: &VaultFile) -> Result<Envelope> {
 fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version)> {
     let (bytes, version) = file.read_versioned()?;
     let bytes = bytes.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
-    Ok((parse_envelope(file, &bytes)?, version))
+    Ok((parse_envelope(file, bytes)?, version))
 }
 
 /// The key in an age identity file, for a recipient's machine.
@@ -312,7 +325,7 @@ fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Option<Vault
     }
 }
 
-fn parse_envelope(file: &VaultFile, bytes: &[u8]) -> Result<Envelope> {
+fn parse_envelope(file: &VaultFile, bytes: Vec<u8>) -> Result<Envelope> {
     Envelope::parse(bytes).map_err(|e| match e {
         EnvelopeError::Damaged(detail) => Error::damaged(file.path(), detail),
         EnvelopeError::NewerVersion(found) => Error::NewerVersion {
@@ -324,18 +337,29 @@ fn parse_envelope(file: &VaultFile, bytes: &[u8]) -> Result<Envelope> {
     })
 }
 
-fn open_payload(file: &VaultFile, key: &VaultKey, envelope: &Envelope) -> Result<Vault> {
+/// Decrypts and reads the payload: the whole model, or with `only` the one profile.
+fn open_payload(
+    file: &VaultFile,
+    key: &VaultKey,
+    envelope: &Envelope,
+    only: Option<&str>,
+) -> Result<Vault> {
     let plaintext = key.open(&envelope.payload).map_err(|e| match e {
         CryptoError::NoMatchingKey => Error::WrongPassphrase(file.path().to_path_buf()),
         CryptoError::Corrupt(detail) => Error::damaged(file.path(), detail),
     })?;
-    parse_model(file, &plaintext)
+    parse_model(file, &plaintext, envelope.model, only)
 }
 
 /// Reads the decrypted model. The payload is authenticated, so a failure here means a
 /// newer or broken writer, not an attacker; the messages quote no content, since the
 /// parser's own would quote secret values.
-pub fn parse_model(file: &VaultFile, plaintext: &[u8]) -> Result<Vault> {
+pub fn parse_model(
+    file: &VaultFile,
+    plaintext: &[u8],
+    encoding: ModelEncoding,
+    only: Option<&str>,
+) -> Result<Vault> {
     #[derive(serde::Deserialize)]
     struct SchemaOnly {
         schema: u32,
@@ -346,20 +370,40 @@ pub fn parse_model(file: &VaultFile, plaintext: &[u8]) -> Result<Vault> {
         found,
         known: model::SCHEMA,
     };
-    let text = std::str::from_utf8(plaintext)
-        .map_err(|_| Error::damaged(file.path(), "the decrypted payload is not text"))?;
-    match toml::from_str::<Vault>(text) {
+    let does_not_fit = || {
+        Error::damaged(
+            file.path(),
+            format!(
+                "the decrypted payload does not fit schema {}",
+                model::SCHEMA
+            ),
+        )
+    };
+    let parsed = match (encoding, only) {
+        (ModelEncoding::Json, Some(name)) => {
+            serde_json::from_slice::<model::VaultOf<&serde_json::value::RawValue>>(plaintext)
+                .and_then(|raw| raw.with_only(name))
+                .map_err(|_| serde_json::from_slice::<SchemaOnly>(plaintext).ok())
+        }
+        (ModelEncoding::Json, None) => serde_json::from_slice::<Vault>(plaintext)
+            .map_err(|_| serde_json::from_slice::<SchemaOnly>(plaintext).ok()),
+        (ModelEncoding::Toml, _) => {
+            let text = std::str::from_utf8(plaintext)
+                .map_err(|_| Error::damaged(file.path(), "the decrypted payload is not text"))?;
+            toml::from_str::<Vault>(text)
+                .map(|mut vault| {
+                    if let Some(name) = only {
+                        vault.profiles.retain(|profile, _| profile == name);
+                    }
+                    vault
+                })
+                .map_err(|_| toml::from_str::<SchemaOnly>(text).ok())
+        }
+    };
+    match parsed {
         Ok(vault) if vault.schema > model::SCHEMA => Err(newer(vault.schema)),
         Ok(vault) => Ok(vault),
-        Err(_) => match toml::from_str::<SchemaOnly>(text) {
-            Ok(only) if only.schema > model::SCHEMA => Err(newer(only.schema)),
-            _ => Err(Error::damaged(
-                file.path(),
-                format!(
-                    "the decrypted payload does not fit schema {}",
-                    model::SCHEMA
-                ),
-            )),
-        },
+        Err(Some(only)) if only.schema > model::SCHEMA => Err(newer(only.schema)),
+        Err(_) => Err(does_not_fit()),
     }
 }

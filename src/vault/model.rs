@@ -58,13 +58,16 @@ pub fn parse_future_date(text: &str, app: &str) -> Result<Timestamp> {
     Ok(date)
 }
 
+/// The model: `VaultOf<Profile>` is the vault; `VaultOf<&RawValue>` leaves each
+/// profile as its JSON text, for a command that needs only one of them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Vault {
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+pub struct VaultOf<P> {
     pub schema: u32,
     #[serde(default)]
     pub apps: BTreeMap<String, App>,
     #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
+    pub profiles: BTreeMap<String, P>,
     /// More age recipients (teammates, servers, a backup key) the payload is sealed
     /// to, by name: `age1...` public keys.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -293,6 +296,26 @@ impl CachedToken {
     /// Whether the token still has more than `margin` left at `now`.
     pub fn valid_for(&self, margin: SignedDuration, now: Timestamp) -> bool {
         now.duration_until(self.expires_at) > margin
+    }
+}
+
+pub type Vault = VaultOf<Profile>;
+
+impl VaultOf<&serde_json::value::RawValue> {
+    /// The vault with only profile `name` parsed (and no other): at 10,000 profiles,
+    /// parsing all of them is most of the cost of reading one.
+    pub fn with_only(self, name: &str) -> serde_json::Result<Vault> {
+        let profiles = match self.profiles.get(name) {
+            Some(raw) => BTreeMap::from([(name.to_owned(), serde_json::from_str(raw.get())?)]),
+            None => BTreeMap::new(),
+        };
+        Ok(Vault {
+            schema: self.schema,
+            apps: self.apps,
+            profiles,
+            recipients: self.recipients,
+            passphrase_recipient: self.passphrase_recipient,
+        })
     }
 }
 

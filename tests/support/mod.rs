@@ -472,3 +472,14 @@ impl Terminal {
         (status.code().unwrap_or(-1), self.screen)
     }
 }
+
+/// Where a format 2 vault file's header ends (after its `sha256 = "…"` line) and its
+/// binary age payload starts.
+pub fn payload_start(file: &[u8]) -> usize {
+    let checksum = file
+        .windows(11)
+        .position(|w| w == b"\nsha256 = \"")
+        .expect("a format 2 header")
+        + 1;
+    checksum + file[checksum..].iter().position(|&b| b == b'\n').unwrap() + 1
+}
