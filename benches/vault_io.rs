@@ -1,11 +1,14 @@
-//! Opening and saving vaults of 1, 100 and 10,000 profiles, with the KDF measured
-//! apart: `cargo bench --bench vault_io`. Figures go to docs/performance.md.
+//! Opening and saving vaults of 1, 100 and 10,000 profiles, and opening one profile
+//! of 1 or 10,000, with the KDF measured apart: `cargo bench --bench vault_io`.
+//! Figures go to docs/performance.md.
 
 mod fixture;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use spvault::secret::Secret;
+use spvault::vault::Unlocked;
 use spvault::vault::crypto::{KdfParams, VaultKey, new_salt};
+use spvault::vault::file::VaultFile;
 
 const MIN_KDF: KdfParams = KdfParams {
     memory_kib: KdfParams::MIN_MEMORY_KIB,
@@ -46,5 +49,23 @@ fn open_and_save(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kdf, open_and_save);
+/// Opening the vault to read one profile (what `token`, `env` and `exec` do without
+/// the agent): read, checksum, decrypt, and parse that profile only.
+fn open_one_profile(c: &mut Criterion) {
+    // SAFETY: as above.
+    unsafe { std::env::set_var("SPVAULT_PASSPHRASE", "correct horse battery staple") };
+    let mut group = c.benchmark_group("open_one_profile");
+    group.sample_size(10);
+    for profiles in [1u32, 10_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.toml");
+        fixture::write_vault(path.to_str().unwrap(), profiles, MIN_KDF).unwrap();
+        group.bench_with_input(BenchmarkId::from_parameter(profiles), &profiles, |b, _| {
+            b.iter(|| Unlocked::open_profile(VaultFile::file(path.clone()), "p0").unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kdf, open_and_save, open_one_profile);
 criterion_main!(benches);

@@ -99,8 +99,7 @@ pub fn check(
         .buffer_unordered(concurrency.max(1))
         .collect(),
     );
-    let order = |name: &str| profiles.iter().position(|p| p == name);
-    outcomes.sort_by_key(|o| order(&o.profile));
+    crate::tokens::sort_as_given(&mut outcomes, profiles, |o| &o.profile);
     Ok(outcomes)
 }
 

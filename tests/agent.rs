@@ -218,3 +218,36 @@ fn another_user_is_refused_even_with_loosened_permissions() {
     // The owner still gets answers.
     assert_eq!(status(&env)["unlocked"], true);
 }
+
+/// The agent holds the decrypted vault between commands about one profile; whatever
+/// changes the file, spvault or another program, is seen by the next command, and
+/// locking forgets it.
+#[test]
+fn what_the_agent_holds_is_never_served_after_the_file_changed() {
+    let (standin, env) = unlocked(&[]);
+    let marketplace =
+        |env: &Env| env.run(&["show", "p", "--json"]).ok().json()["marketplace"].clone();
+    assert_eq!(marketplace(&env), "DE");
+    assert_eq!(marketplace(&env), "DE", "served from what the agent holds");
+    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-1\n");
+
+    // Another command writes: the next read sees it.
+    env.run(&["edit-profile", "p", "--marketplace", "FR"]).ok();
+    assert_eq!(marketplace(&env), "FR");
+    // A refresh (a write) is seen too.
+    env.run(&["refresh", "p", "--force"]).ok();
+    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-2\n");
+    assert_eq!(standin.requests(), 2);
+
+    // Another program puts the previous version back in place (same file, same
+    // inode): seen as well.
+    let backup = std::fs::read(format!("{}.bak", env.vault.display())).unwrap();
+    std::fs::write(&env.vault, &backup).unwrap();
+    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-1\n");
+
+    // A profile the held vault lacks is no such profile, as without the agent.
+    env.run(&["show", "nobody"]).expect_code(5);
+
+    env.run(&["lock"]).ok();
+    env.run(&["show", "p"]).expect_code(3);
+}

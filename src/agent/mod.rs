@@ -49,8 +49,14 @@ pub fn forget_key(vault: &Path) {
     let _ = call(vault, &Request::Lock);
 }
 
-/// Sends one request to the vault's agent. `Ok(None)` when no agent runs.
-pub fn call(vault: &Path, request: &Request) -> Result<Option<Response>> {
+/// Sends one request to the vault's agent without waiting for its answer: for
+/// `Remember`, which the agent handles before it accepts the next client.
+pub fn tell(vault: &Path, request: &Request) -> Result<()> {
+    send(vault, request).map(drop)
+}
+
+/// Connects to the vault's agent and sends `request`; `None` when no agent runs.
+fn send(vault: &Path, request: &Request) -> Result<Option<(UnixStream, PathBuf)>> {
     let path = socket_path(vault)?;
     let stream = match UnixStream::connect(&path) {
         Ok(stream) => stream,
@@ -83,9 +89,18 @@ pub fn call(vault: &Path, request: &Request) -> Result<Option<Response>> {
     let mut line = zeroize::Zeroizing::new(protocol::encode_request(request));
     line.push('\n');
     (&stream).write_all(line.as_bytes()).map_err(agent_error)?;
+    Ok(Some((stream, path)))
+}
+
+/// Sends one request to the vault's agent. `Ok(None)` when no agent runs.
+pub fn call(vault: &Path, request: &Request) -> Result<Option<Response>> {
+    let Some((stream, path)) = send(vault, request)? else {
+        return Ok(None);
+    };
+    let agent_error = |e: std::io::Error| Error::io("talk to the agent at", &path, e);
     let mut answer = zeroize::Zeroizing::new(String::new());
     BufReader::new(&stream)
-        .take(64 * 1024)
+        .take(protocol::MAX_RESPONSE_BYTES)
         .read_line(&mut answer)
         .map_err(agent_error)?;
     if answer.is_empty() {

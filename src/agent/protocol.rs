@@ -8,6 +8,12 @@ use crate::vault::crypto::KdfParams;
 
 pub const VERSION: u32 = 1;
 
+/// The largest request an agent reads: a `Remember` of a vault of 10,000 profiles is
+/// about 10 MB.
+pub const MAX_REQUEST_BYTES: u64 = 512 * 1024 * 1024;
+/// The largest answer a client reads: a `Profile` carries one profile and the apps.
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
@@ -26,6 +32,12 @@ pub enum Request {
         salt: String,
         touch: bool,
     },
+    /// Profile `name` (with every app) of the vault whose file has `stamp`, from the
+    /// decrypted vault the agent holds, with the key. Counts as use.
+    Profile { stamp: String, name: String },
+    /// Hold this decrypted model (format 2 JSON) of the vault whose file has `stamp`,
+    /// for `Profile`; forgotten with the key.
+    Remember { stamp: String, model: Secret },
     /// Whether it is unlocked and for how long. Does not count as use.
     Status,
     /// Forget the key.
@@ -39,6 +51,15 @@ pub enum Response {
     Key {
         identity: Secret,
     },
+    /// The key and the vault with only the profile asked for (JSON).
+    Profile {
+        identity: Secret,
+        kdf: KdfParams,
+        salt: String,
+        vault: Secret,
+    },
+    /// Unlocked, but holding no decrypted vault for that file: read it and `Remember`.
+    NotHeld,
     Locked,
     Status {
         unlocked: bool,

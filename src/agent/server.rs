@@ -13,6 +13,7 @@ use zeroize::Zeroize;
 use super::protocol::{Request, RequestEnvelope, Response, VERSION, encode_response};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::vault::Vault;
 use crate::vault::crypto::KdfParams;
 
 /// Key bytes in memory the OS may not swap out (where it allows), zeroed on drop.
@@ -46,6 +47,8 @@ impl Drop for LockedKey {
 
 struct Held {
     key: LockedKey,
+    /// The decrypted vault last remembered, and the stamp of the file it came from.
+    vault: Option<(String, Vault)>,
     kdf: KdfParams,
     salt: String,
     idle_timeout: Duration,
@@ -142,7 +145,7 @@ fn serve(stream: &UnixStream, state: &Mutex<State>) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut line = zeroize::Zeroizing::new(String::new());
     if BufReader::new(stream)
-        .take(64 * 1024)
+        .take(super::protocol::MAX_REQUEST_BYTES)
         .read_line(&mut line)
         .is_err()
     {
@@ -188,6 +191,7 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
         } => {
             state.held = Some(Held {
                 key: LockedKey::new(&identity),
+                vault: None,
                 kdf,
                 salt,
                 idle_timeout: Duration::from_secs(idle_timeout_secs),
@@ -215,6 +219,42 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
                 state.held = None;
                 (Response::Locked, true)
             }
+            None => (Response::Locked, false),
+        },
+        Request::Profile { stamp, name } => match &mut state.held {
+            Some(held) => {
+                held.last_used = now;
+                match &held.vault {
+                    Some((held_stamp, vault)) if *held_stamp == stamp => (
+                        Response::Profile {
+                            identity: held.key.secret(),
+                            kdf: held.kdf,
+                            salt: held.salt.clone(),
+                            vault: Secret::new(
+                                serde_json::to_string(&vault.with_only_profile(&name))
+                                    .expect("the model serializes"),
+                            ),
+                        },
+                        false,
+                    ),
+                    _ => (Response::NotHeld, false),
+                }
+            }
+            None => (Response::Locked, false),
+        },
+        Request::Remember { stamp, model } => match &mut state.held {
+            Some(held) => match serde_json::from_str::<Vault>(model.expose()) {
+                Ok(vault) => {
+                    held.vault = Some((stamp, vault));
+                    (Response::Done, false)
+                }
+                Err(_) => (
+                    Response::Error {
+                        message: "the model to remember is not a vault".into(),
+                    },
+                    false,
+                ),
+            },
             None => (Response::Locked, false),
         },
         Request::Status => match &state.held {

@@ -8,7 +8,7 @@ use crate::vault::file::VaultFile;
 use crate::vault::model::{self, Profile};
 
 pub fn run(file: VaultFile, args: EditProfileArgs) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = Unlocked::open_profile(file, &args.name)?;
     let current = vault.profile(&args.name)?;
     if let Some(app) = &args.app {
         vault.app(app)?;

@@ -6,7 +6,7 @@ use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 
 pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = Unlocked::open_profile(file, name)?;
     let profile = vault.profile(name)?;
     if !yes && super::prompt::interactive() {
         let what = if profile.refresh_token.is_some() {

@@ -104,6 +104,11 @@ impl VaultFile {
         self.store.read()
     }
 
+    /// What identifies the stored bytes without reading them, where the store can tell.
+    pub fn stamp(&self) -> Option<String> {
+        self.store.stamp()
+    }
+
     /// Whether there is a vault, without reading it where the store can tell.
     pub fn exists(&self) -> Result<bool> {
         self.store.exists()

@@ -33,6 +33,24 @@ impl Store for FileStore {
         }
     }
 
+    /// Device, inode, size and the modification and change times, to the nanosecond:
+    /// spvault replaces the file by renaming a new one over it (a new inode), and any
+    /// other change moves the times.
+    fn stamp(&self) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::symlink_metadata(&self.path).ok()?;
+        Some(format!(
+            "{}:{}:{}:{}.{:09}:{}.{:09}",
+            m.dev(),
+            m.ino(),
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        ))
+    }
+
     /// Takes the exclusive write lock on the sidecar `PATH.lock`, waiting for others.
     fn lock(&self) -> Result<WriteLock> {
         crate::private_file::private_folder(&self.path)?;

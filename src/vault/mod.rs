@@ -49,6 +49,14 @@ impl Unlocked {
     }
 
     fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
+        // Taken before the read: if the file is replaced in between, what the agent
+        // is given is filed under a stamp no file has any more, never the current one.
+        let stamp = file.identity().is_none().then(|| file.stamp()).flatten();
+        if let (Some(name), Some(stamp)) = (only, &stamp)
+            && let Some((key, vault)) = agent_profile(&file, stamp, name)
+        {
+            return Ok((Unlocked { file, key }, vault));
+        }
         let envelope = read_envelope(&file)?;
         if let Some(identity) = file.identity() {
             let key = identity_key(identity, &envelope)?;
@@ -59,8 +67,14 @@ impl Unlocked {
             };
         }
         if let Some(key) = agent_key(&file, &envelope, true) {
-            match open_payload(&file, &key, &envelope, only) {
-                Ok(vault) => return Ok((Unlocked { file, key }, vault)),
+            match decrypt(&file, &key, &envelope) {
+                Ok(plaintext) => {
+                    let vault = parse_model(&file, &plaintext, envelope.model, only)?;
+                    if let (Some(stamp), ModelEncoding::Json) = (stamp, envelope.model) {
+                        agent_remember(&file, stamp, &plaintext);
+                    }
+                    return Ok((Unlocked { file, key }, vault));
+                }
                 // The agent's key no longer fits: forget it and ask for the passphrase.
                 Err(Error::WrongPassphrase(_)) => {
                     agent::forget_key(file.path());
@@ -257,10 +271,11 @@ impl Unlocked {
         version: store::Version,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
-        let plaintext = Zeroizing::new(
-            serde_json::to_vec(&*vault)
-                .map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))?,
-        );
+        // About a kilobyte a profile: sized once, not grown (and copied) as it fills.
+        let mut plaintext =
+            Zeroizing::new(Vec::with_capacity(64 * 1024 + vault.profiles.len() * 1024));
+        serde_json::to_writer(&mut *plaintext, &*vault)
+            .map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))?;
         let payload = VaultKey::seal(&plaintext, &recipients)
             .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
         let envelope = Envelope {
@@ -325,6 +340,41 @@ fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Option<Vault
     }
 }
 
+/// Profile `name` from the decrypted vault the agent holds for the file at `stamp`,
+/// with the key; `None` when it holds none (the file changed, or it was never given).
+fn agent_profile(file: &VaultFile, stamp: &str, name: &str) -> Option<(VaultKey, Vault)> {
+    let request = agent::protocol::Request::Profile {
+        stamp: stamp.to_owned(),
+        name: name.to_owned(),
+    };
+    match agent::call(file.path(), &request) {
+        Ok(Some(agent::protocol::Response::Profile {
+            identity,
+            kdf,
+            salt,
+            vault,
+        })) => {
+            let key = VaultKey::from_identity(&identity, kdf, &salt).ok()?;
+            let vault = serde_json::from_str(vault.expose()).ok()?;
+            Some((key, vault))
+        }
+        _ => None,
+    }
+}
+
+/// Hands the agent the decrypted model of the file at `stamp`, without waiting: the
+/// next command about one profile then reads nothing. Failing to is no error.
+fn agent_remember(file: &VaultFile, stamp: String, plaintext: &[u8]) {
+    let Ok(model) = std::str::from_utf8(plaintext) else {
+        return;
+    };
+    let request = agent::protocol::Request::Remember {
+        stamp,
+        model: Secret::from(model),
+    };
+    let _ = agent::tell(file.path(), &request);
+}
+
 fn parse_envelope(file: &VaultFile, bytes: Vec<u8>) -> Result<Envelope> {
     Envelope::parse(bytes).map_err(|e| match e {
         EnvelopeError::Damaged(detail) => Error::damaged(file.path(), detail),
@@ -344,11 +394,15 @@ fn open_payload(
     envelope: &Envelope,
     only: Option<&str>,
 ) -> Result<Vault> {
-    let plaintext = key.open(&envelope.payload).map_err(|e| match e {
+    let plaintext = decrypt(file, key, envelope)?;
+    parse_model(file, &plaintext, envelope.model, only)
+}
+
+fn decrypt(file: &VaultFile, key: &VaultKey, envelope: &Envelope) -> Result<Zeroizing<Vec<u8>>> {
+    key.open(&envelope.payload).map_err(|e| match e {
         CryptoError::NoMatchingKey => Error::WrongPassphrase(file.path().to_path_buf()),
         CryptoError::Corrupt(detail) => Error::damaged(file.path(), detail),
-    })?;
-    parse_model(file, &plaintext, envelope.model, only)
+    })
 }
 
 /// Reads the decrypted model. The payload is authenticated, so a failure here means a

@@ -332,6 +332,21 @@ impl Default for Vault {
 }
 
 impl Vault {
+    /// A copy with every app but only profile `name` (none when there is no such one).
+    pub fn with_only_profile(&self, name: &str) -> Vault {
+        Vault {
+            schema: self.schema,
+            apps: self.apps.clone(),
+            profiles: self
+                .profiles
+                .get_key_value(name)
+                .map(|(k, v)| BTreeMap::from([(k.clone(), v.clone())]))
+                .unwrap_or_default(),
+            recipients: self.recipients.clone(),
+            passphrase_recipient: self.passphrase_recipient.clone(),
+        }
+    }
+
     pub fn profile(&self, name: &str) -> Result<&Profile> {
         self.profiles
             .get(name)

@@ -36,6 +36,13 @@ pub trait Store: std::fmt::Debug + Send + Sync {
         self.read().map(|(bytes, _)| bytes.is_some())
     }
 
+    /// What identifies the stored bytes without reading them, where the backend can
+    /// tell cheaply: it changes whenever they do. The unlock agent holds a decrypted
+    /// vault under it.
+    fn stamp(&self) -> Option<String> {
+        None
+    }
+
     /// Taken before a re-read and a write.
     fn lock(&self) -> Result<WriteLock>;
 
