@@ -6,7 +6,6 @@ mod fixture;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use spvault::secret::Secret;
-use spvault::vault::Unlocked;
 use spvault::vault::crypto::{KdfParams, VaultKey, new_salt};
 use spvault::vault::file::VaultFile;
 
@@ -61,7 +60,7 @@ fn open_one_profile(c: &mut Criterion) {
         let path = dir.path().join("vault.toml");
         fixture::write_vault(path.to_str().unwrap(), profiles, MIN_KDF).unwrap();
         group.bench_with_input(BenchmarkId::from_parameter(profiles), &profiles, |b, _| {
-            b.iter(|| Unlocked::open_profile(VaultFile::file(path.clone()), "p0").unwrap())
+            b.iter(|| spvault::unlock::open_profile(VaultFile::file(path.clone()), "p0").unwrap())
         });
     }
     group.finish();

@@ -29,9 +29,7 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    #[error(
-        "no passphrase available: run `vault unlock` in a terminal first (this command then needs none), or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE"
-    )]
+    #[error("no passphrase available")]
     NoPassphrase,
 
     #[error("{0}")]
@@ -40,16 +38,16 @@ pub enum Error {
     #[error("wrong passphrase for {}", .0.display())]
     WrongPassphrase(PathBuf),
 
-    #[error("the identity in {} is not among the vault's recipients: ask someone who can open it to run `vault recipients add`", .0.display())]
+    #[error("the identity in {} is not among the vault's recipients", .0.display())]
     NotARecipient(PathBuf),
 
-    #[error("{} was re-encrypted with a new passphrase by another process: run the command again", .0.display())]
+    #[error("{} was re-encrypted with a new passphrase by another process", .0.display())]
     PassphraseChanged(PathBuf),
 
-    #[error("vault file {} is damaged: {detail}; restore it from the backup {}.bak or another copy", .path.display(), .path.display())]
+    #[error("vault file {} is damaged: {detail}", .path.display())]
     Damaged { path: PathBuf, detail: String },
 
-    #[error("vault file {} was written by a newer spvault ({what} {found}, this one knows up to {known}): upgrade spvault", .path.display())]
+    #[error("vault file {} was written by a newer spvault ({what} {found}, this one knows up to {known})", .path.display())]
     NewerVersion {
         path: PathBuf,
         what: &'static str,
@@ -65,37 +63,37 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("cannot read vault file {}: {source}; check that it is a readable file", .path.display())]
+    #[error("cannot read vault file {}: {source}", .path.display())]
     Unreadable {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error(
-        "the vault store {store} is unreachable: {detail}; check that the server is up, then try again"
-    )]
+    #[error("the vault store {store} is unreachable: {detail}")]
     StoreUnreachable { store: String, detail: String },
 
     #[error("the vault changed while this command wrote it")]
     WriteConflict,
 
-    #[error("no vault at {}: add your first app with `vault app add` (it creates the vault), or point SPVAULT_FILE or --vault at the vault you have", .0.display())]
+    #[error("no vault at {}", .0.display())]
     NoVault(PathBuf),
 
     #[error("a vault already exists at {}", .0.display())]
     VaultExists(PathBuf),
 
-    #[error("no profile named '{0}': `vault list` shows the profiles")]
+    #[error("no profile named '{0}'")]
     NoSuchProfile(String),
 
-    #[error("no app named '{0}': `vault app list` shows the apps")]
+    #[error("no app named '{0}'")]
     NoSuchApp(String),
 
+    /// A failure in a module above this one (LWA, SP-API, a batch of refreshes),
+    /// which knows its own exit code: `error` depends on nothing above it.
     #[error("{0}")]
-    Lwa(#[from] crate::lwa::LwaError),
+    Service(Box<dyn Coded>),
 
-    #[error("Amazon rejected {subject} ({code}{}): {advice}", detail(.description))]
+    #[error("Amazon rejected {subject} ({code}{})", detail(.description))]
     AmazonRejected {
         subject: String,
         code: String,
@@ -103,13 +101,13 @@ pub enum Error {
         advice: String,
     },
 
-    #[error("profile '{0}' has no refresh token: authorize it with `vault login {0}`")]
+    #[error("profile '{0}' has no refresh token")]
     NoRefreshToken(String),
 
     #[error("{} attention", match .0 { 1 => "1 problem needs".to_owned(), n => format!("{n} problems need") })]
     NeedsAttention(usize),
 
-    #[error("{} could not be checked: Amazon could not be reached or gave no usable answer; try again later", count(*.0, "profile"))]
+    #[error("{} could not be checked: Amazon could not be reached or gave no usable answer", count(*.0, "profile"))]
     NotChecked(usize),
 
     #[error("cannot run {program}: {detail}")]
@@ -119,14 +117,32 @@ pub enum Error {
         code: ExitCode,
     },
 
+    /// The store's own credentials (an OpenBao token) are missing or refused.
     #[error("{0}")]
-    SpApi(#[from] crate::spapi_client::SpApiError),
-
-    #[error(transparent)]
-    Partial(#[from] crate::tokens::SomeFailed),
+    StoreCredentials(String),
 
     #[error("{0}")]
     Other(String),
+
+    /// Another error, with what to do about it.
+    #[error("{0}")]
+    Hinted(Box<Error>, String),
+}
+
+/// An error that knows which documented exit code it ends a command with, and may
+/// say what to do about it.
+pub trait Coded: std::error::Error + Send + Sync + 'static {
+    fn exit_code(&self) -> ExitCode;
+
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: Coded> From<E> for Error {
+    fn from(error: E) -> Self {
+        Error::Service(Box::new(error))
+    }
 }
 
 impl Error {
@@ -145,22 +161,59 @@ impl Error {
         }
     }
 
+    /// The message and the hint on one line, for places that show an error among
+    /// other output (a profile's line in `refresh`, a JSON field).
+    pub fn in_full(&self) -> String {
+        match self.hint() {
+            Some(hint) => format!("{self} (hint: {hint})"),
+            None => self.to_string(),
+        }
+    }
+
+    /// The same error with what to do about it.
+    pub fn with_hint(self, hint: impl Into<String>) -> Error {
+        Error::Hinted(Box::new(self), hint.into())
+    }
+
+    /// What to do about it: a command that fixes it, where there is one. `main`
+    /// prints it on its own line, `hint: …`, as cargo and rage do.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::Hinted(_, hint) => hint.clone(),
+            Error::Service(error) => return error.hint(),
+            Error::NoPassphrase => "run `vault unlock` in a terminal first (this command then needs none), or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE".into(),
+            Error::NotARecipient(_) => "ask someone who can open the vault to run `vault recipients add`".into(),
+            Error::PassphraseChanged(_) => "run the command again".into(),
+            Error::Damaged { path, .. } => format!("restore it from the backup {}.bak or another copy", path.display()),
+            Error::NewerVersion { .. } => "upgrade spvault".into(),
+            Error::Unreadable { .. } => "check that it is a readable file".into(),
+            Error::StoreUnreachable { .. } => "check that the server is up, then try again".into(),
+            Error::NoVault(_) => "add your first app with `vault app add` (it creates the vault), or point SPVAULT_FILE or --vault at the vault you have".into(),
+            Error::NoSuchProfile(_) => "`vault list` shows the profiles".into(),
+            Error::NoSuchApp(_) => "`vault app list` shows the apps".into(),
+            Error::AmazonRejected { advice, .. } => advice.clone(),
+            Error::NoRefreshToken(profile) => format!("authorize it with `vault login {profile}`"),
+            Error::NotChecked(_) => "try again later".into(),
+            _ => return None,
+        })
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         match self {
+            Error::Hinted(error, _) => error.exit_code(),
             Error::Invalid(_) => ExitCode::Usage,
             Error::NoPassphrase
             | Error::PassphraseSource(_)
             | Error::WrongPassphrase(_)
             | Error::NotARecipient(_)
-            | Error::PassphraseChanged(_) => ExitCode::Locked,
+            | Error::PassphraseChanged(_)
+            | Error::StoreCredentials(_) => ExitCode::Locked,
             Error::Damaged { .. } | Error::NewerVersion { .. } => ExitCode::Damaged,
             Error::Unreadable { .. } => ExitCode::Damaged,
             Error::NoVault(_) | Error::NoSuchProfile(_) | Error::NoSuchApp(_) => ExitCode::NotFound,
-            Error::Lwa(e) => e.exit_code(),
+            Error::Service(e) => e.exit_code(),
             Error::StoreUnreachable { .. } | Error::NotChecked(_) => ExitCode::Unreachable,
             Error::WriteConflict => ExitCode::Other,
-            Error::Partial(failed) => failed.code,
-            Error::SpApi(e) => e.exit_code(),
             Error::AmazonRejected { .. } | Error::NoRefreshToken(_) | Error::NeedsAttention(_) => {
                 ExitCode::Rejected
             }

@@ -21,6 +21,7 @@ pub mod settings;
 pub mod spapi;
 pub mod spapi_client;
 pub mod tokens;
+pub mod unlock;
 pub mod vault;
 
 pub use error::{Error, ExitCode, Result};

@@ -80,7 +80,7 @@ pub fn runtime_folder() -> PathBuf {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("spvault"),
         _ => match directories::ProjectDirs::from("", "", "spvault") {
             Some(dirs) => dirs.cache_dir().join("run"),
-            None => std::env::temp_dir().join(format!("spvault-{}", crate::agent::current_uid())),
+            None => std::env::temp_dir().join(format!("spvault-{}", crate::process::current_uid())),
         },
     }
 }
@@ -104,7 +104,7 @@ pub fn ensure_runtime_folder() -> Result<PathBuf> {
     }
     let metadata = fs::symlink_metadata(&folder).map_err(|e| Error::io("inspect", &folder, e))?;
     let private = metadata.is_dir()
-        && metadata.uid() == crate::agent::current_uid()
+        && metadata.uid() == crate::process::current_uid()
         && metadata.permissions().mode() & 0o077 == 0;
     if !private {
         return Err(Error::Other(format!(

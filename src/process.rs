@@ -67,3 +67,9 @@ pub fn raise_open_file_limit() -> u64 {
     }
     limit.rlim_cur
 }
+
+/// This process's user id.
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}

@@ -18,27 +18,24 @@ pub const MAX_RESOURCES: usize = 50;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpApiError {
-    #[error("SP-API refused the request at {endpoint} (HTTP 403{}): a token authorized in one region gets 403 at another region's endpoint, so check that the seller's account is in region {region} (or that the app has the role this call needs)", crate::error::detail(.detail))]
+    #[error("SP-API refused the request at {endpoint} (HTTP 403{})", crate::error::detail(.detail))]
     Forbidden {
         endpoint: String,
         region: Region,
         detail: String,
     },
-    #[error("SP-API says the app's LWA client secret has expired (HTTP 403{}): store the current secret with `vault app set-secret`", crate::error::detail(.detail))]
+    #[error("SP-API says the app's LWA client secret has expired (HTTP 403{})", crate::error::detail(.detail))]
     SecretExpired { detail: String },
     #[error("SP-API rejected the request (HTTP {status}{})", crate::error::detail(.detail))]
     Rejected { status: u16, detail: String },
-    #[error(
-        "the app is not enrolled for secret rotation{}: in Developer Console › Notification preferences, set up the \"Application Client New Secret\" notification (the SQS queue the new secret is sent to), then run `vault app rotate-secret` again",
-        crate::error::detail(.detail)
-    )]
+    #[error("the app is not enrolled for secret rotation{}", crate::error::detail(.detail))]
     RotationNotEnrolled { detail: String },
     #[error(
-        "the rotation request may or may not have reached Amazon ({detail}), and it is not repeated automatically (each one starts a new rotation): watch the app's queue for an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification, and run `vault app rotate-secret` again only if none arrives within an hour"
+        "the rotation request may or may not have reached Amazon ({detail}), and it is not repeated automatically (each one starts a new rotation)"
     )]
     RotationUncertain { detail: String },
     #[error(
-        "SP-API is unreachable or failing after {}: {detail}; try again later", crate::error::count(*.attempts as usize, "attempt")
+        "SP-API is unreachable or failing after {}: {detail}", crate::error::count(*.attempts as usize, "attempt")
     )]
     Unavailable { attempts: u32, detail: String },
     #[error("SP-API sent an unexpected answer: {0}")]
@@ -47,8 +44,8 @@ pub enum SpApiError {
     Config(String),
 }
 
-impl SpApiError {
-    pub fn exit_code(&self) -> ExitCode {
+impl crate::error::Coded for SpApiError {
+    fn exit_code(&self) -> ExitCode {
         match self {
             SpApiError::Forbidden { .. } | SpApiError::SecretExpired { .. } => ExitCode::Rejected,
             SpApiError::Rejected { status: 401, .. } => ExitCode::Rejected,
@@ -58,6 +55,23 @@ impl SpApiError {
             | SpApiError::RotationUncertain { .. } => ExitCode::Unreachable,
             SpApiError::Config(_) => ExitCode::Usage,
         }
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            SpApiError::Forbidden { region, .. } => format!(
+                "a token authorized in one region gets 403 at another region's endpoint, so check that the seller's account is in region {region} (or that the app has the role this call needs)"
+            ),
+            SpApiError::SecretExpired { .. } => {
+                "store the current secret with `vault app set-secret APP`".into()
+            }
+            SpApiError::RotationNotEnrolled { .. } => "in Developer Console › Notification preferences, set up the \"Application Client New Secret\" notification (the SQS queue the new secret is sent to), then run `vault app rotate-secret` again".into(),
+            SpApiError::RotationUncertain { .. } => "watch the app's queue for an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification, and run `vault app rotate-secret` again only if none arrives within an hour".into(),
+            SpApiError::Unavailable { .. } => "try again later".into(),
+            SpApiError::Rejected { .. } | SpApiError::BadResponse(_) | SpApiError::Config(_) => {
+                return None;
+            }
+        })
     }
 }
 

@@ -63,6 +63,12 @@ pub struct SomeFailed {
     pub code: crate::error::ExitCode,
 }
 
+impl crate::error::Coded for SomeFailed {
+    fn exit_code(&self) -> crate::error::ExitCode {
+        self.code
+    }
+}
+
 /// How one profile's refresh ended.
 pub struct RefreshOutcome {
     pub profile: String,
@@ -227,7 +233,8 @@ pub fn valid_token(
         (Err(error), Some(cached)) if cached.valid_for(SignedDuration::ZERO, now) => {
             Ok(UsableToken {
                 warning: Some(format!(
-                    "could not refresh profile '{profile}' ({error}); using the cached access token, valid {} more",
+                    "could not refresh profile '{profile}' ({}); using the cached access token, valid {} more",
+                    error.in_full(),
                     crate::duration::short(now.duration_until(cached.expires_at))
                 )),
                 token: cached.clone(),
@@ -380,7 +387,7 @@ pub fn explain_code_rejection(error: LwaError, profile: &str, app: &str) -> Erro
 
 pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
     let LwaError::Rejected { code, description } = error else {
-        return Error::Lwa(error);
+        return error.into();
     };
     let advice = match code.as_str() {
         "invalid_grant" => format!(
@@ -403,7 +410,7 @@ pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
 /// The same for a grantless request, which involves only the app.
 pub fn explain_app_rejection(error: LwaError, app: &str) -> Error {
     let LwaError::Rejected { code, description } = error else {
-        return Error::Lwa(error);
+        return error.into();
     };
     let advice = match code.as_str() {
         "invalid_client" => secret_advice(app),

@@ -38,11 +38,6 @@ pub fn socket_path(vault: &Path) -> Result<PathBuf> {
     Ok(crate::private_file::runtime_folder().join(format!("agent-{name}.sock")))
 }
 
-pub fn current_uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    unsafe { libc::getuid() }
-}
-
 /// Tells the vault's agent, if one runs, to forget its key: after a re-key it opens
 /// the vault no more, and should be forgotten now rather than on next use.
 pub fn forget_key(vault: &Path) {
@@ -73,7 +68,7 @@ fn send(vault: &Path, request: &Request) -> Result<Option<(UnixStream, PathBuf)>
         Err(e) => return Err(Error::io("connect to the agent at", &path, e)),
     };
     // The folder is private, but a socket of another user must never get our key.
-    if peer_uid(&stream).ok() != Some(current_uid()) {
+    if peer_uid(&stream).ok() != Some(crate::process::current_uid()) {
         return Err(Error::Other(format!(
             "the agent socket {} belongs to another user: remove it",
             path.display()

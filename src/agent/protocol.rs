@@ -83,12 +83,31 @@ pub struct ResponseEnvelope {
     pub response: Response,
 }
 
+/// The request as one line of JSON, written straight from the request: no
+/// intermediate JSON value holds a copy of the key or the vault that is not zeroed.
 pub fn encode_request(request: &Request) -> String {
-    serde_json::to_string(&serde_json::json!({"version": VERSION, "request": request}))
-        .expect("requests serialize")
+    #[derive(Serialize)]
+    struct Envelope<'a> {
+        version: u32,
+        request: &'a Request,
+    }
+    serde_json::to_string(&Envelope {
+        version: VERSION,
+        request,
+    })
+    .expect("requests serialize")
 }
 
+/// The response as one line of JSON, written as `encode_request` writes requests.
 pub fn encode_response(response: &Response) -> String {
-    serde_json::to_string(&serde_json::json!({"version": VERSION, "response": response}))
-        .expect("responses serialize")
+    #[derive(Serialize)]
+    struct Envelope<'a> {
+        version: u32,
+        response: &'a Response,
+    }
+    serde_json::to_string(&Envelope {
+        version: VERSION,
+        response,
+    })
+    .expect("responses serialize")
 }

@@ -104,7 +104,7 @@ pub fn run(vault: &Path, options: Options) -> Result<()> {
         .map_err(|e| Error::io("protect", &path, e))?;
     let state = Arc::new(Mutex::new(State::default()));
     spawn_watchdog(state.clone(), path.clone(), options.exit_when_locked);
-    let uid = super::current_uid();
+    let uid = crate::process::current_uid();
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         // Checked on every connection: loosened permissions must not let others in.

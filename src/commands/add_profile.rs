@@ -6,6 +6,7 @@ use crate::cli::AddProfileArgs;
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::spapi::Region;
+use crate::unlock;
 use crate::vault::crypto::KdfParams;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Profile};
@@ -29,7 +30,7 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
     let (region, marketplace) =
         model::region_and_marketplace(args.region, args.marketplace.as_deref())?;
     let marketplace_id = marketplace.map(|m| m.id.to_owned());
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     let app = vault.choose_app(args.app.as_deref())?;
     let mut profile = Profile::new(app, region, marketplace_id);
     profile.vendor = args.vendor;
@@ -75,10 +76,10 @@ fn not_a_secret(value: &str) -> Result<()> {
 fn wizard(file: VaultFile, name: &str) -> Result<()> {
     eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
     // A new vault's passphrase is asked now, but the vault is written only at the end.
-    let (unlocked, vault, new_vault) = match Unlocked::open(file.clone()) {
+    let (unlocked, vault, new_vault) = match unlock::open(file.clone()) {
         Ok((unlocked, vault)) => (unlocked, vault, false),
         Err(Error::NoVault(_)) => (
-            Unlocked::prepare_new(file, KdfParams::DEFAULT)?,
+            unlock::prepare_new(file, KdfParams::DEFAULT)?,
             Vault::default(),
             true,
         ),

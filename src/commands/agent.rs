@@ -3,7 +3,7 @@ use crate::agent::{self, server};
 use crate::cli::UnlockArgs;
 use crate::duration;
 use crate::error::{Error, Result};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
@@ -12,7 +12,7 @@ pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
             "--timeout must be above zero and no longer than --max-lifetime".into(),
         ));
     }
-    let (unlocked, _, _) = Unlocked::open_with_passphrase(file)?;
+    let (unlocked, _, _) = unlock::open_with_passphrase(file)?;
     let path = unlocked.file().path();
     if agent::call(path, &Request::Status)?.is_none() {
         server::spawn_background(
@@ -92,7 +92,7 @@ pub fn status(file: VaultFile, json: bool) -> Result<()> {
     } else {
         println!("{}: locked", file.path().display());
     }
-    if unlocked && let Some(vault) = Unlocked::peek(&file)? {
+    if unlocked && let Some(vault) = unlock::peek(&file)? {
         super::list::warn_about_secrets(&vault, jiff::Timestamp::now());
     }
     Ok(())

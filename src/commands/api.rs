@@ -6,7 +6,7 @@ use crate::api::{self, ApiFailure, ApiRequest, ApiResponse, pagination};
 use crate::cli::ApiArgs;
 use crate::error::{Error, Result};
 use crate::spapi_client::{self, SpApiClient, SpApiError};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 /// The largest request body read (SP-API's bodies are far smaller).
@@ -50,7 +50,7 @@ pub fn run(file: VaultFile, args: ApiArgs) -> Result<()> {
     };
     let policy = api::retry_policy().map_err(Error::Invalid)?;
 
-    let (unlocked, vault) = Unlocked::open_profile(file, &args.profile)?;
+    let (unlocked, vault) = unlock::open_profile(file, &args.profile)?;
     let profile = vault.profile(&args.profile)?;
     let client = SpApiClient::new(profile.region, profile.sandbox)?;
     let access = super::access_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;

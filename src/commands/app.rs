@@ -11,6 +11,7 @@ use crate::secret::Secret;
 use crate::spapi::Region;
 use crate::spapi_client::SpApiClient;
 use crate::tokens;
+use crate::unlock;
 use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Authorization};
@@ -71,7 +72,7 @@ fn check_new_app(args: &AppAddArgs) -> Result<()> {
 
 fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     check_new_app(&args)?;
-    let (unlocked, _) = Unlocked::open_or_create(file)?;
+    let (unlocked, _) = unlock::open_or_create(file)?;
     let client_secret = read_client_secret(
         args.client_secret_stdin,
         &args.name,
@@ -96,7 +97,7 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
 }
 
 fn set_secret(file: VaultFile, name: &str, stdin: bool, expiry: &SecretExpiry) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     vault.app(name)?;
     let secret = read_client_secret(stdin, name, "--stdin")?;
     let expires = prompt::secret_expiry(name, expiry.expires)?;
@@ -224,7 +225,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
 }
 
 fn remove(file: VaultFile, name: &str) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     vault.app(name)?;
     unlocked.update(|vault| vault.remove_app(name).map(drop))?;
     println!("Removed app '{name}'");
@@ -276,7 +277,7 @@ fn check_client_id(name: &str, app: &App, client_id: &str) -> Result<()> {
 }
 
 fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     let app = vault.app(name)?;
     let input = secret_from_stdin("notification")?;
     let value: serde_json::Value = serde_json::from_str(input.expose()).map_err(|_| {
@@ -357,7 +358,7 @@ fn record_expiry_notice(
 }
 
 fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     vault.app(name)?;
     // The Application Management API's model (application_2023-11-30.json) names
     // one host, sellingpartnerapi-na: apps are global, whatever their sellers' regions.
@@ -392,7 +393,7 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
         ),
         None => None,
     };
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     let client_id = vault.app(&args.app)?.client_id.clone();
     if let Some(application_id) = &args.application_id {
         model::validate_app_ids(&client_id, Some(application_id))?;

@@ -6,7 +6,7 @@ use crate::api::participation::Participation;
 use crate::cli::{CheckArgs, Freshness};
 use crate::error::{Error, Result};
 use crate::online_check::{self, Online};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::Vault;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{Authorization, Profile};
@@ -120,7 +120,7 @@ fn fix_for_rejection(code: &str, profile: &str, app: &str) -> String {
 }
 
 pub fn run(file: VaultFile, args: CheckArgs) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     for name in &args.profiles {
         vault.profile(name)?;
     }
@@ -183,15 +183,15 @@ pub fn run(file: VaultFile, args: CheckArgs) -> Result<()> {
                     kind: "spapi_denied",
                     app: None,
                     profile: Some(name.clone()),
-                    message: format!("profile '{name}': {error}"),
+                    message: format!("profile '{name}': {}", error.in_full()),
                 });
-                report["error"] = error.to_string().into();
+                report["error"] = error.in_full().into();
             }
             // Recorded in the vault: `problems` reports it as `last_refresh_failed`.
-            Online::RefreshRejected(error) => report["error"] = error.to_string().into(),
+            Online::RefreshRejected(error) => report["error"] = error.in_full().into(),
             Online::NotChecked(error) => {
                 not_checked += 1;
-                report["error"] = error.to_string().into();
+                report["error"] = error.in_full().into();
             }
         }
         reports.push(report);
@@ -216,7 +216,7 @@ pub fn run(file: VaultFile, args: CheckArgs) -> Result<()> {
                     describe_marketplaces(marketplaces)
                 ),
                 Online::NotChecked(error) => {
-                    println!("{}: not checked: {error}", outcome.profile)
+                    println!("{}: not checked: {}", outcome.profile, error.in_full())
                 }
                 Online::Denied(_) | Online::RefreshRejected(_) => {}
             }

@@ -3,12 +3,12 @@
 
 use crate::cli::EditProfileArgs;
 use crate::error::{Error, Result};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, Profile};
 
 pub fn run(file: VaultFile, args: EditProfileArgs) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open_profile(file, &args.name)?;
+    let (unlocked, vault) = unlock::open_profile(file, &args.name)?;
     let current = vault.profile(&args.name)?;
     if let Some(app) = &args.app {
         vault.app(app)?;

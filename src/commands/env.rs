@@ -1,7 +1,7 @@
 use crate::cli::{EnvArgs, Freshness, VariableArgs};
 use crate::error::Result;
 use crate::export::{self, Source, Variable};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 /// The variables for a profile, with an access token valid for the margin.
@@ -11,7 +11,7 @@ pub fn profile_variables(
     variables: &VariableArgs,
     freshness: &Freshness,
 ) -> Result<Vec<Variable>> {
-    let (unlocked, vault) = Unlocked::open_profile(file, profile)?;
+    let (unlocked, vault) = unlock::open_profile(file, profile)?;
     let token = super::access_token(&unlocked, &vault, profile, freshness.min_valid)?;
     let (p, app) = vault.profile_with_app(profile)?;
     let source = Source {

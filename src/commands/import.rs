@@ -10,9 +10,10 @@ use crate::lwa::{Grant, LwaError};
 use crate::passphrase;
 use crate::spapi::Region;
 use crate::tokens::{AppCredentials, TokenService};
+use crate::unlock;
+use crate::vault::Vault;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, CachedToken, Profile};
-use crate::vault::{Unlocked, Vault};
 
 pub fn run(file: VaultFile, command: ImportCommand) -> Result<()> {
     match command {
@@ -116,7 +117,7 @@ fn verify(plans: &mut [Plan], source: &Path) -> Result<()> {
                     description,
                     advice: "nothing was imported and the file is kept: get a new refresh token for that account (or take it out of the file), or import with --no-verify to store it anyway".into(),
                 },
-                other => Error::Lwa(other),
+                other => other.into(),
             })?;
         plan.proof = Some(CachedToken {
             token: grant.access_token,
@@ -169,7 +170,7 @@ fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
     if !args.no_verify {
         verify(std::slice::from_mut(&mut plan), &args.file)?;
     }
-    let (unlocked, _) = Unlocked::open_or_create(file)?;
+    let (unlocked, _) = unlock::open_or_create(file)?;
     let app = unlocked.update(|vault| apply(vault, &plan, &args.file))?;
     report(&plan, &app);
     offer_deletion(&args.file, args.delete_source)
@@ -262,7 +263,7 @@ fn python_sp_api(
     if verify_tokens {
         verify(&mut plans, &source)?;
     }
-    let (unlocked, _) = Unlocked::open_or_create(file)?;
+    let (unlocked, _) = unlock::open_or_create(file)?;
     let apps = unlocked.update(|vault| {
         plans
             .iter()

@@ -1,7 +1,7 @@
 use crate::cli::{KdfArgs, KdfOverride};
 use crate::error::{Error, Result};
 use crate::passphrase;
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::crypto::KdfParams;
 use crate::vault::file::VaultFile;
 
@@ -22,7 +22,7 @@ pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
         args.kdf_iterations,
         args.kdf_parallelism,
     )?;
-    let (unlocked, _) = Unlocked::create(file, kdf)?;
+    let (unlocked, _) = unlock::create(file, kdf)?;
     println!(
         "Created an empty vault at {}",
         unlocked.file().path().display()
@@ -33,7 +33,7 @@ pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
 pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
     // The current passphrase even while the agent or an identity file could open the
     // vault: otherwise any process of this user could lock the owner out.
-    let (mut unlocked, _, _) = Unlocked::open_with_passphrase(file)?;
+    let (mut unlocked, _, _) = unlock::open_with_passphrase(file)?;
     let current = unlocked.kdf();
     let kdf = kdf_from_mib(
         args.kdf_memory_mib.unwrap_or(current.memory_kib / 1024),

@@ -6,9 +6,10 @@ use crate::display::timestamp;
 use crate::duration;
 use crate::error::Result;
 use crate::spapi::Marketplace;
+use crate::unlock;
+use crate::vault::Vault;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{App, Authorization, Profile};
-use crate::vault::{Unlocked, Vault};
 
 /// Client secrets closer than this to expiry are flagged.
 pub const SECRET_WARNING_DAYS: i64 = 30;
@@ -155,7 +156,7 @@ pub fn new_table(header: &[&str]) -> Table {
 /// (exit 5), never an empty list: a mistyped SPVAULT_FILE must not look like an empty
 /// vault to a monitor.
 pub fn open_for_reading(file: VaultFile) -> Result<Vault> {
-    Unlocked::open(file).map(|(_, vault)| vault)
+    unlock::open(file).map(|(_, vault)| vault)
 }
 
 /// Warns on stderr about client secrets that expire within 30 days.
@@ -237,7 +238,7 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
 }
 
 pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
-    let (_, vault) = Unlocked::open_profile(file, name)?;
+    let (_, vault) = unlock::open_profile(file, name)?;
     let (profile, app) = vault.profile_with_app(name)?;
     let now = Timestamp::now();
     let summary = ProfileSummary::new(name, profile, Some(app), now);

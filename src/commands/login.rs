@@ -14,6 +14,7 @@ use crate::lwa::listener::{self, Listener};
 use crate::lwa::{Grant, TokenGrant};
 use crate::secret::Secret;
 use crate::tokens::{self, AppCredentials, TokenService};
+use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{App, CachedToken, Profile};
 use crate::vault::{Unlocked, Vault};
@@ -23,7 +24,7 @@ use crate::{browser, passphrase};
 const PASTE_ATTEMPTS: usize = 3;
 
 pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     let (profile, app) = vault.profile_with_app(&args.profile)?;
     if args.refresh_token_stdin || args.self_authorized {
         let refresh_token = if args.refresh_token_stdin {

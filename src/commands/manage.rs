@@ -2,11 +2,11 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 use crate::error::Result;
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open_profile(file, name)?;
+    let (unlocked, vault) = unlock::open_profile(file, name)?;
     let profile = vault.profile(name)?;
     if !yes && super::prompt::interactive() {
         let what = if profile.refresh_token.is_some() {
@@ -32,7 +32,7 @@ pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
 
 pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     crate::vault::model::validate_name("profile", new)?;
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     vault.profile(old)?;
     unlocked.update(|vault| vault.rename_profile(old, new))?;
     println!("Renamed profile '{old}' to '{new}'");

@@ -1,7 +1,7 @@
 use crate::cli::RdtArgs;
 use crate::error::{Error, Result};
 use crate::spapi_client::{self, SpApiClient};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
@@ -16,7 +16,7 @@ pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
         .iter()
         .map(|r| spapi_client::parse_resource(r, &args.data_elements).map_err(Error::Invalid))
         .collect::<Result<Vec<_>>>()?;
-    let (unlocked, vault) = Unlocked::open_profile(file, &args.profile)?;
+    let (unlocked, vault) = unlock::open_profile(file, &args.profile)?;
     let profile = vault.profile(&args.profile)?;
     let client = SpApiClient::for_restricted_data_tokens(profile.region)?;
     let access = super::access_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;

@@ -5,8 +5,9 @@ use age::secrecy::ExposeSecret;
 use crate::cli::RecipientsCommand;
 use crate::error::{Error, Result};
 use crate::private_file::{self, Existing};
+use crate::unlock;
 use crate::vault::file::VaultFile;
-use crate::vault::{Unlocked, model, parse_recipient};
+use crate::vault::{model, parse_recipient};
 
 pub fn run(file: VaultFile, command: RecipientsCommand) -> Result<()> {
     match command {
@@ -19,7 +20,7 @@ pub fn run(file: VaultFile, command: RecipientsCommand) -> Result<()> {
 fn add(file: VaultFile, name: &str, public_key: &str) -> Result<()> {
     model::validate_name("recipient", name)?;
     let key = parse_recipient(public_key)?.to_string();
-    let (unlocked, _) = Unlocked::open(file)?;
+    let (unlocked, _) = unlock::open(file)?;
     unlocked.update(|vault| {
         if vault.recipients.contains_key(name) {
             return Err(Error::Invalid(format!(
@@ -65,7 +66,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
 /// Removes a recipient and renews the passphrase key (a new salt), so a removed
 /// holder, who knew the passphrase key's public half, cannot seal a file to it.
 fn remove(file: VaultFile, name: &str) -> Result<()> {
-    let (mut unlocked, vault, passphrase) = Unlocked::open_with_passphrase(file)?;
+    let (mut unlocked, vault, passphrase) = unlock::open_with_passphrase(file)?;
     if !vault.recipients.contains_key(name) {
         return Err(Error::Invalid(format!(
             "no recipient named '{name}': `vault recipients list` shows them"

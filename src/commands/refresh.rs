@@ -5,11 +5,11 @@ use crate::cli::RefreshArgs;
 use crate::duration;
 use crate::error::{Error, ExitCode, Result};
 use crate::tokens::{SomeFailed, TokenService};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     let now = Timestamp::now();
     let names: Vec<String> = if args.all {
         vault
@@ -73,13 +73,13 @@ pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
             ),
             Err(e) => {
                 codes.push(e.exit_code());
-                println!("{}: FAILED: {e}", outcome.profile);
+                println!("{}: FAILED: {}", outcome.profile, e.in_full());
             }
         }
     }
     match codes.first() {
         None => Ok(()),
-        Some(first) => Err(Error::Partial(SomeFailed {
+        Some(first) => Err(Error::from(SomeFailed {
             failed: codes.len(),
             total: outcomes.len(),
             code: if codes.iter().all(|c| c == first) {

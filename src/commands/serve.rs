@@ -5,7 +5,7 @@ use crate::cli::ServeArgs;
 use crate::error::{Error, Result};
 use crate::private_file::{self, Existing};
 use crate::serve::{self, Limits, Options};
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: ServeArgs) -> Result<()> {
@@ -14,7 +14,7 @@ pub fn run(file: VaultFile, args: ServeArgs) -> Result<()> {
         _ => None,
     };
     serve::check_listen(args.listen, tls.is_some())?;
-    let (unlocked, vault) = Unlocked::open(file)?;
+    let (unlocked, vault) = unlock::open(file)?;
     for name in &args.profiles {
         vault.profile(name)?;
     }

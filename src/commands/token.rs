@@ -1,7 +1,7 @@
 use crate::cli::Freshness;
 use crate::error::Result;
 use crate::tokens;
-use crate::vault::Unlocked;
+use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn run(
@@ -14,7 +14,7 @@ pub fn run(
         [] => None,
         scopes => Some(tokens::normalize_scopes(scopes)?),
     };
-    let (unlocked, vault) = Unlocked::open_profile(file, profile)?;
+    let (unlocked, vault) = unlock::open_profile(file, profile)?;
     let token = match scope {
         None => super::access_token(&unlocked, &vault, profile, freshness.min_valid)?,
         Some(scope) => {

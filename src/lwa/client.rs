@@ -27,7 +27,7 @@ pub enum LwaError {
 
     /// Amazon could not be reached or kept failing.
     #[error(
-        "the token endpoint {url} is unreachable or failing after {}: {detail}; try again later", crate::error::count(*.attempts as usize, "attempt")
+        "the token endpoint {url} is unreachable or failing after {}: {detail}", crate::error::count(*.attempts as usize, "attempt")
     )]
     Unavailable {
         url: String,
@@ -36,21 +36,29 @@ pub enum LwaError {
     },
 
     /// Amazon answered, but not with a token response.
-    #[error(
-        "Amazon's token endpoint sent an unexpected answer: {0}; try again later, or check SPVAULT_LWA_TOKEN_URL"
-    )]
+    #[error("Amazon's token endpoint sent an unexpected answer: {0}")]
     BadResponse(String),
 
     #[error("{0}")]
     Config(String),
 }
 
-impl LwaError {
-    pub fn exit_code(&self) -> ExitCode {
+impl crate::error::Coded for LwaError {
+    fn exit_code(&self) -> ExitCode {
         match self {
             LwaError::Rejected { .. } => ExitCode::Rejected,
             LwaError::Unavailable { .. } | LwaError::BadResponse(_) => ExitCode::Unreachable,
             LwaError::Config(_) => ExitCode::Usage,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            LwaError::Unavailable { .. } => Some("try again later".into()),
+            LwaError::BadResponse(_) => {
+                Some("try again later, or check SPVAULT_LWA_TOKEN_URL".into())
+            }
+            LwaError::Rejected { .. } | LwaError::Config(_) => None,
         }
     }
 }

@@ -162,7 +162,7 @@ fn refresh_due(
             let served = match outcome.result {
                 Ok(token) => Served::Token(token),
                 Err(e) => Served::Failed {
-                    message: e.to_string(),
+                    message: e.in_full(),
                     at: Instant::now(),
                 },
             };

@@ -87,7 +87,7 @@ fn token() -> Result<Secret> {
     {
         return Ok(Secret::from(contents.trim()));
     }
-    Err(Error::PassphraseSource(
+    Err(Error::StoreCredentials(
         "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN, SPVAULT_BAO_TOKEN_FILE, or `bao login`)"
             .into(),
     ))
@@ -182,7 +182,7 @@ impl BaoStore {
             .map(|d| http::sanitize(&d, &[self.token.expose()]))
             .unwrap_or_default();
         match status.as_u16() {
-            401 | 403 => Error::PassphraseSource(format!(
+            401 | 403 => Error::StoreCredentials(format!(
                 "OpenBao refused the token for {} (HTTP {status}): check BAO_TOKEN and its policy (read and write on {}/data/{})",
                 self.spec, self.mount, self.path
             )),

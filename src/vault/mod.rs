@@ -1,6 +1,7 @@
-//! The encrypted store: open it (identity file, unlock agent, or passphrase), read
-//! the model, and apply a command's change to what is stored at that moment: under
-//! the lock for a file, by check-and-set for OpenBao.
+//! The encrypted store: open it with a key (`unlock` chooses where the key comes
+//! from), read the model, and apply a command's change to what is stored at that
+//! moment: under the lock for a file, by check-and-set for OpenBao. Nothing here
+//! prompts, prints or talks to the unlock agent.
 
 pub mod bao;
 pub mod crypto;
@@ -12,9 +13,7 @@ pub mod store;
 
 use zeroize::Zeroizing;
 
-use crate::agent;
 use crate::error::{Error, Result};
-use crate::passphrase::{self, Origin};
 use crate::secret::Secret;
 use crypto::{CryptoError, KdfParams, VaultKey};
 use file::VaultFile;
@@ -33,126 +32,16 @@ pub struct Unlocked {
 }
 
 impl Unlocked {
-    /// Opens an existing vault: with the identity file when one is given, else with
-    /// the unlock agent's key when it holds one, else with the passphrase (at a
-    /// terminal, up to three tries). Fails with `NoVault` when there is none.
-    pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
-        Self::open_selected(file, None)
+    /// The vault at `file`, to be opened with `key` (from one of `unlock`'s sources).
+    pub fn new(file: VaultFile, key: VaultKey) -> Unlocked {
+        Unlocked { file, key }
     }
 
-    /// Opens the vault as `open` does, but reads only profile `name` (with every app):
-    /// for commands about one profile, whose cost must not grow with the others. The
-    /// vault returned holds no other profile; a change still goes through `update`,
-    /// which reads the whole vault.
-    pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
-        Self::open_selected(file, Some(name))
-    }
-
-    fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
-        // Taken before the read: if the file is replaced in between, what the agent
-        // is given is filed under a stamp no file has any more, never the current one.
-        let stamp = file.identity().is_none().then(|| file.stamp()).flatten();
-        if let (Some(name), Some(stamp)) = (only, &stamp)
-            && let Some((key, vault)) = agent_profile(&file, stamp, name)
-        {
-            return Ok((Unlocked { file, key }, vault));
-        }
-        let envelope = read_envelope(&file)?;
-        if let Some(identity) = file.identity() {
-            let key = identity_key(identity, &envelope)?;
-            return match open_payload(&file, &key, &envelope, only) {
-                Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
-                Ok(vault) => Ok((Unlocked { file, key }, vault)),
-                Err(e) => Err(e),
-            };
-        }
-        if let Some(key) = agent_key(&file, &envelope, true) {
-            match decrypt(&file, &key, &envelope) {
-                Ok(plaintext) => {
-                    let vault = parse_model(&file, &plaintext, envelope.model, only)?;
-                    if let (Some(stamp), ModelEncoding::Json) = (stamp, envelope.model) {
-                        agent_remember(&file, stamp, &plaintext);
-                    }
-                    return Ok((Unlocked { file, key }, vault));
-                }
-                // The agent's key no longer fits: forget it and ask for the passphrase.
-                Err(Error::WrongPassphrase(_)) => {
-                    agent::forget_key(file.path());
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Self::open_with_passphrase_envelope(file, envelope, only)
-            .map(|(unlocked, vault, _)| (unlocked, vault))
-    }
-
-    /// Reads the vault with the agent's key without counting as use, for `vault
-    /// status`; `None` when the agent holds no key for it.
-    pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
-        let envelope = read_envelope(file)?;
-        match agent_key(file, &envelope, false) {
-            Some(key) => open_payload(file, &key, &envelope, None).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// Opens an existing vault with the passphrase only, never the agent or an
-    /// identity file (`unlock`, `passwd` and `recipients remove` must prove the
-    /// passphrase); also returns the passphrase, for re-keying.
-    pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
-        let envelope = read_envelope(&file)?;
-        Self::open_with_passphrase_envelope(file, envelope, None)
-    }
-
-    fn open_with_passphrase_envelope(
-        file: VaultFile,
-        envelope: Envelope,
-        only: Option<&str>,
-    ) -> Result<(Unlocked, Vault, Secret)> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let (passphrase, origin) = passphrase::existing(file.path())?;
-            let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
-                .map_err(|e| Error::damaged(file.path(), e))?;
-            match open_payload(&file, &key, &envelope, only) {
-                Err(Error::WrongPassphrase(_))
-                    if origin == Origin::Terminal && attempts < passphrase::TERMINAL_ATTEMPTS =>
-                {
-                    eprintln!("Wrong passphrase, try again.");
-                }
-                Err(e) => return Err(e),
-                Ok(vault) => return Ok((Unlocked { file, key }, vault, passphrase)),
-            }
-        }
-    }
-
-    /// Opens the vault, or creates an empty one (asking for a new passphrase twice)
-    /// when there is none yet.
-    pub fn open_or_create(file: VaultFile) -> Result<(Unlocked, Vault)> {
-        match Self::open(file.clone()) {
-            Err(Error::NoVault(_)) => Self::create(file, KdfParams::DEFAULT),
-            other => other,
-        }
-    }
-
-    /// Creates a new, empty vault. Refuses to overwrite an existing one.
-    pub fn create(file: VaultFile, kdf: KdfParams) -> Result<(Unlocked, Vault)> {
-        let unlocked = Self::prepare_new(file, kdf)?;
-        let vault = unlocked.save_new(|_| Ok(()))?;
-        Ok((unlocked, vault))
-    }
-
-    /// The key for a vault not written yet: asks for the new passphrase and derives
-    /// the key, but writes nothing (the wizard saves only at its end).
-    pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
-        kdf.check_bounds().map_err(Error::Invalid)?;
+    /// A vault not written yet, for `key`: refuses when one exists already.
+    pub fn new_vault(file: VaultFile, key: VaultKey) -> Result<Unlocked> {
         if file.read()?.is_some() {
             return Err(Error::VaultExists(file.path().to_path_buf()));
         }
-        let passphrase = passphrase::new(file.path(), None)?;
-        let key =
-            VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         Ok(Unlocked { file, key })
     }
 
@@ -298,7 +187,8 @@ pub fn parse_recipient(key: &str) -> Result<age::x25519::Recipient> {
     })
 }
 
-fn read_envelope(file: &VaultFile) -> Result<Envelope> {
+/// The vault's envelope: its header, for deriving a key, and the sealed payload.
+pub fn read_envelope(file: &VaultFile) -> Result<Envelope> {
     read_envelope_versioned(file).map(|(envelope, _)| envelope)
 }
 
@@ -306,73 +196,6 @@ fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version
     let (bytes, version) = file.read_versioned()?;
     let bytes = bytes.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
     Ok((parse_envelope(file, bytes)?, version))
-}
-
-/// The key in an age identity file, for a recipient's machine.
-fn identity_key(path: &std::path::Path, envelope: &Envelope) -> Result<VaultKey> {
-    let contents = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-        Error::PassphraseSource(format!(
-            "cannot read the identity file {}: {e}",
-            path.display()
-        ))
-    })?);
-    VaultKey::from_identity_file(&contents, envelope.kdf, &envelope.salt)
-        .map_err(|e| Error::PassphraseSource(format!("the identity file {}: {e}", path.display())))
-}
-
-/// The key the unlock agent holds for this vault, if any. An agent that cannot be
-/// reached is no error: the passphrase sources still work.
-fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Option<VaultKey> {
-    let request = agent::protocol::Request::Key {
-        kdf: envelope.kdf,
-        salt: envelope.salt.clone(),
-        touch,
-    };
-    match agent::call(file.path(), &request) {
-        Ok(Some(agent::protocol::Response::Key { identity })) => {
-            VaultKey::from_identity(&identity, envelope.kdf, &envelope.salt).ok()
-        }
-        Ok(_) => None,
-        Err(e) => {
-            eprintln!("warning: {e}; asking for the passphrase instead");
-            None
-        }
-    }
-}
-
-/// Profile `name` from the decrypted vault the agent holds for the file at `stamp`,
-/// with the key; `None` when it holds none (the file changed, or it was never given).
-fn agent_profile(file: &VaultFile, stamp: &str, name: &str) -> Option<(VaultKey, Vault)> {
-    let request = agent::protocol::Request::Profile {
-        stamp: stamp.to_owned(),
-        name: name.to_owned(),
-    };
-    match agent::call(file.path(), &request) {
-        Ok(Some(agent::protocol::Response::Profile {
-            identity,
-            kdf,
-            salt,
-            vault,
-        })) => {
-            let key = VaultKey::from_identity(&identity, kdf, &salt).ok()?;
-            let vault = serde_json::from_str(vault.expose()).ok()?;
-            Some((key, vault))
-        }
-        _ => None,
-    }
-}
-
-/// Hands the agent the decrypted model of the file at `stamp`, without waiting: the
-/// next command about one profile then reads nothing. Failing to is no error.
-fn agent_remember(file: &VaultFile, stamp: String, plaintext: &[u8]) {
-    let Ok(model) = std::str::from_utf8(plaintext) else {
-        return;
-    };
-    let request = agent::protocol::Request::Remember {
-        stamp,
-        model: Secret::from(model),
-    };
-    let _ = agent::tell(file.path(), &request);
 }
 
 fn parse_envelope(file: &VaultFile, bytes: Vec<u8>) -> Result<Envelope> {
@@ -388,7 +211,7 @@ fn parse_envelope(file: &VaultFile, bytes: Vec<u8>) -> Result<Envelope> {
 }
 
 /// Decrypts and reads the payload: the whole model, or with `only` the one profile.
-fn open_payload(
+pub fn open_payload(
     file: &VaultFile,
     key: &VaultKey,
     envelope: &Envelope,
@@ -398,7 +221,12 @@ fn open_payload(
     parse_model(file, &plaintext, envelope.model, only)
 }
 
-fn decrypt(file: &VaultFile, key: &VaultKey, envelope: &Envelope) -> Result<Zeroizing<Vec<u8>>> {
+/// The decrypted payload; `WrongPassphrase` when the key does not open it.
+pub fn decrypt(
+    file: &VaultFile,
+    key: &VaultKey,
+    envelope: &Envelope,
+) -> Result<Zeroizing<Vec<u8>>> {
     key.open(&envelope.payload).map_err(|e| match e {
         CryptoError::NoMatchingKey => Error::WrongPassphrase(file.path().to_path_buf()),
         CryptoError::Corrupt(detail) => Error::damaged(file.path(), detail),

@@ -1,0 +1,207 @@
+//! Unlocking: the key sources a command opens the vault with. By default the
+//! identity file (`--identity`), else the unlock agent (which may also hold the
+//! decrypted vault, so that a command about one profile reads no file), else the
+//! passphrase from its sources (file, command, variable, terminal). `unlock`,
+//! `passwd` and `recipients remove` must prove the passphrase and use it alone. The
+//! vault layer below only takes the key. Warnings are printed here, because they
+//! must come before the passphrase prompt they explain.
+
+use zeroize::Zeroizing;
+
+use crate::agent;
+use crate::error::{Error, Result};
+use crate::passphrase::{self, Origin};
+use crate::secret::Secret;
+use crate::vault::crypto::{self, KdfParams, VaultKey};
+use crate::vault::file::VaultFile;
+use crate::vault::format::{Envelope, ModelEncoding};
+use crate::vault::{Unlocked, Vault, decrypt, open_payload, parse_model, read_envelope};
+
+/// Opens an existing vault: with the identity file when one is given, else with
+/// the unlock agent's key when it holds one, else with the passphrase (at a
+/// terminal, up to three tries). Fails with `NoVault` when there is none.
+pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
+    open_selected(file, None)
+}
+
+/// Opens the vault as `open` does, but reads only profile `name` (with every app):
+/// for commands about one profile, whose cost must not grow with the others. The
+/// vault returned holds no other profile; a change still goes through `update`,
+/// which reads the whole vault.
+pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
+    open_selected(file, Some(name))
+}
+
+fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
+    // Taken before the read: if the file is replaced in between, what the agent
+    // is given is filed under a stamp no file has any more, never the current one.
+    let stamp = file.identity().is_none().then(|| file.stamp()).flatten();
+    if let (Some(name), Some(stamp)) = (only, &stamp)
+        && let Some((key, vault)) = agent_profile(&file, stamp, name)
+    {
+        return Ok((Unlocked::new(file, key), vault));
+    }
+    let envelope = read_envelope(&file)?;
+    if let Some(identity) = file.identity() {
+        let key = identity_key(identity, &envelope)?;
+        return match open_payload(&file, &key, &envelope, only) {
+            Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
+            Ok(vault) => Ok((Unlocked::new(file, key), vault)),
+            Err(e) => Err(e),
+        };
+    }
+    if let Some(key) = agent_key(&file, &envelope, true) {
+        match decrypt(&file, &key, &envelope) {
+            Ok(plaintext) => {
+                let vault = parse_model(&file, &plaintext, envelope.model, only)?;
+                if let (Some(stamp), ModelEncoding::Json) = (stamp, envelope.model) {
+                    agent_remember(&file, stamp, &plaintext);
+                }
+                return Ok((Unlocked::new(file, key), vault));
+            }
+            // The agent's key no longer fits: forget it and ask for the passphrase.
+            Err(Error::WrongPassphrase(_)) => {
+                agent::forget_key(file.path());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    open_with_passphrase_envelope(file, envelope, only)
+        .map(|(unlocked, vault, _)| (unlocked, vault))
+}
+
+/// Reads the vault with the agent's key without counting as use, for `vault
+/// status`; `None` when the agent holds no key for it.
+pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
+    let envelope = read_envelope(file)?;
+    match agent_key(file, &envelope, false) {
+        Some(key) => open_payload(file, &key, &envelope, None).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Opens an existing vault with the passphrase only, never the agent or an
+/// identity file (`unlock`, `passwd` and `recipients remove` must prove the
+/// passphrase); also returns the passphrase, for re-keying.
+pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
+    let envelope = read_envelope(&file)?;
+    open_with_passphrase_envelope(file, envelope, None)
+}
+
+fn open_with_passphrase_envelope(
+    file: VaultFile,
+    envelope: Envelope,
+    only: Option<&str>,
+) -> Result<(Unlocked, Vault, Secret)> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (passphrase, origin) = passphrase::existing(file.path())?;
+        let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
+            .map_err(|e| Error::damaged(file.path(), e))?;
+        match open_payload(&file, &key, &envelope, only) {
+            Err(Error::WrongPassphrase(_))
+                if origin == Origin::Terminal && attempts < passphrase::TERMINAL_ATTEMPTS =>
+            {
+                eprintln!("Wrong passphrase, try again.");
+            }
+            Err(e) => return Err(e),
+            Ok(vault) => return Ok((Unlocked::new(file, key), vault, passphrase)),
+        }
+    }
+}
+
+/// Opens the vault, or creates an empty one (asking for a new passphrase twice)
+/// when there is none yet.
+pub fn open_or_create(file: VaultFile) -> Result<(Unlocked, Vault)> {
+    match open(file.clone()) {
+        Err(Error::NoVault(_)) => create(file, KdfParams::DEFAULT),
+        other => other,
+    }
+}
+
+/// Creates a new, empty vault. Refuses to overwrite an existing one.
+pub fn create(file: VaultFile, kdf: KdfParams) -> Result<(Unlocked, Vault)> {
+    let unlocked = prepare_new(file, kdf)?;
+    let vault = unlocked.save_new(|_| Ok(()))?;
+    Ok((unlocked, vault))
+}
+
+/// The key for a vault not written yet: asks for the new passphrase and derives
+/// the key, but writes nothing (the wizard saves only at its end).
+pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
+    kdf.check_bounds().map_err(Error::Invalid)?;
+    if file.read()?.is_some() {
+        return Err(Error::VaultExists(file.path().to_path_buf()));
+    }
+    let passphrase = passphrase::new(file.path(), None)?;
+    let key = VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
+    Unlocked::new_vault(file, key)
+}
+
+/// The key in an age identity file, for a recipient's machine.
+fn identity_key(path: &std::path::Path, envelope: &Envelope) -> Result<VaultKey> {
+    let contents = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        Error::PassphraseSource(format!(
+            "cannot read the identity file {}: {e}",
+            path.display()
+        ))
+    })?);
+    VaultKey::from_identity_file(&contents, envelope.kdf, &envelope.salt)
+        .map_err(|e| Error::PassphraseSource(format!("the identity file {}: {e}", path.display())))
+}
+
+/// The key the unlock agent holds for this vault, if any. An agent that cannot be
+/// reached is no error: the passphrase sources still work.
+fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Option<VaultKey> {
+    let request = agent::protocol::Request::Key {
+        kdf: envelope.kdf,
+        salt: envelope.salt.clone(),
+        touch,
+    };
+    match agent::call(file.path(), &request) {
+        Ok(Some(agent::protocol::Response::Key { identity })) => {
+            VaultKey::from_identity(&identity, envelope.kdf, &envelope.salt).ok()
+        }
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("warning: {e}; asking for the passphrase instead");
+            None
+        }
+    }
+}
+
+/// Profile `name` from the decrypted vault the agent holds for the file at `stamp`,
+/// with the key; `None` when it holds none (the file changed, or it was never given).
+fn agent_profile(file: &VaultFile, stamp: &str, name: &str) -> Option<(VaultKey, Vault)> {
+    let request = agent::protocol::Request::Profile {
+        stamp: stamp.to_owned(),
+        name: name.to_owned(),
+    };
+    match agent::call(file.path(), &request) {
+        Ok(Some(agent::protocol::Response::Profile {
+            identity,
+            kdf,
+            salt,
+            vault,
+        })) => {
+            let key = VaultKey::from_identity(&identity, kdf, &salt).ok()?;
+            let vault = serde_json::from_str(vault.expose()).ok()?;
+            Some((key, vault))
+        }
+        _ => None,
+    }
+}
+
+/// Hands the agent the decrypted model of the file at `stamp`, without waiting: the
+/// next command about one profile then reads nothing. Failing to is no error.
+fn agent_remember(file: &VaultFile, stamp: String, plaintext: &[u8]) {
+    let Ok(model) = std::str::from_utf8(plaintext) else {
+        return;
+    };
+    let request = agent::protocol::Request::Remember {
+        stamp,
+        model: Secret::from(model),
+    };
+    let _ = agent::tell(file.path(), &request);
+}
