@@ -21,6 +21,11 @@ pub fn timestamp(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Whole days until `expires_at`; `None` when it is unknown.
+pub fn days_left(expires_at: Option<jiff::Timestamp>, now: jiff::Timestamp) -> Option<i64> {
+    expires_at.map(|t| now.duration_until(t).as_secs().div_euclid(86_400))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,16 @@
 //! Reading the plaintext credential files spvault replaces: `.env` files (the names
 //! the popular clients and token scripts use) and python-amazon-sp-api's
-//! `credentials.yml`. Only names are ever reported, never values.
+//! `credentials.yml`; and the rules for merging what they hold into the vault. Only
+//! names are ever reported, never values.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::spapi::Region;
+use crate::vault::Vault;
+use crate::vault::model::{self, App, CachedToken, Profile};
 
 /// What a credential variable holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +182,72 @@ pub fn read_python_sp_api(path: &Path) -> Result<BTreeMap<String, Found>> {
         )));
     }
     Ok(sections)
+}
+
+/// What one imported profile becomes.
+pub struct Plan {
+    pub profile: String,
+    pub app: Option<String>,
+    pub region: Region,
+    pub marketplace_id: Option<String>,
+    pub application_id: Option<String>,
+    pub found: Found,
+    /// The access token the refresh that proved the refresh token returned.
+    pub proof: Option<CachedToken>,
+}
+
+/// What merging one plan into the vault did.
+pub struct Merged {
+    /// The app the profile uses: an existing one with the same client id, or new.
+    pub app: String,
+    /// An existing app kept its client secret, and the file's differs.
+    pub kept_other_secret: bool,
+}
+
+/// Adds the profile to the vault, reusing the app with the same client id or creating
+/// one. Runs inside the one `update` of an import, so an error anywhere leaves the
+/// vault as it was; it prints nothing, since an update may run it more than once.
+pub fn merge(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<Merged> {
+    model::validate_name("profile", &plan.profile)?;
+    let (client_id, client_secret) = plan.found.client(source)?;
+    let existing = vault
+        .apps
+        .iter()
+        .find(|(_, app)| app.client_id == client_id)
+        .map(|(name, _)| name.clone());
+    let mut kept_other_secret = false;
+    let app_name = match (existing, &plan.app) {
+        (Some(existing), Some(wanted)) if existing != *wanted => {
+            return Err(Error::Invalid(format!(
+                "app '{existing}' already holds this client id: use --app {existing} (or leave --app out)"
+            )));
+        }
+        (Some(existing), _) => {
+            kept_other_secret = vault.app(&existing)?.client_secret != client_secret;
+            existing
+        }
+        (None, wanted) => {
+            let name = wanted.clone().unwrap_or_else(|| plan.profile.clone());
+            model::validate_app_ids(&client_id, plan.application_id.as_deref())?;
+            let app = App::new(
+                client_id,
+                plan.application_id.clone(),
+                client_secret,
+                // A file does not say when its secret was issued: unknown, never guessed.
+                None,
+            );
+            vault.add_app(&name, app)?;
+            name
+        }
+    };
+    let mut profile = Profile::new(app_name.clone(), plan.region, plan.marketplace_id.clone());
+    profile.refresh_token = plan.found.refresh_token.clone();
+    profile.access_token = plan.proof.clone();
+    vault.add_profile(&plan.profile, profile)?;
+    Ok(Merged {
+        app: app_name,
+        kept_other_secret,
+    })
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ pub fn status(file: VaultFile, json: bool) -> Result<()> {
         println!("{}: locked", file.path().display());
     }
     if unlocked && let Some(vault) = unlock::peek(&file)? {
-        super::list::warn_about_secrets(&vault, jiff::Timestamp::now());
+        super::output::warn_about_secrets(&vault, jiff::Timestamp::now());
     }
     Ok(())
 }

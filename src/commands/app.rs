@@ -6,13 +6,13 @@ use super::{prompt, secret_from_stdin};
 use crate::cli::{AppAddArgs, AppCommand, AppEditArgs, SecretExpiry};
 use crate::display::escape_controls;
 use crate::error::{Error, Result};
+use crate::notifications::{self, SecretNotification};
 use crate::passphrase;
 use crate::secret::Secret;
 use crate::spapi::Region;
 use crate::spapi_client::SpApiClient;
 use crate::tokens;
 use crate::unlock;
-use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Authorization};
 
@@ -164,7 +164,7 @@ fn warn_about_authorization_limits(counts: &BTreeMap<&str, AuthorizationCounts>)
 }
 
 fn list(file: VaultFile, json: bool) -> Result<()> {
-    let vault = super::list::open_for_reading(file)?;
+    let vault = super::output::open_for_reading(file)?;
     let now = Timestamp::now();
     let counts = authorization_counts(&vault);
     if json {
@@ -179,7 +179,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
                     "redirect_uri": app.redirect_uri,
                     "draft": app.draft,
                     "client_secret_expires_at": app.client_secret_expires_at.map(crate::display::timestamp),
-                    "client_secret_days_left": super::list::days_left(app.client_secret_expires_at, now),
+                    "client_secret_days_left": crate::display::days_left(app.client_secret_expires_at, now),
                     "profiles": vault.profiles.values().filter(|p| &p.app == name).count(),
                     "self_authorized": counts[name.as_str()].self_authorized,
                     "consent_flow_authorized": counts[name.as_str()].consent_flow,
@@ -192,7 +192,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let mut table = super::list::new_table(&[
+    let mut table = super::output::new_table(&[
         "app",
         "client id",
         "application id",
@@ -216,7 +216,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
                 model::SELF_AUTHORIZATION_LIMIT
             ),
             count.consent_flow.to_string(),
-            super::list::secret_expiry_text(app.client_secret_expires_at, now),
+            super::output::secret_expiry_text(app.client_secret_expires_at, now),
         ]);
     }
     println!("{table}");
@@ -230,38 +230,6 @@ fn remove(file: VaultFile, name: &str) -> Result<()> {
     unlocked.update(|vault| vault.remove_app(name).map(drop))?;
     println!("Removed app '{name}'");
     Ok(())
-}
-
-/// The part of an `APPLICATION_OAUTH_CLIENT_NEW_SECRET` notification spvault needs.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NewSecret {
-    #[serde(default)]
-    client_id: Option<String>,
-    new_client_secret: String,
-    new_client_secret_expiry_time: Timestamp,
-    #[serde(default)]
-    old_client_secret_expiry_time: Option<Timestamp>,
-}
-
-/// The payload of an `APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY` notification.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SecretExpiryNotice {
-    client_id: String,
-    client_secret_expiry_time: Timestamp,
-    #[serde(default)]
-    client_secret_expiry_reason: Option<String>,
-}
-
-/// Finds the object holding `key`, whether stdin holds the whole notification, its
-/// payload, or just the inner object.
-fn find_object<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) if map.contains_key(key) => Some(value),
-        serde_json::Value::Object(map) => map.values().find_map(|v| find_object(v, key)),
-        _ => None,
-    }
 }
 
 /// A notification's client id must be the app's.
@@ -280,80 +248,54 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
     let (unlocked, vault) = unlock::open(file)?;
     let app = vault.app(name)?;
     let input = secret_from_stdin("notification")?;
-    let value: serde_json::Value = serde_json::from_str(input.expose()).map_err(|_| {
-        Error::Invalid("stdin is not JSON: give the notification message or its payload".into())
-    })?;
-    if find_object(&value, "newClientSecret").is_none()
-        && let Some(found) = find_object(&value, "clientSecretExpiryTime")
-    {
-        return record_expiry_notice(&unlocked, name, app, found);
-    }
-    let found = find_object(&value, "newClientSecret").ok_or_else(|| {
-        Error::Invalid("neither newClientSecret nor clientSecretExpiryTime in the notification: give an APPLICATION_OAUTH_CLIENT_NEW_SECRET or APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY notification".into())
-    })?;
-    let new: NewSecret = serde_json::from_value(found.clone()).map_err(|_| {
-        Error::Invalid("the notification's newClientSecret, newClientSecretExpiryTime or oldClientSecretExpiryTime is missing or malformed".into())
-    })?;
-    if let Some(client_id) = &new.client_id {
-        check_client_id(name, app, client_id)?;
-    }
-    let secret = Secret::new(new.new_client_secret);
-    let expires = new.new_client_secret_expiry_time;
-    let old_expires = new.old_client_secret_expiry_time;
-    unlocked.update(|vault| {
-        let app = vault.app_mut(name)?;
-        if secret != app.client_secret {
-            app.previous_client_secret = old_expires.map(|expires_at| model::PreviousSecret {
-                secret: app.client_secret.clone(),
-                expires_at,
-            });
-            app.client_secret = secret.clone();
+    match notifications::parse(input.expose())? {
+        SecretNotification::NewSecret {
+            client_id,
+            secret,
+            expires_at,
+            old_expires_at,
+        } => {
+            if let Some(client_id) = &client_id {
+                check_client_id(name, app, client_id)?;
+            }
+            unlocked.update(|vault| {
+                let app = vault.app_mut(name)?;
+                app.take_new_secret(secret.clone(), expires_at, old_expires_at);
+                Ok(())
+            })?;
+            let fallback = old_expires_at
+                .map(|t| {
+                    format!(
+                        "; the old one stays in use as a fallback until {}",
+                        t.strftime("%Y-%m-%d %H:%M UTC")
+                    )
+                })
+                .unwrap_or_default();
+            println!(
+                "Stored the new client secret of app '{name}' (expires {}){fallback}",
+                expires_at.strftime("%Y-%m-%d")
+            );
         }
-        app.client_secret_expires_at = Some(expires);
-        Ok(())
-    })?;
-    let fallback = old_expires
-        .map(|t| {
-            format!(
-                "; the old one stays in use as a fallback until {}",
-                t.strftime("%Y-%m-%d %H:%M UTC")
-            )
-        })
-        .unwrap_or_default();
-    println!(
-        "Stored the new client secret of app '{name}' (expires {}){fallback}",
-        expires.strftime("%Y-%m-%d")
-    );
-    Ok(())
-}
-
-/// `APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY`: Amazon says when the current secret
-/// expires; only that date is recorded.
-fn record_expiry_notice(
-    unlocked: &Unlocked,
-    name: &str,
-    app: &App,
-    found: &serde_json::Value,
-) -> Result<()> {
-    let notice: SecretExpiryNotice = serde_json::from_value(found.clone()).map_err(|_| {
-        Error::Invalid(
-            "the notification's clientId or clientSecretExpiryTime is missing or malformed".into(),
-        )
-    })?;
-    check_client_id(name, app, &notice.client_id)?;
-    let expires = notice.client_secret_expiry_time;
-    unlocked.update(|vault| {
-        vault.app_mut(name)?.client_secret_expires_at = Some(expires);
-        Ok(())
-    })?;
-    let reason = notice
-        .client_secret_expiry_reason
-        .map(|r| format!(" ({})", crate::http::printable(&r)))
-        .unwrap_or_default();
-    println!(
-        "Recorded that the client secret of app '{name}' expires {}{reason}; the secret itself is unchanged. Rotate it before then: `vault app rotate-secret {name}`",
-        expires.strftime("%Y-%m-%d %H:%M UTC")
-    );
+        // Only the date is recorded: the secret itself is unchanged.
+        SecretNotification::Expiry {
+            client_id,
+            expires_at,
+            reason,
+        } => {
+            check_client_id(name, app, &client_id)?;
+            unlocked.update(|vault| {
+                vault.app_mut(name)?.client_secret_expires_at = Some(expires_at);
+                Ok(())
+            })?;
+            let reason = reason
+                .map(|r| format!(" ({})", crate::http::printable(&r)))
+                .unwrap_or_default();
+            println!(
+                "Recorded that the client secret of app '{name}' expires {}{reason}; the secret itself is unchanged. Rotate it before then: `vault app rotate-secret {name}`",
+                expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            );
+        }
+    }
     Ok(())
 }
 

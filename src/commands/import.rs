@@ -5,15 +5,14 @@ use dialoguer::{Confirm, Input};
 use crate::cli::{ImportCommand, ImportEnvArgs};
 use crate::display::escape_controls;
 use crate::error::{Error, Result};
-use crate::import::{self, Found};
+use crate::import::{self, Merged, Plan};
 use crate::lwa::{Grant, LwaError};
 use crate::passphrase;
 use crate::spapi::Region;
 use crate::tokens::{AppCredentials, TokenService};
 use crate::unlock;
-use crate::vault::Vault;
 use crate::vault::file::VaultFile;
-use crate::vault::model::{self, App, CachedToken, Profile};
+use crate::vault::model::{self, App, CachedToken};
 
 pub fn run(file: VaultFile, command: ImportCommand) -> Result<()> {
     match command {
@@ -24,64 +23,6 @@ pub fn run(file: VaultFile, command: ImportCommand) -> Result<()> {
             no_verify,
         } => python_sp_api(file, source, region, !no_verify),
     }
-}
-
-/// What one imported profile becomes.
-struct Plan {
-    profile: String,
-    app: Option<String>,
-    region: Region,
-    marketplace_id: Option<String>,
-    application_id: Option<String>,
-    found: Found,
-    /// The access token the refresh that proved the refresh token returned.
-    proof: Option<CachedToken>,
-}
-
-/// Adds the profile to the vault, reusing the app with the same client id or creating
-/// one. Returns the app's name. Runs inside the one `update` of an import, so an error
-/// anywhere leaves the vault as it was.
-fn apply(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<String> {
-    model::validate_name("profile", &plan.profile)?;
-    let (client_id, client_secret) = plan.found.client(source)?;
-    let existing = vault
-        .apps
-        .iter()
-        .find(|(_, app)| app.client_id == client_id)
-        .map(|(name, _)| name.clone());
-    let app_name = match (existing, &plan.app) {
-        (Some(existing), Some(wanted)) if existing != *wanted => {
-            return Err(Error::Invalid(format!(
-                "app '{existing}' already holds this client id: use --app {existing} (or leave --app out)"
-            )));
-        }
-        (Some(existing), _) => {
-            if vault.app(&existing)?.client_secret != client_secret {
-                eprintln!(
-                    "note: app '{existing}' keeps its client secret; the file's differs. If the file's is newer: `vault app set-secret {existing}`"
-                );
-            }
-            existing
-        }
-        (None, wanted) => {
-            let name = wanted.clone().unwrap_or_else(|| plan.profile.clone());
-            model::validate_app_ids(&client_id, plan.application_id.as_deref())?;
-            let app = App::new(
-                client_id,
-                plan.application_id.clone(),
-                client_secret,
-                // A file does not say when its secret was issued: unknown, never guessed.
-                None,
-            );
-            vault.add_app(&name, app)?;
-            name
-        }
-    };
-    let mut profile = Profile::new(app_name.clone(), plan.region, plan.marketplace_id.clone());
-    profile.refresh_token = plan.found.refresh_token.clone();
-    profile.access_token = plan.proof.clone();
-    vault.add_profile(&plan.profile, profile)?;
-    Ok(app_name)
 }
 
 /// Proves each plan's refresh token with one refresh, before anything is stored: a
@@ -127,8 +68,14 @@ fn verify(plans: &mut [Plan], source: &Path) -> Result<()> {
     Ok(())
 }
 
-fn report(plan: &Plan, app: &str) {
+fn report(plan: &Plan, merged: &Merged) {
     let found = &plan.found;
+    let app = &merged.app;
+    if merged.kept_other_secret {
+        eprintln!(
+            "note: app '{app}' keeps its client secret; the file's differs. If the file's is newer: `vault app set-secret {app}`"
+        );
+    }
     println!(
         "Imported profile '{}' (app '{app}') from {}",
         plan.profile,
@@ -171,8 +118,8 @@ fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
         verify(std::slice::from_mut(&mut plan), &args.file)?;
     }
     let (unlocked, _) = unlock::open_or_create(file)?;
-    let app = unlocked.update(|vault| apply(vault, &plan, &args.file))?;
-    report(&plan, &app);
+    let merged = unlocked.update(|vault| import::merge(vault, &plan, &args.file))?;
+    report(&plan, &merged);
     offer_deletion(&args.file, args.delete_source)
 }
 
@@ -264,14 +211,14 @@ fn python_sp_api(
         verify(&mut plans, &source)?;
     }
     let (unlocked, _) = unlock::open_or_create(file)?;
-    let apps = unlocked.update(|vault| {
+    let merged = unlocked.update(|vault| {
         plans
             .iter()
-            .map(|plan| apply(vault, plan, &source))
+            .map(|plan| import::merge(vault, plan, &source))
             .collect::<Result<Vec<_>>>()
     })?;
-    for (plan, app) in plans.iter().zip(apps) {
-        report(plan, &app);
+    for (plan, merged) in plans.iter().zip(merged) {
+        report(plan, &merged);
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod init;
 mod list;
 mod login;
 mod manage;
+mod output;
 mod prompt;
 mod rdt;
 mod recipients;

@@ -40,7 +40,7 @@ fn add(file: VaultFile, name: &str, public_key: &str) -> Result<()> {
 }
 
 fn list(file: VaultFile, json: bool) -> Result<()> {
-    let vault = super::list::open_for_reading(file)?;
+    let vault = super::output::open_for_reading(file)?;
     if json {
         let rows: Vec<_> = vault
             .recipients
@@ -54,7 +54,7 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
     } else if vault.recipients.is_empty() {
         println!("No recipients: only the passphrase opens the vault.");
     } else {
-        let mut table = super::list::new_table(&["recipient", "public key"]);
+        let mut table = super::output::new_table(&["recipient", "public key"]);
         for (name, key) in &vault.recipients {
             table.add_row(vec![name.clone(), key.clone()]);
         }

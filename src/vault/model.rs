@@ -126,6 +126,25 @@ impl App {
         }
     }
 
+    /// Takes a rotated secret: the current one stays usable as the previous one until
+    /// `old_expires_at` (when Amazon says), and the new one expires at `expires_at`.
+    /// The same secret again only updates its expiry.
+    pub fn take_new_secret(
+        &mut self,
+        secret: Secret,
+        expires_at: Timestamp,
+        old_expires_at: Option<Timestamp>,
+    ) {
+        if secret != self.client_secret {
+            self.previous_client_secret = old_expires_at.map(|expires_at| PreviousSecret {
+                secret: self.client_secret.clone(),
+                expires_at,
+            });
+            self.client_secret = secret;
+        }
+        self.client_secret_expires_at = Some(expires_at);
+    }
+
     /// The secrets to try, newest first: the current one, then the previous one while
     /// Amazon still accepts it.
     pub fn usable_secrets(&self, now: Timestamp) -> Vec<Secret> {

@@ -1,0 +1,58 @@
+//! What several commands print the same way: tables, client secret expiry, the
+//! warning about secrets near expiry, and opening the vault for a listing.
+
+use comfy_table::{ContentArrangement, Table};
+use jiff::Timestamp;
+
+use crate::display::days_left;
+use crate::error::Result;
+use crate::unlock;
+use crate::vault::Vault;
+use crate::vault::file::VaultFile;
+
+/// Client secrets closer than this to expiry are flagged.
+pub const SECRET_WARNING_DAYS: i64 = 30;
+
+pub fn secret_expiry_text(expires_at: Option<Timestamp>, now: Timestamp) -> String {
+    match days_left(expires_at, now) {
+        None => "unknown".into(),
+        Some(days) if days < 0 => format!("EXPIRED {} days ago", -days),
+        Some(days) if days < SECRET_WARNING_DAYS => format!("{days} days left - rotate now"),
+        Some(days) => format!("{days} days left"),
+    }
+}
+
+pub fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    table
+}
+
+/// Opens the vault for a read-only listing. A vault that is not there is an error
+/// (exit 5), never an empty list: a mistyped SPVAULT_FILE must not look like an empty
+/// vault to a monitor.
+pub fn open_for_reading(file: VaultFile) -> Result<Vault> {
+    unlock::open(file).map(|(_, vault)| vault)
+}
+
+/// Warns on stderr about client secrets that expire within 30 days.
+pub fn warn_about_secrets(vault: &Vault, now: Timestamp) {
+    for (name, app) in &vault.apps {
+        let Some(days) = days_left(app.client_secret_expires_at, now) else {
+            continue;
+        };
+        if days < SECRET_WARNING_DAYS {
+            let when = if days < 0 {
+                "has expired".to_owned()
+            } else {
+                format!("expires in {days} days")
+            };
+            eprintln!(
+                "warning: the client secret of app '{name}' {when}: rotate it in Developer Central and run `vault app set-secret {name}`"
+            );
+        }
+    }
+}

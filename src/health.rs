@@ -1,0 +1,204 @@
+//! What needs attention in a vault, and what Amazon's marketplace participations say
+//! is wrong with a profile: the decisions `vault check` prints.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::api::participation::Participation;
+use crate::display::days_left;
+use crate::vault::Vault;
+use crate::vault::model::{Authorization, Profile};
+
+/// One thing that needs attention; field names are stable (README).
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    pub message: String,
+}
+
+pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Problem> {
+    let mut found = Vec::new();
+    for (name, app) in &vault.apps {
+        let Some(expires) = app.client_secret_expires_at else {
+            found.push(Problem {
+                kind: "client_secret_expiry_unknown",
+                app: Some(name.clone()),
+                profile: None,
+                message: format!(
+                    "the client secret expiry of app '{name}' is unknown: set the date Developer Central shows with `vault app edit {name} --secret-expires DATE`"
+                ),
+            });
+            continue;
+        };
+        if now.duration_until(expires) <= within {
+            let days = days_left(Some(expires), now).unwrap_or_default();
+            let (kind, when) = if expires <= now {
+                (
+                    "client_secret_expired",
+                    format!("expired {} days ago", -days),
+                )
+            } else {
+                ("client_secret_expiring", format!("expires in {days} days"))
+            };
+            found.push(Problem {
+                kind,
+                app: Some(name.clone()),
+                profile: None,
+                message: format!(
+                    "the client secret of app '{name}' {when}: `vault app rotate-secret {name}`, or rotate it in Developer Central and `vault app set-secret {name}`"
+                ),
+            });
+        }
+    }
+    for (name, profile) in &vault.profiles {
+        let problem = |kind, message| Problem {
+            kind,
+            app: None,
+            profile: Some(name.clone()),
+            message,
+        };
+        if profile.refresh_token.is_none() {
+            found.push(problem(
+                "refresh_token_missing",
+                format!("profile '{name}' has no refresh token: `vault login {name}`"),
+            ));
+        }
+        if let Some(failure) = &profile.last_refresh_error {
+            found.push(problem(
+                "last_refresh_failed",
+                format!(
+                    "the last refresh of profile '{name}' was rejected ({}, {}): {}",
+                    failure.code,
+                    failure.at.strftime("%Y-%m-%d %H:%M UTC"),
+                    fix_for_rejection(&failure.code, name, &profile.app)
+                ),
+            ));
+        }
+        if let Authorization::ConsentFlow { expires_at } = profile.authorization()
+            && now.duration_until(expires_at) <= within
+        {
+            let days = days_left(Some(expires_at), now).unwrap_or_default();
+            found.push(if expires_at <= now {
+                problem(
+                    "authorization_expired",
+                    format!(
+                        "the seller's authorization of profile '{name}' lapsed {} days ago (Amazon asks for it every 365 days): `vault login {name}`",
+                        -days
+                    ),
+                )
+            } else {
+                problem(
+                    "authorization_expiring",
+                    format!(
+                        "the seller's authorization of profile '{name}' lapses in {days} days (Amazon asks for it every 365 days): `vault login {name}` before then"
+                    ),
+                )
+            });
+        }
+    }
+    found
+}
+
+/// The command that fixes a rejected refresh; never `vault refresh`, which would only
+/// repeat the rejection.
+fn fix_for_rejection(code: &str, profile: &str, app: &str) -> String {
+    match code {
+        "invalid_grant" => format!(
+            "the seller revoked the authorization, it lapsed after 365 days, or the app added a role: authorize again with `vault login {profile}`"
+        ),
+        "invalid_client" => format!(
+            "the client secret of app '{app}' is wrong or expired: store the current one with `vault app set-secret {app}`"
+        ),
+        _ => format!("check profile '{profile}' and app '{app}', then `vault login {profile}`"),
+    }
+}
+
+/// "DE (A1PA6795UKMFR9), FR (A13V1IB3VIYZZH)", or "no marketplace".
+pub fn describe_marketplaces(marketplaces: &[Participation]) -> String {
+    if marketplaces.is_empty() {
+        return "no marketplace".into();
+    }
+    marketplaces
+        .iter()
+        .map(|m| crate::display::escape_controls(&format!("{} ({})", m.country_code, m.id)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What Amazon's participations say is wrong with a profile: its marketplace is not
+/// among them (the usual sign of a wrong region or marketplace), or listings are
+/// suspended.
+pub fn participation_problems(
+    name: &str,
+    profile: &Profile,
+    marketplaces: &[Participation],
+) -> Vec<Problem> {
+    let problem = |kind, message| Problem {
+        kind,
+        app: None,
+        profile: Some(name.to_owned()),
+        message,
+    };
+    let mut found = Vec::new();
+    if let Some(id) = &profile.marketplace_id
+        && !marketplaces.iter().any(|m| &m.id == id)
+    {
+        found.push(problem(
+            "marketplace_not_participating",
+            format!(
+                "profile '{name}' is for marketplace {id}, but Amazon says the account participates in {}: fix the region or marketplace with `vault edit-profile {name} --region REGION --marketplace CODE`",
+                describe_marketplaces(marketplaces)
+            ),
+        ));
+    }
+    let suspended: Vec<Participation> = marketplaces
+        .iter()
+        .filter(|m| m.has_suspended_listings)
+        .cloned()
+        .collect();
+    if !suspended.is_empty() {
+        found.push(problem(
+            "suspended_listings",
+            format!(
+                "Amazon says profile '{name}' has suspended listings in {}: see Account Health in Seller Central",
+                describe_marketplaces(&suspended)
+            ),
+        ));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spapi::Region;
+
+    #[test]
+    fn a_consent_authorization_is_expiring_then_expired() {
+        let now = Timestamp::now();
+        let mut vault = Vault::default();
+        let mut profile = Profile::new("main".into(), Region::Eu, None);
+        profile.refresh_token = Some("Atzr|x".into());
+        profile.record_authorization(true, now);
+        vault.profiles.insert("p".into(), profile);
+        let kinds = |at: Timestamp| -> Vec<&str> {
+            problems(&vault, SignedDuration::from_hours(30 * 24), at)
+                .into_iter()
+                .map(|p| p.kind)
+                .collect()
+        };
+        assert!(kinds(now).is_empty());
+        assert_eq!(
+            kinds(now + SignedDuration::from_hours(340 * 24)),
+            ["authorization_expiring"]
+        );
+        assert_eq!(
+            kinds(now + SignedDuration::from_hours(366 * 24)),
+            ["authorization_expired"]
+        );
+    }
+}
