@@ -757,3 +757,60 @@ pub struct KdfOverride {
 fn parse_region(text: &str) -> Result<Region, String> {
     text.parse()
 }
+
+/// `--format`'s values: the formats themselves are `export`'s, which knows no clap.
+impl clap::ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Format::Sh,
+            Format::Fish,
+            Format::Powershell,
+            Format::Dotenv,
+            Format::Json,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            Format::Sh => "sh",
+            Format::Fish => "fish",
+            Format::Powershell => "powershell",
+            Format::Dotenv => "dotenv",
+            Format::Json => "json",
+        }))
+    }
+}
+
+/// `--preset`'s values, with the variables each sets as their help.
+impl clap::ValueEnum for Preset {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Preset::PythonAmazonSpApi,
+            Preset::AmazonSpApi,
+            Preset::SpApiSdk,
+            Preset::DotenvAmazon,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self {
+            Preset::PythonAmazonSpApi => (
+                "python-amazon-sp-api",
+                "python-amazon-sp-api (PyPI): LWA_APP_ID, LWA_CLIENT_SECRET, SP_API_REFRESH_TOKEN, SP_API_DEFAULT_MARKETPLACE",
+            ),
+            Preset::AmazonSpApi => (
+                "amazon-sp-api",
+                "amazon-sp-api (npm): SELLING_PARTNER_APP_CLIENT_ID, SELLING_PARTNER_APP_CLIENT_SECRET, SP_API_REFRESH_TOKEN",
+            ),
+            Preset::SpApiSdk => (
+                "sp-api-sdk",
+                "@sp-api-sdk/auth (npm): LWA_CLIENT_ID, LWA_CLIENT_SECRET, LWA_REFRESH_TOKEN",
+            ),
+            Preset::DotenvAmazon => (
+                "dotenv-amazon",
+                "the plaintext .env token scripts: AMAZON_CLIENT_ID, AMAZON_CLIENT_SECRET, AMAZON_REFRESH_TOKEN, AMAZON_ACCESS_TOKEN",
+            ),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
+}

@@ -14,7 +14,7 @@ pub const PROFILE_VAR: &str = "SPVAULT_PROFILE";
 /// still `vault exec` any profile).
 pub const EXEC_GUARD_VAR: &str = "SPVAULT_EXEC_PROFILE";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Sh,
     Fish,
@@ -24,19 +24,15 @@ pub enum Format {
 }
 
 /// Variable names read by popular SP-API client libraries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
-    /// python-amazon-sp-api (PyPI): LWA_APP_ID, LWA_CLIENT_SECRET, SP_API_REFRESH_TOKEN, SP_API_DEFAULT_MARKETPLACE
-    #[value(name = "python-amazon-sp-api")]
+    /// python-amazon-sp-api (PyPI)
     PythonAmazonSpApi,
-    /// amazon-sp-api (npm): SELLING_PARTNER_APP_CLIENT_ID, SELLING_PARTNER_APP_CLIENT_SECRET, SP_API_REFRESH_TOKEN
-    #[value(name = "amazon-sp-api")]
+    /// amazon-sp-api (npm)
     AmazonSpApi,
-    /// @sp-api-sdk/auth (npm): LWA_CLIENT_ID, LWA_CLIENT_SECRET, LWA_REFRESH_TOKEN
-    #[value(name = "sp-api-sdk")]
+    /// @sp-api-sdk/auth (npm)
     SpApiSdk,
-    /// the plaintext .env token scripts: AMAZON_CLIENT_ID, AMAZON_CLIENT_SECRET, AMAZON_REFRESH_TOKEN, AMAZON_ACCESS_TOKEN
-    #[value(name = "dotenv-amazon")]
+    /// the plaintext .env token scripts
     DotenvAmazon,
 }
 

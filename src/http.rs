@@ -120,10 +120,25 @@ pub fn user_agent() -> String {
     )
 }
 
+/// A retry about to happen, for whoever reports them.
+pub struct Retry<'a> {
+    pub target: &'a Url,
+    pub detail: &'a str,
+    pub wait: Duration,
+}
+
+/// Who hears of retries. The library never prints; a command installs a reporter.
+static RETRY_REPORTER: std::sync::OnceLock<fn(&Retry)> = std::sync::OnceLock::new();
+
+/// Has `report` hear of every retry from now on (the first one installed stays).
+pub fn report_retries_to(report: fn(&Retry)) {
+    let _ = RETRY_REPORTER.set(report);
+}
+
 /// Runs `attempt` until it is done, fails for good, the policy's attempts are used up,
 /// or its deadline passes (a server that accepts and never answers included); waits
-/// `Retry-After` when the server says so, else an exponential backoff. At a terminal,
-/// each retry is announced on stderr, naming `target`.
+/// `Retry-After` when the server says so, else an exponential backoff. Each retry
+/// goes to the reporter installed with `report_retries_to`, naming `target`.
 pub async fn with_retries<T, E, F, Fut>(
     policy: &RetryPolicy,
     target: &Url,
@@ -163,12 +178,12 @@ where
         if tokio::time::Instant::now() + wait >= deadline {
             return Err(Failure::Exhausted { attempts, detail });
         }
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            eprintln!(
-                "{}: {detail}; retrying in {}…",
-                target.origin().ascii_serialization(),
-                humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
-            );
+        if let Some(report) = RETRY_REPORTER.get() {
+            report(&Retry {
+                target,
+                detail: &detail,
+                wait,
+            });
         }
         tokio::time::sleep(wait).await;
     }

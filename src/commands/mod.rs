@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
     ) {
         crate::process::end_quietly_on_closed_pipe();
     }
+    crate::http::report_retries_to(output::print_retry);
     let settings = Settings {
         store: cli.store,
         vault: cli.vault,

@@ -1,5 +1,5 @@
 //! What several commands print the same way: tables, client secret expiry, the
-//! warning about secrets near expiry, and opening the vault for a listing.
+//! warning about secrets near expiry, retries, and opening the vault for a listing.
 
 use comfy_table::{ContentArrangement, Table};
 use jiff::Timestamp;
@@ -54,5 +54,19 @@ pub fn warn_about_secrets(vault: &Vault, now: Timestamp) {
                 "warning: the client secret of app '{name}' {when}: rotate it in Developer Central and run `vault app set-secret {name}`"
             );
         }
+    }
+}
+
+/// Announces a retry on stderr, at a terminal only: scripts get the outcome alone.
+pub fn print_retry(retry: &crate::http::Retry) {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!(
+            "{}: {}; retrying in {}…",
+            retry.target.origin().ascii_serialization(),
+            retry.detail,
+            humantime::format_duration(std::time::Duration::from_millis(
+                retry.wait.as_millis() as u64
+            ))
+        );
     }
 }
