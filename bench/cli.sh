@@ -19,11 +19,8 @@ cleanup() {
 trap cleanup EXIT
 
 export SPVAULT_PASSPHRASE="correct horse battery staple"
-latency_ms=${LATENCY_MS:-50}
-"$bin/examples/lwa_standin" --latency-ms "$latency_ms" > "$work/standin.url" &
-standin_pid=$!
-for _ in $(seq 50); do [ -s "$work/standin.url" ] && break; sleep 0.1; done
-export SPVAULT_LWA_TOKEN_URL=$(cat "$work/standin.url")
+# shellcheck source=bench/standin.sh
+. bench/standin.sh
 
 echo "## Machine"
 echo
