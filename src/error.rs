@@ -170,6 +170,16 @@ impl Error {
         }
     }
 
+    /// A usage error naming what it is about (the flag a value came from), keeping
+    /// the hint.
+    pub fn about(self, what: &str) -> Error {
+        let reworded = Error::Invalid(format!("{what} {self}"));
+        match self.hint() {
+            Some(hint) => reworded.with_hint(hint),
+            None => reworded,
+        }
+    }
+
     /// The same error with what to do about it.
     pub fn with_hint(self, hint: impl Into<String>) -> Error {
         Error::Hinted(Box::new(self), hint.into())

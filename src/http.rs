@@ -2,7 +2,9 @@
 //! no redirects, HTTPS unless the address is loopback), bounded response bodies, and
 //! bounded retries of transient failures with backoff and jitter.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rand::Rng;
@@ -63,12 +65,19 @@ pub enum Failure<E> {
     Exhausted { attempts: u32, detail: String },
 }
 
-/// A runtime for one command's network calls: a single thread is plenty for I/O.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the network runtime: {e}"))
+/// The process's one runtime for network calls, made on first use: a single thread
+/// is plenty for I/O, and the shared HTTP clients' connections live on it.
+pub fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the network runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// The request timeout: `SPVAULT_HTTP_TIMEOUT`, else 30 seconds.
@@ -82,8 +91,26 @@ pub fn timeout_from_env() -> Result<Duration, String> {
 /// A client for requests to `destination`'s host: HTTPS only unless that host is
 /// loopback, and never through a proxy to a loopback host (a proxy would see the
 /// secrets in clear); other hosts use the proxy the environment names.
+/// Clients are made once per kind of destination and timeout, and shared: each
+/// made anew would load the root certificates and open its own connections.
 pub fn client(destination: &Url, timeout: Duration) -> Result<reqwest::Client, String> {
-    client_with_root(destination, timeout, None)
+    type Kind = (bool, bool, Duration);
+    static CLIENTS: OnceLock<Mutex<HashMap<Kind, reqwest::Client>>> = OnceLock::new();
+    let kind = (
+        crate::net::is_loopback(destination),
+        crate::net::is_loopback_http(destination),
+        timeout,
+    );
+    let mut clients = CLIENTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(client) = clients.get(&kind) {
+        return Ok(client.clone());
+    }
+    let client = client_with_root(destination, timeout, None)?;
+    clients.insert(kind, client.clone());
+    Ok(client)
 }
 
 /// A client that also trusts `root` (a private CA, for OpenBao).
@@ -128,7 +155,7 @@ pub struct Retry<'a> {
 }
 
 /// Who hears of retries. The library never prints; a command installs a reporter.
-static RETRY_REPORTER: std::sync::OnceLock<fn(&Retry)> = std::sync::OnceLock::new();
+static RETRY_REPORTER: OnceLock<fn(&Retry)> = OnceLock::new();
 
 /// Has `report` hear of every retry from now on (the first one installed stays).
 pub fn report_retries_to(report: fn(&Retry)) {

@@ -26,7 +26,7 @@ pub const SCOPE_NAMES: [(&str, &str); 2] = [
 /// Talks to LWA for the commands that need tokens.
 pub struct TokenService {
     client: LwaClient,
-    runtime: tokio::runtime::Runtime,
+    runtime: &'static tokio::runtime::Runtime,
 }
 
 /// An app's client id and the secrets to try, newest first.
@@ -255,8 +255,9 @@ pub fn normalize_scopes(scopes: &[String]) -> Result<String> {
         let scope = scope.trim();
         if scope == RETIRED_MIGRATION_SCOPE || scope == "migration" {
             return Err(Error::Invalid(format!(
-                "{RETIRED_MIGRATION_SCOPE} is retired: it served the Authorization API (MWS to SP-API migration), which Amazon shut down in 2024; authorize sellers with `vault login` instead"
-            )));
+                "{RETIRED_MIGRATION_SCOPE} is retired: it served the Authorization API (MWS to SP-API migration), which Amazon shut down in 2024"
+            ))
+            .with_hint("authorize sellers with `vault login PROFILE` instead"));
         }
         let name = SCOPE_NAMES
             .iter()

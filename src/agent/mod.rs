@@ -103,13 +103,16 @@ pub fn call(vault: &Path, request: &Request) -> Result<Option<Response>> {
             "the agent closed the connection without answering (it refuses other users)".into(),
         ));
     }
-    let envelope: protocol::ResponseEnvelope = serde_json::from_str(&answer)
-        .map_err(|_| Error::Other("the agent sent an answer this vault does not understand: run `vault lock` and `vault unlock` again".into()))?;
+    let envelope: protocol::ResponseEnvelope = serde_json::from_str(&answer).map_err(|_| {
+        Error::Other("the agent sent an answer this vault does not understand".into())
+            .with_hint("run `vault lock` and `vault unlock` again")
+    })?;
     if envelope.version != VERSION {
         return Err(Error::Other(format!(
-            "the agent speaks protocol {} and this vault {VERSION}: run `vault lock`, then `vault unlock`",
+            "the agent speaks protocol {} and this vault {VERSION}",
             envelope.version
-        )));
+        ))
+        .with_hint("run `vault lock`, then `vault unlock`"));
     }
     Ok(Some(envelope.response))
 }

@@ -23,9 +23,12 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
         return wizard(file, &args.name);
     }
     if args.region.is_none() && args.marketplace.is_none() {
-        return Err(Error::Invalid(
-            "--region (na, eu or fe) or --marketplace is required; on a terminal, `vault add-profile NAME` with no flags asks for everything".into(),
-        ));
+        return Err(
+            Error::Invalid("--region (na, eu or fe) or --marketplace is required".into())
+                .with_hint(
+                    "on a terminal, `vault add-profile NAME` with no flags asks for everything",
+                ),
+        );
     }
     let (region, marketplace) =
         model::region_and_marketplace(args.region, args.marketplace.as_deref())?;

@@ -330,8 +330,7 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
     }
     let secret_expires = match &args.secret_expires {
         Some(date) => Some(
-            model::parse_future_date(date, &args.app)
-                .map_err(|e| Error::Invalid(format!("--secret-expires {e}")))?,
+            model::parse_future_date(date, &args.app).map_err(|e| e.about("--secret-expires"))?,
         ),
         None => None,
     };

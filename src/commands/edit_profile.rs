@@ -85,9 +85,10 @@ fn confirm_drop(name: &str, current: &Profile, edited: &Profile) -> Result<bool>
         )
     };
     if !super::prompt::interactive() {
-        return Err(Error::Invalid(format!(
-            "{why}: the change drops profile '{name}'s tokens; pass --yes to do it, then `vault login {name}`"
-        )));
+        return Err(
+            Error::Invalid(format!("{why}: the change drops profile '{name}'s tokens"))
+                .with_hint(format!("pass --yes to do it, then `vault login {name}`")),
+        );
     }
     eprintln!("{why}.");
     dialoguer::Confirm::new()

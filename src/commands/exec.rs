@@ -13,9 +13,10 @@ pub fn run(file: VaultFile, args: ExecArgs) -> Result<()> {
         && active != args.profile.as_str()
     {
         return Err(Error::Invalid(format!(
-            "already inside `vault exec` for profile '{}': nesting another profile would mix credentials; unset {EXEC_GUARD_VAR} first if you mean it",
+            "already inside `vault exec` for profile '{}': nesting another profile would mix credentials",
             active.to_string_lossy()
-        )));
+        ))
+        .with_hint(format!("unset {EXEC_GUARD_VAR} first if you mean it")));
     }
     let variables = profile_variables(file, &args.profile, &args.variables, &args.freshness)?;
     let (program, program_args) = args

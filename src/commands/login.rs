@@ -56,7 +56,8 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
         },
     )?;
     let refresh_token = grant.refresh_token.clone().ok_or_else(|| {
-        Error::Other("Amazon's answer to the authorization code held no refresh token: run `vault login` again".into())
+        Error::Other("Amazon's answer to the authorization code held no refresh token".into())
+            .with_hint(format!("run `vault login {}` again", args.profile))
     })?;
     store_authorization(
         &unlocked,
@@ -86,8 +87,12 @@ fn consent_request(profile: &Profile, app: &App) -> Result<ConsentRequest> {
         base: consent::base_url(host)?,
         application_id: app.application_id.clone().ok_or_else(|| {
             Error::Invalid(format!(
-                "app '{}' has no application id, which the consent page needs: set it with `vault app edit {} --application-id amzn1.sp.solution....`",
-                profile.app, profile.app
+                "app '{}' has no application id, which the consent page needs",
+                profile.app
+            ))
+            .with_hint(format!(
+                "set it with `vault app edit {} --application-id amzn1.sp.solution....`",
+                profile.app
             ))
         })?,
         redirect_uri: app.redirect_uri.clone(),

@@ -19,7 +19,7 @@ pub fn ask(
 ) -> Result<String> {
     let mut input = Input::<String>::new()
         .with_prompt(prompt)
-        .validate_with(|value: &String| check(value).map_err(|e| e.to_string()));
+        .validate_with(|value: &String| check(value).map_err(|e| e.in_full()));
     match default {
         // An empty answer is allowed, without showing an empty default as "[]".
         Some("") => input = input.allow_empty(true),

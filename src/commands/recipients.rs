@@ -68,9 +68,8 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
 fn remove(file: VaultFile, name: &str) -> Result<()> {
     let (mut unlocked, vault, passphrase) = unlock::open_with_passphrase(file)?;
     if !vault.recipients.contains_key(name) {
-        return Err(Error::Invalid(format!(
-            "no recipient named '{name}': `vault recipients list` shows them"
-        )));
+        return Err(Error::Invalid(format!("no recipient named '{name}'"))
+            .with_hint("`vault recipients list` shows them"));
     }
     let kdf = unlocked.kdf();
     unlocked.change_passphrase(&passphrase, kdf, |vault| {

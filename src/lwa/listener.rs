@@ -137,9 +137,8 @@ fn ignored_because(error: &CallbackError) -> &'static str {
 }
 
 pub fn timed_out() -> Error {
-    Error::Other(
-        "no authorization arrived before the timeout: run `vault login` again (raise --timeout if you need longer)".into(),
-    )
+    Error::Other("no authorization arrived before the timeout".into())
+        .with_hint("run `vault login PROFILE` again (raise --timeout if you need longer)")
 }
 
 fn page(status: u16, title: &str, text: &str) -> Response<std::io::Cursor<Vec<u8>>> {

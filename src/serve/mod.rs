@@ -103,11 +103,13 @@ pub fn run(
     match runtime.block_on(server) {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(Error::Other(format!(
-            "the listener on {bound} failed ({e}): no longer serving; start `vault serve` again"
-        ))),
+            "the listener on {bound} failed ({e}): no longer serving"
+        ))
+        .with_hint("start `vault serve` again")),
         Err(_) => Err(Error::Other(format!(
-            "the listener on {bound} stopped unexpectedly: no longer serving; start `vault serve` again"
-        ))),
+            "the listener on {bound} stopped unexpectedly: no longer serving"
+        ))
+        .with_hint("start `vault serve` again")),
     }
 }
 

@@ -51,9 +51,10 @@ pub fn parse_future_date(text: &str, app: &str) -> Result<Timestamp> {
     let date = parse_date(text).map_err(Error::Invalid)?;
     if date <= Timestamp::now() {
         return Err(Error::Invalid(format!(
-            "{} is in the past: a client secret that has expired needs a new one, stored with `vault app set-secret {app}`",
+            "{} is in the past: a client secret that has expired needs a new one",
             date.strftime("%Y-%m-%d")
-        )));
+        ))
+        .with_hint(format!("store it with `vault app set-secret {app}`")));
     }
     Ok(date)
 }
@@ -402,8 +403,8 @@ impl Vault {
             Some(name) => self.app(name).map(|_| name.to_owned()),
             None => match self.apps.len() {
                 1 => Ok(self.apps.keys().next().cloned().unwrap_or_default()),
-                0 => Err(Error::Invalid(
-                    "the vault has no app yet: add one with `vault app add NAME --client-id ... --application-id ...`".into(),
+                0 => Err(Error::Invalid("the vault has no app yet".into()).with_hint(
+                    "add one with `vault app add NAME --client-id ... --application-id ...`",
                 )),
                 _ => Err(Error::Invalid(format!(
                     "the vault has several apps ({}): choose one with --app",
@@ -416,9 +417,11 @@ impl Vault {
     pub fn add_app(&mut self, name: &str, app: App) -> Result<()> {
         validate_name("app", name)?;
         if self.apps.contains_key(name) {
-            return Err(Error::Invalid(format!(
-                "an app named '{name}' already exists: pick another name, or change its secret with `vault app set-secret {name}`"
-            )));
+            return Err(
+                Error::Invalid(format!("an app named '{name}' already exists")).with_hint(format!(
+                    "pick another name, or change its secret with `vault app set-secret {name}`"
+                )),
+            );
         }
         if let Some((existing, _)) = self.apps.iter().find(|(_, a)| a.client_id == app.client_id) {
             return Err(Error::Invalid(format!(
@@ -452,9 +455,10 @@ impl Vault {
         validate_name("profile", name)?;
         self.app(&profile.app)?;
         if self.profiles.contains_key(name) {
-            return Err(Error::Invalid(format!(
-                "a profile named '{name}' already exists: pick another name or `vault remove {name}` first"
-            )));
+            return Err(
+                Error::Invalid(format!("a profile named '{name}' already exists"))
+                    .with_hint(format!("pick another name, or `vault remove {name}` first")),
+            );
         }
         self.profiles.insert(name.to_owned(), profile);
         Ok(())
