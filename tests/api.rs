@@ -20,6 +20,12 @@ fn no_secret_in(out: &Out) {
     }
 }
 
+/// `text` (what a command printed) holds `wanted`; shows all of it when not.
+#[track_caller]
+fn says(text: &str, wanted: &str) {
+    assert!(text.contains(wanted), "{wanted:?} not in:\n{text}");
+}
+
 fn page(body: &str) -> Canned {
     Canned::json(200, body)
 }
@@ -88,21 +94,17 @@ fn a_post_sends_the_json_body_from_stdin_and_a_bad_body_is_refused_before_sendin
     let (standin, env) = setup();
     let body =
         r#"{"reportType":"GET_MERCHANT_LISTINGS_ALL_DATA","marketplaceIds":["A1PA6795UKMFR9"]}"#;
+    let create_report = [
+        "api",
+        "p",
+        "-X",
+        "POST",
+        "/reports/2021-06-30/reports",
+        "--body",
+        "-",
+    ];
     standin.queue_spapi(Canned::json(202, r#"{"reportId":"50"}"#));
-    let out = env
-        .run_stdin(
-            &[
-                "api",
-                "p",
-                "-X",
-                "POST",
-                "/reports/2021-06-30/reports",
-                "--body",
-                "-",
-            ],
-            body,
-        )
-        .ok();
+    let out = env.run_stdin(&create_report, body).ok();
     assert_eq!(out.json()["reportId"], "50");
     let call = standin.spapi_calls().pop().unwrap();
     assert_eq!(call.method, "POST");
@@ -111,20 +113,9 @@ fn a_post_sends_the_json_body_from_stdin_and_a_bad_body_is_refused_before_sendin
 
     let calls = standin.spapi_calls().len();
     let out = env
-        .run_stdin(
-            &[
-                "api",
-                "p",
-                "-X",
-                "POST",
-                "/reports/2021-06-30/reports",
-                "--body",
-                "-",
-            ],
-            "{\"reportType\": ",
-        )
+        .run_stdin(&create_report, "{\"reportType\": ")
         .expect_code(2);
-    assert!(out.stderr.contains("is not JSON"), "{}", out.stderr);
+    says(&out.stderr, "is not JSON");
     let file = env.path("report.json");
     std::fs::write(&file, body).unwrap();
     standin.queue_spapi(Canned::json(202, r#"{"reportId":"51"}"#));
@@ -209,11 +200,7 @@ fn paginate_follows_the_next_token_wherever_the_operation_puts_it() {
         ])
         .ok();
     assert_eq!(out.stdout.lines().count(), 2);
-    assert!(
-        out.stderr.contains("stopped after 2 pages"),
-        "{}",
-        out.stderr
-    );
+    says(&out.stderr, "stopped after 2 pages");
     let last = standin.spapi_calls().pop().unwrap();
     assert_eq!(last.query, [pair("nextToken", "r2")]);
 }
@@ -289,11 +276,7 @@ fn a_restricted_path_gets_a_restricted_data_token_once_and_others_none() {
             "buyerInfo",
         ])
         .expect_code(2);
-    assert!(
-        out.stderr.contains("--data-elements apply only"),
-        "{}",
-        out.stderr
-    );
+    says(&out.stderr, "--data-elements apply only");
 }
 
 #[test]
@@ -349,8 +332,8 @@ fn throttling_is_retried_at_the_rate_amazon_gives_and_a_post_only_after_a_429() 
         )
         .expect_code(7);
     assert_eq!(standin.spapi_calls().len(), 5, "the POST was not repeated");
-    assert!(out.stderr.contains("InternalFailure"), "{}", out.stderr);
-    assert!(out.stderr.contains("not repeated"), "{}", out.stderr);
+    says(&out.stderr, "InternalFailure");
+    says(&out.stderr, "not repeated");
 
     // Throttled on every try: exit 7 after at most 5 tries.
     for _ in 0..5 {
@@ -366,7 +349,7 @@ fn throttling_is_retried_at_the_rate_amazon_gives_and_a_post_only_after_a_429() 
         .run(&["api", "p", "/sellers/v1/marketplaceParticipations"])
         .expect_code(7);
     assert_eq!(standin.spapi_calls().len(), 10);
-    assert!(out.stderr.contains("QuotaExceeded"), "{}", out.stderr);
+    says(&out.stderr, "QuotaExceeded");
     no_secret_in(&out);
 }
 
@@ -385,13 +368,11 @@ fn amazons_errors_are_shown_with_the_body_and_the_documented_exit_code() {
         ])
         .expect_code(1);
     assert_eq!(out.stdout.trim_end(), bad_request, "the body, on stdout");
-    assert!(
-        out.stderr
-            .contains("SP-API error InvalidInput: Invalid Input (CreatedAfter is malformed)"),
-        "{}",
-        out.stderr
+    says(
+        &out.stderr,
+        "SP-API error InvalidInput: Invalid Input (CreatedAfter is malformed)",
     );
-    assert!(out.stderr.contains("HTTP 400"), "{}", out.stderr);
+    says(&out.stderr, "HTTP 400");
     no_secret_in(&out);
 
     standin.queue_spapi(Canned::json(
@@ -401,18 +382,14 @@ fn amazons_errors_are_shown_with_the_body_and_the_documented_exit_code() {
     let out = env
         .run(&["api", "p", "/sellers/v1/marketplaceParticipations"])
         .expect_code(6);
-    assert!(
-        out.stderr.contains("SP-API error Unauthorized"),
-        "{}",
-        out.stderr
-    );
+    says(&out.stderr, "SP-API error Unauthorized");
     assert!(
         out.stderr.contains("region eu"),
         "the region advice: {}",
         out.stderr
     );
     no_secret_in(&out);
-    assert!(out.stderr.contains("[redacted]"), "{}", out.stderr);
+    says(&out.stderr, "[redacted]");
 
     standin.queue_spapi(Canned::json(
         403,
@@ -421,11 +398,7 @@ fn amazons_errors_are_shown_with_the_body_and_the_documented_exit_code() {
     let out = env
         .run(&["api", "p", "/sellers/v1/marketplaceParticipations"])
         .expect_code(6);
-    assert!(
-        out.stderr.contains("vault app set-secret main"),
-        "{}",
-        out.stderr
-    );
+    says(&out.stderr, "vault app set-secret main");
 }
 
 #[test]
@@ -450,16 +423,8 @@ fn include_prints_the_status_line_and_headers_to_stderr() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("x-amzn-requestid: req-1234\n"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("x-amzn-ratelimit-limit: 0.0167\n"),
-        "{}",
-        out.stderr
-    );
+    says(&out.stderr, "x-amzn-requestid: req-1234\n");
+    says(&out.stderr, "x-amzn-ratelimit-limit: 0.0167\n");
 }
 
 #[test]
@@ -514,17 +479,8 @@ fn check_online_finds_a_marketplace_the_account_does_not_participate_in() {
     );
     assert_eq!(report["problems"][0]["profile"], "p");
     let text = env.run(&["check", "--online"]).expect_code(6);
-    assert!(
-        text.stdout
-            .contains("p: participates in FR (A13V1IB3VIYZZH)"),
-        "{}",
-        text.stdout
-    );
-    assert!(
-        text.stdout.contains("vault edit-profile p"),
-        "{}",
-        text.stdout
-    );
+    says(&text.stdout, "p: participates in FR (A13V1IB3VIYZZH)");
+    says(&text.stdout, "vault edit-profile p");
     no_secret_in(&text);
 
     standin.queue_spapi(Canned::json(
@@ -559,9 +515,5 @@ fn check_online_exits_7_when_amazon_cannot_be_reached() {
             .contains("unreachable"),
         "{report}"
     );
-    assert!(
-        out.stderr.contains("could not be checked"),
-        "{}",
-        out.stderr
-    );
+    says(&out.stderr, "could not be checked");
 }
