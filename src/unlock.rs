@@ -136,7 +136,8 @@ pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
     }
     let passphrase = passphrase::new(file.path(), None)?;
     let key = VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
-    Unlocked::new_vault(file, key)
+    // `save_new` refuses, under the lock, a vault that appeared meanwhile.
+    Ok(Unlocked::new(file, key))
 }
 
 /// The key in an age identity file, for a recipient's machine.

@@ -71,27 +71,25 @@ pub enum Response {
     },
 }
 
+/// A request with the protocol version: `R` is `Request` when read, `&Request` when
+/// written, so that writing makes no copy.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct RequestEnvelope {
+pub struct RequestEnvelope<R = Request> {
     pub version: u32,
-    pub request: Request,
+    pub request: R,
 }
 
+/// A response with the protocol version, as `RequestEnvelope`.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ResponseEnvelope {
+pub struct ResponseEnvelope<R = Response> {
     pub version: u32,
-    pub response: Response,
+    pub response: R,
 }
 
 /// The request as one line of JSON, written straight from the request: no
 /// intermediate JSON value holds a copy of the key or the vault that is not zeroed.
 pub fn encode_request(request: &Request) -> String {
-    #[derive(Serialize)]
-    struct Envelope<'a> {
-        version: u32,
-        request: &'a Request,
-    }
-    serde_json::to_string(&Envelope {
+    serde_json::to_string(&RequestEnvelope {
         version: VERSION,
         request,
     })
@@ -100,12 +98,7 @@ pub fn encode_request(request: &Request) -> String {
 
 /// The response as one line of JSON, written as `encode_request` writes requests.
 pub fn encode_response(response: &Response) -> String {
-    #[derive(Serialize)]
-    struct Envelope<'a> {
-        version: u32,
-        response: &'a Response,
-    }
-    serde_json::to_string(&Envelope {
+    serde_json::to_string(&ResponseEnvelope {
         version: VERSION,
         response,
     })

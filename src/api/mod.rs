@@ -166,16 +166,17 @@ impl SpApiClient {
                             ))
                         );
                         let retry_after = throttle_wait(&refused);
+                        let is_server_error = refused.status.is_server_error();
                         let transient = refused.status == StatusCode::TOO_MANY_REQUESTS
-                            || request.repeatable() && refused.status.is_server_error();
+                            || request.repeatable() && is_server_error;
                         *last_refused.borrow_mut() = Some(refused);
-                        if transient {
-                            Attempt::Transient {
+                        match (transient, is_server_error) {
+                            (true, _) => Attempt::Transient {
                                 detail,
                                 retry_after,
-                            }
-                        } else {
-                            Attempt::Fatal(detail)
+                            },
+                            (false, true) => Attempt::Fatal(not_repeated(&detail, request)),
+                            (false, false) => Attempt::Fatal(detail),
                         }
                     }
                     Attempt::Transient {
@@ -185,10 +186,9 @@ impl SpApiClient {
                         detail,
                         retry_after,
                     },
-                    Attempt::Transient { detail, .. } => Attempt::Fatal(format!(
-                        "{detail}; a {} is not repeated, as it may have been carried out: check before sending it again",
-                        request.method
-                    )),
+                    Attempt::Transient { detail, .. } => {
+                        Attempt::Fatal(not_repeated(&detail, request))
+                    }
                     Attempt::Fatal(detail) => Attempt::Fatal(detail),
                 }
             }
@@ -207,14 +207,7 @@ impl SpApiClient {
                         refused.status,
                         crate::spapi_client::describe_errors(&refused.body, token.expose()),
                     ),
-                    Some(_) => SpApiError::Unavailable {
-                        attempts: 1,
-                        detail: format!(
-                            "{detail}; a {} is not repeated, as it may have been carried out: check before sending it again",
-                            request.method
-                        ),
-                    },
-                    None => SpApiError::Unavailable {
+                    _ => SpApiError::Unavailable {
                         attempts: 1,
                         detail,
                     },
@@ -276,6 +269,14 @@ impl SpApiClient {
             Err(response)
         })
     }
+}
+
+/// Why a failed POST or PATCH ends here.
+fn not_repeated(detail: &str, request: &ApiRequest) -> String {
+    format!(
+        "{detail}; a {} is not repeated, as it may have been carried out: check before sending it again",
+        request.method
+    )
 }
 
 /// How long to wait after a refusal: `Retry-After` when Amazon sends it, else the

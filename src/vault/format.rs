@@ -80,8 +80,14 @@ struct PayloadHeader {
     sha256: String,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
+/// The SHA-256 of the parts, one after the other, in lowercase hex.
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update(part);
+    }
+    digest
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -112,14 +118,7 @@ impl Envelope {
             self.salt,
             self.payload.len(),
         );
-        let mut digest = Sha256::new();
-        digest.update(header.as_bytes());
-        digest.update(&self.payload);
-        let checksum: String = digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let checksum = sha256_hex(&[header.as_bytes(), &self.payload]);
         let mut bytes = Vec::with_capacity(header.len() + 80 + self.payload.len());
         bytes.extend_from_slice(header.as_bytes());
         bytes.extend_from_slice(format!("{CHECKSUM_KEY}{checksum}\"\n").as_bytes());
@@ -166,15 +165,7 @@ impl Envelope {
                 "its payload is not as long as its header says (truncated or appended to)",
             ));
         }
-        let mut digest = Sha256::new();
-        digest.update(&bytes[..checksum_line]);
-        digest.update(payload);
-        let actual: String = digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        if actual != header.payload.sha256 {
+        if sha256_hex(&[&bytes[..checksum_line], payload]) != header.payload.sha256 {
             return Err(damaged(
                 "its checksum does not match (changed or truncated)",
             ));
@@ -204,7 +195,7 @@ impl Envelope {
             .ok_or_else(|| damaged("its last line is not the sha256 checksum"))?;
         let header: Header<ArmoredPayload> = parse_header(text)?;
         check_format(&header.format, header.version, 1)?;
-        if sha256_hex(&text.as_bytes()[..body_end]) != header.payload.sha256 {
+        if sha256_hex(&[&text.as_bytes()[..body_end]]) != header.payload.sha256 {
             return Err(EnvelopeError::Damaged(
                 "its checksum does not match (changed or truncated)".into(),
             ));

@@ -32,17 +32,10 @@ pub struct Unlocked {
 }
 
 impl Unlocked {
-    /// The vault at `file`, to be opened with `key` (from one of `unlock`'s sources).
+    /// The vault at `file`, to be opened with `key` (from one of `unlock`'s sources),
+    /// or, for a vault not written yet, to be written by `save_new`.
     pub fn new(file: VaultFile, key: VaultKey) -> Unlocked {
         Unlocked { file, key }
-    }
-
-    /// A vault not written yet, for `key`: refuses when one exists already.
-    pub fn new_vault(file: VaultFile, key: VaultKey) -> Result<Unlocked> {
-        if file.read()?.is_some() {
-            return Err(Error::VaultExists(file.path().to_path_buf()));
-        }
-        Ok(Unlocked { file, key })
     }
 
     /// Writes the vault `prepare_new` prepared, with `fill`'s content; refuses when
