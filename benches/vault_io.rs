@@ -1,6 +1,6 @@
-//! Opening and saving vaults of 1, 100 and 10,000 profiles, and opening one profile
-//! of 1 or 10,000, with the KDF measured apart: `cargo bench --bench vault_io`.
-//! Figures go to docs/performance.md.
+//! Opening and saving vaults of 1, 100 and 10,000 profiles, and opening and changing
+//! one profile of 1 or 10,000, with the KDF measured apart: `cargo bench --bench
+//! vault_io`. Figures go to docs/performance.md.
 
 mod fixture;
 
@@ -28,8 +28,8 @@ fn kdf(c: &mut Criterion) {
     group.finish();
 }
 
-/// One `update` re-reads, decrypts, parses, changes nothing, serializes, encrypts and
-/// atomically replaces the file: open+save without the KDF.
+/// One `update` re-reads, decrypts and parses the whole vault, changes nothing, seals
+/// every profile anew, and atomically replaces the file: open+save without the KDF.
 fn open_and_save(c: &mut Criterion) {
     // SAFETY: set before any other thread exists; read by the passphrase sources.
     unsafe { std::env::set_var("SPVAULT_PASSPHRASE", "correct horse battery staple") };
@@ -49,7 +49,8 @@ fn open_and_save(c: &mut Criterion) {
 }
 
 /// Opening the vault to read one profile (what `token`, `env` and `exec` do without
-/// the agent): read, checksum, decrypt, and parse that profile only.
+/// the agent): read the header and the root, checksum and decrypt them, and read and
+/// open that profile's record only.
 fn open_one_profile(c: &mut Criterion) {
     // SAFETY: as above.
     unsafe { std::env::set_var("SPVAULT_PASSPHRASE", "correct horse battery staple") };
@@ -66,5 +67,38 @@ fn open_one_profile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kdf, open_and_save, open_one_profile);
+/// A write about one profile (what `edit-profile`, `login` and a token refresh do):
+/// re-read the header and root under the lock, open, change and re-seal that
+/// profile, copy the others' records, replace the file. Without the KDF.
+fn update_one_profile(c: &mut Criterion) {
+    // SAFETY: as above.
+    unsafe { std::env::set_var("SPVAULT_PASSPHRASE", "correct horse battery staple") };
+    let mut group = c.benchmark_group("update_one_profile");
+    group.sample_size(10);
+    for profiles in [1u32, 10_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.toml");
+        let unlocked = fixture::write_vault(path.to_str().unwrap(), profiles, MIN_KDF).unwrap();
+        group.bench_with_input(BenchmarkId::from_parameter(profiles), &profiles, |b, _| {
+            b.iter(|| {
+                unlocked
+                    .update_profiles(&["p0"], |vault| {
+                        let profile = vault.profile_mut("p0")?;
+                        profile.sandbox = !profile.sandbox;
+                        Ok(())
+                    })
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    kdf,
+    open_and_save,
+    open_one_profile,
+    update_one_profile
+);
 criterion_main!(benches);

@@ -40,7 +40,7 @@ pub fn restricted_token(
         token: issued.token,
         expires_at: issued.expires_at,
     };
-    unlocked.update(|vault| {
+    unlocked.update_profiles(&[profile], |vault| {
         if let Some(saved) = vault.profiles.get_mut(profile) {
             saved.remember_restricted_token(key.clone(), token.clone(), now);
         }

@@ -156,7 +156,11 @@ impl TokenService {
             .iter()
             .any(|(_, r)| matches!(r, Ok(_) | Err(LwaError::Rejected { .. })));
         if changed {
-            unlocked.update(|vault| {
+            let names: Vec<&str> = results
+                .iter()
+                .map(|(job, _)| job.profile.as_str())
+                .collect();
+            unlocked.update_profiles(&names, |vault| {
                 for (job, result) in &results {
                     record(vault, job, result, now);
                 }
@@ -308,7 +312,7 @@ pub fn grantless_token(
         token: grant.access_token,
         expires_at: grant.expires_at,
     };
-    unlocked.update(|vault| {
+    unlocked.update_profiles(&[], |vault| {
         vault
             .app_mut(app_name)?
             .grantless_tokens

@@ -14,8 +14,9 @@ use crate::passphrase::{self, Origin};
 use crate::secret::Secret;
 use crate::vault::crypto::{self, KdfParams, VaultKey};
 use crate::vault::file::VaultFile;
-use crate::vault::format::{Envelope, ModelEncoding};
-use crate::vault::{Unlocked, Vault, decrypt, open_payload, parse_model, read_envelope};
+use crate::vault::format::Envelope;
+use crate::vault::payload::{Opened, Selection};
+use crate::vault::{Unlocked, Vault, open_payload, read_envelope};
 
 /// Opens an existing vault: with the identity file when one is given, else with
 /// the unlock agent's key when it holds one, else with the passphrase (at a
@@ -33,6 +34,11 @@ pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
 }
 
 fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
+    let only_names = only.map(|name| [name]);
+    let selection = match &only_names {
+        Some(names) => Selection::Only(names),
+        None => Selection::All,
+    };
     // Taken before the read: if the file is replaced in between, what the agent
     // is given is filed under a stamp no file has any more, never the current one.
     let stamp = file.identity().is_none().then(|| file.stamp()).flatten();
@@ -44,18 +50,18 @@ fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault
     let envelope = read_envelope(&file)?;
     if let Some(identity) = file.identity() {
         let key = identity_key(identity, &envelope)?;
-        return match open_payload(&file, &key, &envelope, only) {
+        return match open_payload(&file, &key, &envelope, selection) {
             Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
             Ok(vault) => Ok((Unlocked::new(file, key), vault)),
             Err(e) => Err(e),
         };
     }
     if let Some(key) = agent_key(&file, &envelope, true) {
-        match decrypt(&file, &key, &envelope) {
-            Ok(plaintext) => {
-                let vault = parse_model(&file, &plaintext, envelope.model, only)?;
-                if let (Some(stamp), ModelEncoding::Json) = (stamp, envelope.model) {
-                    agent_remember(&file, stamp, &plaintext);
+        match Opened::decrypt(&file, &key, &envelope) {
+            Ok(opened) => {
+                let vault = opened.model(&file, selection)?;
+                if let Some(stamp) = stamp {
+                    agent_remember(&file, stamp, &opened);
                 }
                 return Ok((Unlocked::new(file, key), vault));
             }
@@ -66,7 +72,7 @@ fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault
             Err(e) => return Err(e),
         }
     }
-    open_with_passphrase_envelope(file, envelope, only)
+    open_with_passphrase_envelope(file, envelope, selection)
         .map(|(unlocked, vault, _)| (unlocked, vault))
 }
 
@@ -75,7 +81,7 @@ fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault
 pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
     let envelope = read_envelope(file)?;
     match agent_key(file, &envelope, false) {
-        Some(key) => open_payload(file, &key, &envelope, None).map(Some),
+        Some(key) => open_payload(file, &key, &envelope, Selection::All).map(Some),
         None => Ok(None),
     }
 }
@@ -85,13 +91,13 @@ pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
 /// passphrase); also returns the passphrase, for re-keying.
 pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
     let envelope = read_envelope(&file)?;
-    open_with_passphrase_envelope(file, envelope, None)
+    open_with_passphrase_envelope(file, envelope, Selection::All)
 }
 
 fn open_with_passphrase_envelope(
     file: VaultFile,
     envelope: Envelope,
-    only: Option<&str>,
+    selection: Selection,
 ) -> Result<(Unlocked, Vault, Secret)> {
     let mut attempts = 0;
     loop {
@@ -99,7 +105,7 @@ fn open_with_passphrase_envelope(
         let (passphrase, origin) = passphrase::existing(file.path())?;
         let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
             .map_err(|e| Error::damaged(file.path(), e))?;
-        match open_payload(&file, &key, &envelope, only) {
+        match open_payload(&file, &key, &envelope, selection) {
             Err(Error::WrongPassphrase(_))
                 if origin == Origin::Terminal && attempts < passphrase::TERMINAL_ATTEMPTS =>
             {
@@ -196,13 +202,13 @@ fn agent_profile(file: &VaultFile, stamp: &str, name: &str) -> Option<(VaultKey,
 
 /// Hands the agent the decrypted model of the file at `stamp`, without waiting: the
 /// next command about one profile then reads nothing. Failing to is no error.
-fn agent_remember(file: &VaultFile, stamp: String, plaintext: &[u8]) {
-    let Ok(model) = std::str::from_utf8(plaintext) else {
+fn agent_remember(file: &VaultFile, stamp: String, opened: &Opened) {
+    let Ok(Some(mut model)) = opened.model_json(file) else {
         return;
     };
     let request = agent::protocol::Request::Remember {
         stamp,
-        model: Secret::from(model),
+        model: Secret::new(std::mem::take(&mut *model)),
     };
     let _ = agent::tell(file.path(), &request);
 }

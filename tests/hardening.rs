@@ -197,6 +197,33 @@ fn truncation_anywhere_and_swapped_payloads_are_refused_untouched() {
     env.run(&["list"]).ok();
 }
 
+/// Format 3 seals each profile on its own: a damaged record is named, spoils its
+/// own profile and no other, and nothing is written over it.
+#[test]
+fn a_damaged_record_is_named_and_spoils_no_other_profile() {
+    let env = Env::new();
+    env.init_fast();
+    env.add_main_app("s");
+    for name in ["a", "b"] {
+        env.run(&["add-profile", name, "--region", "eu"]).ok();
+    }
+    // Each write appends the records it sealed: b's is last, ending with its tag.
+    let mut bytes = env.vault_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&env.vault, &bytes).unwrap();
+    let out = env.run(&["show", "b"]).expect_code(4);
+    assert!(
+        out.stderr.contains("profile 'b'") && out.stderr.contains("damaged"),
+        "{}",
+        out.stderr
+    );
+    env.run(&["show", "a"]).ok();
+    env.run(&["list"]).expect_code(4);
+    env.run(&["edit-profile", "b", "--sandbox"]).expect_code(4);
+    assert_eq!(env.vault_bytes(), bytes);
+}
+
 #[test]
 fn an_unreadable_vault_exits_4() {
     // SAFETY: geteuid has no preconditions.

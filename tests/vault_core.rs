@@ -321,7 +321,7 @@ fn damaged_vaults_exit_4_untouched_and_without_panic() {
         ("not text", vec![0xff, 0xfe, 0x00, 0x01]),
         (
             "unknown version",
-            with_header(&good, "version = 2\n", "version = 7\n"),
+            with_header(&good, "version = 3\n", "version = 7\n"),
         ),
         (
             "absurd memory",
@@ -579,45 +579,45 @@ fn an_unknown_store_scheme_is_a_usage_error() {
     assert!(out.stderr.contains("'gcs://'"), "{}", out.stderr);
 }
 
-/// A vault written by spvault before format 2 (tests/fixtures/vault-v1.toml: two
-/// profiles, minimum KDF) opens, and the next write upgrades it.
+/// Vaults written by earlier spvault (tests/fixtures/vault-v1.toml and -v2.toml: the
+/// same two profiles, minimum KDF) open, and the next write upgrades them to format 3.
 #[test]
-fn a_format_1_vault_opens_and_the_next_write_upgrades_it() {
-    let mut env = Env::new();
-    let folder = env.vault.parent().unwrap();
-    std::fs::create_dir_all(folder).unwrap();
-    std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vault-v1.toml"),
-        &env.vault,
-    )
-    .unwrap();
-    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
-    let before = env.profiles_json();
-    assert_eq!(before.as_array().unwrap().len(), 2);
-    assert_eq!(before[0]["profile"], "p0");
-    assert!(
-        String::from_utf8_lossy(&env.vault_bytes())
-            .into_owned()
-            .contains("version = 1\n")
-    );
-    let shown = env.run(&["show", "p1", "--json"]).ok().json();
-    assert_eq!(shown["selling_partner_id"], "A0000000000001");
-    assert!(
-        String::from_utf8_lossy(&env.vault_bytes())
-            .into_owned()
-            .contains("version = 1\n"),
-        "reading writes nothing"
-    );
-    env.run(&["rename", "p1", "renamed"]).ok();
-    let text = String::from_utf8_lossy(&env.vault_bytes()).into_owned();
-    assert!(text.contains("version = 2\n"), "{text}");
-    assert!(!text.contains("BEGIN AGE"), "{text}");
-    let after = env.profiles_json();
-    assert_eq!(after[0]["profile"], "p0");
-    assert_eq!(after[1]["profile"], "renamed");
-    assert_eq!(after[0]["refresh_token"], before[0]["refresh_token"]);
-    // The backup is the format 1 file, still readable.
-    let backup = std::fs::read_to_string(format!("{}.bak", env.vault.display())).unwrap();
-    assert!(backup.contains("version = 1\n"));
+fn vaults_in_earlier_formats_open_and_the_next_write_upgrades_them() {
+    for version in [1, 2] {
+        let mut env = Env::new();
+        let folder = env.vault.parent().unwrap();
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let fixture = format!(
+            "{}/tests/fixtures/vault-v{version}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::copy(&fixture, &env.vault).unwrap();
+        env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+        let marker = format!("version = {version}\n");
+        let header = |env: &Env| {
+            let bytes = env.vault_bytes();
+            String::from_utf8_lossy(&bytes[..bytes.len().min(600)]).into_owned()
+        };
+        let before = env.profiles_json();
+        assert_eq!(before.as_array().unwrap().len(), 2);
+        assert_eq!(before[0]["profile"], "p0");
+        assert!(header(&env).contains(&marker));
+        let shown = env.run(&["show", "p1", "--json"]).ok().json();
+        assert_eq!(shown["selling_partner_id"], "A0000000000001");
+        assert!(header(&env).contains(&marker), "reading writes nothing");
+        // A write about one profile still rewrites all of them in format 3.
+        env.run(&["rename", "p1", "renamed"]).ok();
+        let text = header(&env);
+        assert!(text.contains("version = 3\n"), "{text}");
+        assert!(!text.contains("BEGIN AGE"), "{text}");
+        let after = env.profiles_json();
+        assert_eq!(after[0]["profile"], "p0");
+        assert_eq!(after[1]["profile"], "renamed");
+        assert_eq!(after[0]["refresh_token"], before[0]["refresh_token"]);
+        // The backup is the earlier file, still readable.
+        let backup = std::fs::read(format!("{}.bak", env.vault.display())).unwrap();
+        assert_eq!(backup, std::fs::read(&fixture).unwrap(), "v{version}");
+    }
 }

@@ -48,7 +48,7 @@ fn save(
     new_app: Option<(String, App)>,
 ) -> Result<()> {
     let app_name = profile.app.clone();
-    unlocked.update(|vault| add(vault, name, &profile, &new_app))?;
+    unlocked.update_profiles(&[name], |vault| add(vault, name, &profile, &new_app))?;
     println!("Added profile '{name}' (app '{app_name}'); next: `vault login {name}`");
     Ok(())
 }

@@ -87,7 +87,7 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     );
     app.redirect_uri = args.redirect_uri.clone();
     app.draft = args.draft;
-    unlocked.update(|vault| vault.add_app(&args.name, app.clone()))?;
+    unlocked.update_profiles(&[], |vault| vault.add_app(&args.name, app.clone()))?;
     println!(
         "Added app '{}' (client secret {})",
         args.name,
@@ -101,7 +101,7 @@ fn set_secret(file: VaultFile, name: &str, stdin: bool, expiry: &SecretExpiry) -
     vault.app(name)?;
     let secret = read_client_secret(stdin, name, "--stdin")?;
     let expires = prompt::secret_expiry(name, expiry.expires)?;
-    unlocked.update(|vault| {
+    unlocked.update_profiles(&[], |vault| {
         let app = vault.app_mut(name)?;
         app.client_secret = secret.clone();
         app.client_secret_expires_at = expires;
@@ -258,7 +258,7 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
             if let Some(client_id) = &client_id {
                 check_client_id(name, app, client_id)?;
             }
-            unlocked.update(|vault| {
+            unlocked.update_profiles(&[], |vault| {
                 let app = vault.app_mut(name)?;
                 app.take_new_secret(secret.clone(), expires_at, old_expires_at);
                 Ok(())
@@ -283,7 +283,7 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
             reason,
         } => {
             check_client_id(name, app, &client_id)?;
-            unlocked.update(|vault| {
+            unlocked.update_profiles(&[], |vault| {
                 vault.app_mut(name)?.client_secret_expires_at = Some(expires_at);
                 Ok(())
             })?;
@@ -339,7 +339,7 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
     if let Some(application_id) = &args.application_id {
         model::validate_app_ids(&client_id, Some(application_id))?;
     }
-    unlocked.update(|vault| {
+    unlocked.update_profiles(&[], |vault| {
         let app = vault.app_mut(&args.app)?;
         if let Some(application_id) = &args.application_id {
             app.application_id = Some(application_id.clone());

@@ -20,7 +20,7 @@ pub fn run(file: VaultFile, args: EditProfileArgs) -> Result<()> {
         println!("Kept profile '{}' as it was", args.name);
         return Ok(());
     }
-    unlocked.update(|vault| {
+    unlocked.update_profiles(&[&args.name], |vault| {
         // Applied to the profile as stored now: another process may have refreshed.
         let profile = vault.profile_mut(&args.name)?;
         let mut changed = edited(profile, &args)?;

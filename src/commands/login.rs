@@ -259,7 +259,7 @@ fn store_authorization(
     consent_flow: bool,
 ) -> Result<()> {
     let now = Timestamp::now();
-    unlocked.update(|vault| {
+    unlocked.update_profiles(&[profile], |vault| {
         let p = vault.profile_mut(profile)?;
         p.record_authorization(consent_flow, now);
         p.refresh_token = Some(

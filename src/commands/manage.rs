@@ -25,7 +25,7 @@ pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
             return Ok(());
         }
     }
-    unlocked.update(|vault| vault.remove_profile(name).map(drop))?;
+    unlocked.update_profiles(&[name], |vault| vault.remove_profile(name).map(drop))?;
     println!("Removed profile '{name}' and its tokens");
     Ok(())
 }
@@ -34,7 +34,7 @@ pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     crate::vault::model::validate_name("profile", new)?;
     let (unlocked, vault) = unlock::open(file)?;
     vault.profile(old)?;
-    unlocked.update(|vault| vault.rename_profile(old, new))?;
+    unlocked.update_profiles(&[old, new], |vault| vault.rename_profile(old, new))?;
     println!("Renamed profile '{old}' to '{new}'");
     Ok(())
 }
@@ -70,8 +70,10 @@ pub fn migrate(from: VaultFile, to: &str, ca_cert: Option<std::path::PathBuf>) -
         .read()?
         .ok_or_else(|| crate::error::Error::NoVault(from.path().to_path_buf()))?;
     // Prove it is a vault this build can read before copying it anywhere.
-    crate::vault::format::Envelope::parse(bytes.clone())
-        .map_err(|e| crate::error::Error::damaged(from.path(), e.to_string()))?;
+    crate::vault::parse_envelope(
+        &from,
+        crate::vault::store::Stored::from_bytes(bytes.clone()),
+    )?;
     let lock = target.lock()?;
     let (existing, version) = target.read_versioned()?;
     if existing.is_some() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::bao;
-use super::store::{self, Store, Version, WriteLock};
+use super::store::{self, Part, Store, Stored, Version, WriteLock};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -104,6 +104,12 @@ impl VaultFile {
         self.store.read()
     }
 
+    /// The stored version as a source read by position where the store can (a
+    /// file), and the version a write must name.
+    pub fn read_stored(&self) -> Result<(Option<Stored>, Version)> {
+        self.store.read_stored()
+    }
+
     /// What identifies the stored bytes without reading them, where the store can tell.
     pub fn stamp(&self) -> Option<String> {
         self.store.stamp()
@@ -123,5 +129,17 @@ impl VaultFile {
     /// in a check-and-set store fails with `WriteConflict`).
     pub fn replace(&self, bytes: &[u8], lock: &WriteLock, version: Version) -> Result<()> {
         self.store.write(bytes, lock, version)
+    }
+
+    /// `replace` with `parts`, the unchanged ones carried over from `read`, the
+    /// version read under `lock`.
+    pub fn replace_parts(
+        &self,
+        parts: &[Part],
+        read: Option<&Stored>,
+        lock: &WriteLock,
+        version: Version,
+    ) -> Result<()> {
+        self.store.write_parts(parts, read, lock, version)
     }
 }

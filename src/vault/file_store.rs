@@ -3,11 +3,11 @@
 //! and the previous version kept as a backup.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::store::{Store, Version, WriteLock};
+use super::store::{Part, Store, Stored, Version, WriteLock};
 use crate::error::{Error, Result};
 
 /// The largest vault file read: far above 10,000 profiles, far below harm.
@@ -21,7 +21,20 @@ pub struct FileStore {
 
 impl Store for FileStore {
     fn read(&self) -> Result<(Option<Vec<u8>>, Version)> {
-        self.read_file().map(|bytes| (bytes, Version(0)))
+        let (stored, version) = self.read_stored()?;
+        let bytes = stored
+            .map(|stored| stored.into_bytes().map_err(|e| self.unreadable(e)))
+            .transpose()?;
+        Ok((bytes, version))
+    }
+
+    fn read_stored(&self) -> Result<(Option<Stored>, Version)> {
+        self.open_file().map(|opened| {
+            (
+                opened.map(|(file, len)| Stored::from_file(file, len)),
+                Version(0),
+            )
+        })
     }
 
     /// A file that exists, or one this user may not even look at (reading it will
@@ -74,21 +87,32 @@ impl Store for FileStore {
         Ok(WriteLock { _file: Some(file) })
     }
 
-    /// Replaces the vault with `bytes` atomically; the old version becomes `PATH.bak`.
-    /// The lock proves the caller re-read the file under it.
-    fn write(&self, bytes: &[u8], _lock: &WriteLock, _version: Version) -> Result<()> {
+    fn write(&self, bytes: &[u8], lock: &WriteLock, version: Version) -> Result<()> {
+        self.write_parts(&[Part::New(bytes)], None, lock, version)
+    }
+
+    /// Replaces the vault atomically; the old version becomes `PATH.bak`. The lock
+    /// proves the caller re-read the file under it, as `read`.
+    fn write_parts(
+        &self,
+        parts: &[Part],
+        read: Option<&Stored>,
+        _lock: &WriteLock,
+        _version: Version,
+    ) -> Result<()> {
         let folder = crate::private_file::private_folder(&self.path)?;
         self.remove_stale_temp_files(&folder);
-        let mut temp = tempfile::Builder::new()
-            .prefix(&self.temp_prefix())
-            .suffix(".tmp")
-            .permissions(fs::Permissions::from_mode(0o600))
-            .tempfile_in(&folder)
-            .map_err(|e| Error::io("create a temporary file in", &folder, e))?;
-        temp.write_all(bytes)
-            .and_then(|_| temp.as_file().sync_all())
-            .map_err(|e| Error::io("write", temp.path().to_path_buf(), e))?;
-        self.keep_backup(&folder)?;
+        // The backup's rename frees the previous backup, which at 10,000 profiles costs
+        // as much as the fsync below: both happen at once. Until the rename below, the
+        // backup and the vault are the same version, as they were before.
+        let temp = std::thread::scope(|scope| {
+            let backup = scope.spawn(|| self.keep_backup(&folder));
+            let temp = self.write_temp(&folder, parts, read);
+            let backup = backup
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            backup.and(temp)
+        })?;
         temp.persist(&self.path)
             .map_err(|e| Error::io("replace", &self.path, e.error))?;
         File::open(&folder)
@@ -123,7 +147,8 @@ impl FileStore {
         )
     }
 
-    fn read_file(&self) -> Result<Option<Vec<u8>>> {
+    /// The file, open for reading, and its length; `None` when there is none.
+    fn open_file(&self) -> Result<Option<(File, u64)>> {
         let metadata = match fs::symlink_metadata(&self.path) {
             Ok(metadata) => metadata,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -138,17 +163,20 @@ impl FileStore {
         if !metadata.is_file() {
             return Err(self.unreadable(std::io::Error::other("it is not a regular file")));
         }
-        if metadata.len() > MAX_FILE_BYTES {
+        // Never through a link swapped in since the look above.
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.path)
+            .map_err(|e| self.unreadable(e))?;
+        let len = file.metadata().map_err(|e| self.unreadable(e))?.len();
+        if len > MAX_FILE_BYTES {
             return Err(Error::damaged(
                 &self.path,
                 format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
             ));
         }
-        let mut bytes = Vec::with_capacity(metadata.len() as usize);
-        File::open(&self.path)
-            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(|e| self.unreadable(e))?;
-        Ok(Some(bytes))
+        Ok(Some((file, len)))
     }
 
     fn unreadable(&self, source: std::io::Error) -> Error {
@@ -180,6 +208,32 @@ impl FileStore {
             .persist(&backup)
             .map(drop)
             .map_err(|e| Error::io("back up to", &backup, e.error))
+    }
+
+    /// A new temporary file in `folder` with `parts`, synced to disk.
+    fn write_temp(
+        &self,
+        folder: &Path,
+        parts: &[Part],
+        read: Option<&Stored>,
+    ) -> Result<tempfile::NamedTempFile> {
+        let mut temp = tempfile::Builder::new()
+            .prefix(&self.temp_prefix())
+            .suffix(".tmp")
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(folder)
+            .map_err(|e| Error::io("create a temporary file in", folder, e))?;
+        let out = temp.as_file_mut();
+        parts
+            .iter()
+            .try_for_each(|part| match (part, read) {
+                (Part::New(bytes), _) => out.write_all(bytes),
+                (Part::Unchanged(range), Some(read)) => read.copy_to(range.clone(), out),
+                (Part::Unchanged(_), None) => Err(std::io::ErrorKind::NotFound.into()),
+            })
+            .and_then(|_| out.sync_all())
+            .map_err(|e| Error::io("write", temp.path().to_path_buf(), e))?;
+        Ok(temp)
     }
 
     /// Temp files left by a process killed mid-write. Only called under the lock, when

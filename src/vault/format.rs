@@ -1,17 +1,23 @@
 //! The envelope: a small TOML header with the format version, the Argon2id
-//! parameters and salt, the payload's length and a SHA-256 checksum, followed by the
-//! binary age payload. Format 2 is what spvault writes; format 1 (an ASCII-armored
-//! payload inside a TOML string, holding a TOML model, closed by the checksum line) is
-//! still read, and is upgraded by the next write. Specified in docs/vault-format.md.
+//! parameters and salt, the lengths of what follows and a SHA-256 checksum, followed
+//! by the binary age payload and (format 3) the sealed profile records. Format 3 is
+//! what spvault writes; format 2 (the whole model in the age payload) and format 1
+//! (an ASCII-armored payload inside a TOML string, holding a TOML model, closed by the
+//! checksum line) are still read, and upgraded by the next write. Specified in
+//! docs/vault-format.md.
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::crypto::KdfParams;
+use super::store::Stored;
 
 pub const FORMAT: &str = "spvault";
 /// The version spvault writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 const CHECKSUM_KEY: &str = "sha256 = \"";
 /// The longest format 2 header read (spvault writes about 330 bytes).
 const MAX_HEADER_BYTES: usize = 4096;
@@ -23,24 +29,31 @@ pub enum ModelEncoding {
     Toml,
     /// Format 2: an order of magnitude faster to read and write at 10,000 profiles.
     Json,
+    /// Format 3: a JSON root in the age payload, each profile sealed on its own after
+    /// it (`records`), so one profile costs the same in a vault of any size.
+    Sealed,
 }
 
-/// What the plaintext header says, and the still-encrypted payload.
-#[derive(Debug, Clone, PartialEq)]
+/// What the plaintext header says, the age payload, and where the sealed records
+/// are in the stored version (read only when asked for).
+#[derive(Debug)]
 pub struct Envelope {
     pub kdf: KdfParams,
     pub salt: String,
-    /// An age file: binary (format 2) or ASCII-armored (format 1).
-    pub payload: Vec<u8>,
     pub model: ModelEncoding,
+    payload: Vec<u8>,
+    stored: Stored,
+    records: Range<u64>,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
     #[error("{0}")]
     Damaged(String),
     #[error("format version {0}")]
     NewerVersion(u32),
+    #[error(transparent)]
+    Unreadable(#[from] std::io::Error),
 }
 
 #[derive(Deserialize)]
@@ -71,12 +84,14 @@ struct ArmoredPayload {
     sha256: String,
 }
 
-/// Format 2's payload table.
+/// The payload table of formats 2 and 3 (which adds the records).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PayloadHeader {
     model: String,
     age_bytes: usize,
+    #[serde(default)]
+    records_bytes: Option<usize>,
     sha256: String,
 }
 
@@ -94,8 +109,37 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
 }
 
 impl Envelope {
-    /// The file's bytes, in format 2.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// An age file: binary (formats 2 and 3) or ASCII-armored (format 1).
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The length of format 3's sealed profile records (0 in formats 1 and 2).
+    pub fn records_len(&self) -> u64 {
+        self.records.end - self.records.start
+    }
+
+    /// The bytes at `range` of the records.
+    pub fn read_records(&self, range: Range<u64>) -> std::io::Result<Cow<'_, [u8]>> {
+        if range.end > self.records_len() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.stored.read_at(self.stored_range(range))
+    }
+
+    /// Where `range` of the records is in the stored version.
+    pub fn stored_range(&self, range: Range<u64>) -> Range<u64> {
+        self.records.start + range.start..self.records.start + range.end
+    }
+
+    /// The version this was read from.
+    pub fn stored(&self) -> &Stored {
+        &self.stored
+    }
+
+    /// The header of a format 3 file (through its checksum line) that the age
+    /// `payload` and `records_len` bytes of records follow.
+    pub fn header(kdf: KdfParams, salt: &str, payload: &[u8], records_len: u64) -> Vec<u8> {
         let header = format!(
             "# spvault vault. Only this header is plaintext; see docs/vault-format.md.\n\
              format = \"{FORMAT}\"\n\
@@ -111,25 +155,31 @@ impl Envelope {
              \n\
              [payload]\n\
              model = \"json\"\n\
-             age_bytes = {}\n",
-            self.kdf.memory_kib,
-            self.kdf.iterations,
-            self.kdf.parallelism,
-            self.salt,
-            self.payload.len(),
+             age_bytes = {}\n\
+             records_bytes = {}\n",
+            kdf.memory_kib,
+            kdf.iterations,
+            kdf.parallelism,
+            salt,
+            payload.len(),
+            records_len,
         );
-        let checksum = sha256_hex(&[header.as_bytes(), &self.payload]);
-        let mut bytes = Vec::with_capacity(header.len() + 80 + self.payload.len());
-        bytes.extend_from_slice(header.as_bytes());
-        bytes.extend_from_slice(format!("{CHECKSUM_KEY}{checksum}\"\n").as_bytes());
-        bytes.extend_from_slice(&self.payload);
-        bytes
+        // Each record is authenticated by its own seal; the checksum covers what tells
+        // a damaged file from a wrong passphrase, and is computed without reading the
+        // records.
+        let checksum = sha256_hex(&[header.as_bytes(), payload]);
+        format!("{header}{CHECKSUM_KEY}{checksum}\"\n").into_bytes()
     }
 
-    /// Reads a vault file's bytes, taking them over: the payload stays where it is.
-    pub fn parse(bytes: Vec<u8>) -> Result<Envelope, EnvelopeError> {
-        // Format 2's header ends at its checksum line; format 1 is text throughout.
-        let head = &bytes[..bytes.len().min(MAX_HEADER_BYTES)];
+    /// Reads a stored version: its header, and the age payload. Format 3's records
+    /// stay where they are until opened.
+    pub fn read(stored: Stored) -> Result<Envelope, EnvelopeError> {
+        // The header of formats 2 and 3 ends at its checksum line; format 1 is text
+        // throughout.
+        let head = stored
+            .read_at(0..stored.size().min(MAX_HEADER_BYTES as u64))?
+            .into_owned();
+        let head = &head[..];
         let checksum_line = head
             .windows(CHECKSUM_KEY.len() + 1)
             .position(|w| w[0] == b'\n' && &w[1..] == CHECKSUM_KEY.as_bytes())
@@ -142,30 +192,39 @@ impl Envelope {
         });
         match (checksum_line, header_end) {
             (Some(checksum_line), Some(header_end)) if !is_format_1(&head[..checksum_line]) => {
-                Self::parse_v2(bytes, checksum_line, header_end)
+                Self::parse_binary(head, stored, checksum_line, header_end)
             }
-            _ => Self::parse_v1(&bytes),
+            _ => Self::parse_v1(stored.into_bytes()?),
         }
     }
 
-    /// Format 2: the header is read by the TOML parser, the payload by position.
-    fn parse_v2(
-        mut bytes: Vec<u8>,
+    /// Formats 2 and 3: the header is read by the TOML parser, the rest by position.
+    fn parse_binary(
+        head: &[u8],
+        stored: Stored,
         checksum_line: usize,
         header_end: usize,
     ) -> Result<Envelope, EnvelopeError> {
         let damaged = |what: &str| EnvelopeError::Damaged(what.to_owned());
-        let text = std::str::from_utf8(&bytes[..header_end])
+        let text = std::str::from_utf8(&head[..header_end])
             .map_err(|_| damaged("its header is not text"))?;
         let header: Header<PayloadHeader> = parse_header(text)?;
-        check_format(&header.format, header.version, VERSION)?;
-        let payload = &bytes[header_end..];
-        if payload.len() != header.payload.age_bytes {
+        let (version, model) = match header.payload.records_bytes {
+            Some(_) => (3, ModelEncoding::Sealed),
+            None => (2, ModelEncoding::Json),
+        };
+        check_format(&header.format, header.version, version)?;
+        let records_bytes = header.payload.records_bytes.unwrap_or(0) as u64;
+        let payload_start = header_end as u64;
+        let payload_end = payload_start.saturating_add(header.payload.age_bytes as u64);
+        let records = payload_end..payload_end.saturating_add(records_bytes);
+        if records.end != stored.size() {
             return Err(damaged(
                 "its payload is not as long as its header says (truncated or appended to)",
             ));
         }
-        if sha256_hex(&[&bytes[..checksum_line], payload]) != header.payload.sha256 {
+        let payload = stored.read_at(payload_start..payload_end)?.into_owned();
+        if sha256_hex(&[&head[..checksum_line], &payload]) != header.payload.sha256 {
             return Err(damaged(
                 "its checksum does not match (changed or truncated)",
             ));
@@ -174,19 +233,20 @@ impl Envelope {
             return Err(damaged("its payload model is not json"));
         }
         let (kdf, salt) = check_kdf(header.kdf)?;
-        bytes.drain(..header_end);
         Ok(Envelope {
             kdf,
             salt,
-            payload: bytes,
-            model: ModelEncoding::Json,
+            model,
+            payload,
+            stored,
+            records,
         })
     }
 
     /// Format 1, as earlier spvault wrote it: text, closed by the checksum line.
-    fn parse_v1(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
+    fn parse_v1(bytes: Vec<u8>) -> Result<Envelope, EnvelopeError> {
         let damaged = |what: &str| EnvelopeError::Damaged(what.to_owned());
-        let text = std::str::from_utf8(bytes).map_err(|_| damaged("it is not text"))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| damaged("it is not text"))?;
         let body_end = text
             .trim_end_matches('\n')
             .rfind('\n')
@@ -204,8 +264,10 @@ impl Envelope {
         Ok(Envelope {
             kdf,
             salt,
-            payload: header.payload.age.into_bytes(),
             model: ModelEncoding::Toml,
+            payload: header.payload.age.into_bytes(),
+            stored: Stored::from_bytes(Vec::new()),
+            records: 0..0,
         })
     }
 }
@@ -276,74 +338,112 @@ fn line_of(text: &str, offset: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn sample() -> Envelope {
-        Envelope {
-            kdf: KdfParams::DEFAULT,
-            salt: "0123456789abcdef0123456789abcdef".into(),
-            payload: b"age-encryption.org/v1\n-> X25519 binary \x00\xff\nsha256 = \"".to_vec(),
-            model: ModelEncoding::Json,
-        }
+    const SALT: &str = "0123456789abcdef0123456789abcdef";
+    const PAYLOAD: &[u8] = b"age-encryption.org/v1\n-> X25519 binary \x00\xff\nsha256 = \"";
+    const RECORDS: &[u8] = b"\x01\x02records\n";
+
+    fn sample() -> Vec<u8> {
+        let header = Envelope::header(KdfParams::DEFAULT, SALT, PAYLOAD, RECORDS.len() as u64);
+        [&header[..], PAYLOAD, RECORDS].concat()
+    }
+
+    fn parse(bytes: Vec<u8>) -> Result<Envelope, EnvelopeError> {
+        Envelope::read(Stored::from_bytes(bytes))
     }
 
     #[test]
     fn bytes_round_trip_and_the_header_is_toml() {
-        let bytes = sample().to_bytes();
-        assert_eq!(Envelope::parse(bytes.clone()).unwrap(), sample());
-        let header_end = bytes.len() - sample().payload.len();
+        let bytes = sample();
+        let envelope = parse(bytes.clone()).unwrap();
+        assert_eq!(
+            (envelope.kdf, envelope.salt.as_str(), envelope.model),
+            (KdfParams::DEFAULT, SALT, ModelEncoding::Sealed)
+        );
+        let records = envelope.read_records(0..envelope.records_len()).unwrap();
+        assert_eq!((envelope.payload(), &records[..]), (PAYLOAD, RECORDS));
+        assert!(
+            envelope
+                .read_records(0..envelope.records_len() + 1)
+                .is_err()
+        );
+        let header_end = bytes.len() - PAYLOAD.len() - RECORDS.len();
         let header: toml::Table =
             toml::from_str(std::str::from_utf8(&bytes[..header_end]).unwrap()).unwrap();
-        assert_eq!(header["version"].as_integer(), Some(2));
+        assert_eq!(header["version"].as_integer(), Some(3));
         assert_eq!(
             header["payload"]["age_bytes"].as_integer(),
-            Some(sample().payload.len() as i64)
+            Some(PAYLOAD.len() as i64)
+        );
+        assert_eq!(
+            header["payload"]["records_bytes"].as_integer(),
+            Some(RECORDS.len() as i64)
         );
     }
 
+    /// The records are authenticated one by one when opened (vault::records); the
+    /// envelope catches every change to the rest, and any change of length.
     #[test]
-    fn any_changed_byte_is_caught() {
-        let text = sample().to_bytes();
-        for i in 0..text.len() {
-            let mut damaged = text.clone();
+    fn any_changed_byte_before_the_records_is_caught() {
+        let bytes = sample();
+        let records_start = bytes.len() - RECORDS.len();
+        for i in 0..records_start {
+            let mut damaged = bytes.clone();
             damaged[i] ^= 0x01;
-            assert!(
-                Envelope::parse(damaged).is_err(),
-                "byte {i} flipped went unnoticed"
-            );
+            assert!(parse(damaged).is_err(), "byte {i} flipped went unnoticed");
         }
-        for len in 0..text.len() {
-            assert!(
-                Envelope::parse(text[..len].to_vec()).is_err(),
-                "truncated to {len}"
-            );
+        for len in 0..bytes.len() {
+            assert!(parse(bytes[..len].to_vec()).is_err(), "truncated to {len}");
         }
-        let mut longer = text.clone();
+        let mut longer = bytes.clone();
         longer.push(b'\n');
-        assert!(Envelope::parse(longer).is_err(), "appended to");
+        assert!(parse(longer).is_err(), "appended to");
     }
 
     #[test]
     fn newer_versions_are_named() {
-        let text = String::from_utf8_lossy(&sample().to_bytes()).into_owned();
-        let newer = text.replace("version = 2\n", "version = 3\n");
+        let text = String::from_utf8_lossy(&sample()).into_owned();
+        let newer = text.replace("version = 3\n", "version = 4\n");
         // The checksum no longer matches, but the version is looked at first.
-        assert_eq!(
-            Envelope::parse(newer.into_bytes()),
-            Err(EnvelopeError::NewerVersion(3))
-        );
+        assert!(matches!(
+            parse(newer.into_bytes()),
+            Err(EnvelopeError::NewerVersion(4))
+        ));
+    }
+
+    #[test]
+    fn a_version_that_does_not_fit_the_layout_is_damage() {
+        let text = String::from_utf8_lossy(&sample()).into_owned();
+        let claims_2 = text.replace("version = 3\n", "version = 2\n");
+        assert!(matches!(
+            parse(claims_2.into_bytes()),
+            Err(EnvelopeError::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn format_2_files_are_still_read() {
+        let v2 = include_bytes!("../../tests/fixtures/vault-v2.toml");
+        let envelope = parse(v2.to_vec()).unwrap();
+        assert_eq!(envelope.model, ModelEncoding::Json);
+        assert!(envelope.payload().starts_with(b"age-encryption.org/v1\n"));
+        assert_eq!(envelope.records_len(), 0);
+        let mut damaged = v2.to_vec();
+        damaged[v2.len() - 10] ^= 0x01;
+        assert!(parse(damaged).is_err());
     }
 
     #[test]
     fn format_1_files_are_still_read() {
         let v1 = include_bytes!("../../tests/fixtures/vault-v1.toml");
-        let envelope = Envelope::parse(v1.to_vec()).unwrap();
+        let envelope = parse(v1.to_vec()).unwrap();
         assert_eq!(envelope.model, ModelEncoding::Toml);
         assert!(
             envelope
-                .payload
+                .payload()
                 .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
         );
         let mut damaged = v1.to_vec();
         damaged[400] ^= 0x01;
-        assert!(Envelope::parse(damaged).is_err());
+        assert!(parse(damaged).is_err());
     }
 }

@@ -9,16 +9,18 @@ pub mod file;
 mod file_store;
 pub mod format;
 pub mod model;
+pub mod payload;
+mod records;
 pub mod store;
-
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crypto::{CryptoError, KdfParams, VaultKey};
+use crypto::{KdfParams, VaultKey};
 use file::VaultFile;
-use format::{Envelope, EnvelopeError, ModelEncoding};
+use format::{Envelope, EnvelopeError};
 pub use model::Vault;
+use payload::{Kept, Opened, Selection};
+use store::{Part, Stored};
 
 /// How many times a write re-reads and re-applies its change after another writer
 /// won OpenBao's check-and-set.
@@ -49,7 +51,7 @@ impl Unlocked {
             return Err(Error::VaultExists(self.file.path().to_path_buf()));
         }
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, &lock, kdf, &salt, version)?;
+        self.write(&mut vault, None, &lock, kdf, &salt, version)?;
         Ok(vault)
     }
 
@@ -59,7 +61,7 @@ impl Unlocked {
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        open_payload(&self.file, &self.key, &envelope, None)
+        open_payload(&self.file, &self.key, &envelope, Selection::All)
     }
 
     pub fn file(&self) -> &VaultFile {
@@ -69,7 +71,27 @@ impl Unlocked {
     /// Applies `change` to the vault as it is on disk now, under the write lock, and
     /// saves the result; another process's changes made since this one opened the
     /// vault are kept. Returns the change's result.
-    pub fn update<T>(&self, mut change: impl FnMut(&mut Vault) -> Result<T>) -> Result<T> {
+    pub fn update<T>(&self, change: impl FnMut(&mut Vault) -> Result<T>) -> Result<T> {
+        self.update_selected(Selection::All, change)
+    }
+
+    /// `update` for a change to the profiles `names` (and apps) only: `change` sees
+    /// the vault with those profiles (the ones that exist), may change, add or remove
+    /// them, and the others are written back as they are, unread. Its cost does not
+    /// grow with the profiles it does not touch.
+    pub fn update_profiles<T>(
+        &self,
+        names: &[&str],
+        change: impl FnMut(&mut Vault) -> Result<T>,
+    ) -> Result<T> {
+        self.update_selected(Selection::Only(names), change)
+    }
+
+    fn update_selected<T>(
+        &self,
+        mut selection: Selection,
+        mut change: impl FnMut(&mut Vault) -> Result<T>,
+    ) -> Result<T> {
         // A file is locked, so one pass does; OpenBao's check-and-set may find that
         // another machine wrote first: then re-read and apply the change again.
         for _ in 0..WRITE_ATTEMPTS {
@@ -78,10 +100,28 @@ impl Unlocked {
             if !self.key.fits(&envelope.kdf, &envelope.salt) {
                 return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
             }
-            let mut vault = open_payload(&self.file, &self.key, &envelope, None)?;
+            let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
+            let (mut vault, kept) = opened.select(&self.file, selection)?;
+            let recipients_before = (vault.recipients.clone(), vault.passphrase_recipient.clone());
             let result = change(&mut vault)?;
+            if kept.is_some()
+                && (&vault.recipients, &vault.passphrase_recipient)
+                    != (&recipients_before.0, &recipients_before.1)
+            {
+                // Other recipients need a profile key nobody removed holds: every
+                // profile is sealed anew, so read them all and apply the change again.
+                selection = Selection::All;
+                continue;
+            }
             // The header stays as found: a recipient writing must not undo a passwd.
-            match self.write(&mut vault, &lock, envelope.kdf, &envelope.salt, version) {
+            match self.write(
+                &mut vault,
+                kept,
+                &lock,
+                envelope.kdf,
+                &envelope.salt,
+                version,
+            ) {
                 Err(Error::WriteConflict) => continue,
                 Err(e) => return Err(e),
                 Ok(()) => return Ok(result),
@@ -109,11 +149,11 @@ impl Unlocked {
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        let mut vault = open_payload(&self.file, &self.key, &envelope, None)?;
+        let mut vault = open_payload(&self.file, &self.key, &envelope, Selection::All)?;
         change(&mut vault)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, &lock, kdf, &salt, version)
+        self.write(&mut vault, None, &lock, kdf, &salt, version)
     }
 
     pub fn key(&self) -> &VaultKey {
@@ -144,29 +184,26 @@ impl Unlocked {
         Ok(recipients)
     }
 
+    /// Writes `vault` in format 3, with `kept` records (of profiles it does not
+    /// hold) copied as they are.
     fn write(
         &self,
         vault: &mut Vault,
+        kept: Option<Kept>,
         lock: &store::WriteLock,
         kdf: KdfParams,
         salt: &str,
         version: store::Version,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
-        // About a kilobyte a profile: sized once, not grown (and copied) as it fills.
-        let mut plaintext =
-            Zeroizing::new(Vec::with_capacity(64 * 1024 + vault.profiles.len() * 1024));
-        serde_json::to_writer(&mut *plaintext, &*vault)
-            .map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))?;
-        let payload = VaultKey::seal(&plaintext, &recipients)
+        let (sealed, previous) = payload::seal(vault, kept)?;
+        let payload = VaultKey::seal(&sealed.root, &recipients)
             .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
-        let envelope = Envelope {
-            kdf,
-            salt: salt.to_owned(),
-            payload,
-            model: ModelEncoding::Json,
-        };
-        self.file.replace(&envelope.to_bytes(), lock, version)
+        let header = Envelope::header(kdf, salt, &payload, sealed.layout.len());
+        let mut parts = vec![Part::New(&header), Part::New(&payload)];
+        parts.extend(sealed.record_parts(previous));
+        self.file
+            .replace_parts(&parts, previous.map(Envelope::stored), lock, version)
     }
 }
 
@@ -186,13 +223,14 @@ pub fn read_envelope(file: &VaultFile) -> Result<Envelope> {
 }
 
 fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version)> {
-    let (bytes, version) = file.read_versioned()?;
-    let bytes = bytes.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
-    Ok((parse_envelope(file, bytes)?, version))
+    let (stored, version) = file.read_stored()?;
+    let stored = stored.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
+    Ok((parse_envelope(file, stored)?, version))
 }
 
-fn parse_envelope(file: &VaultFile, bytes: Vec<u8>) -> Result<Envelope> {
-    Envelope::parse(bytes).map_err(|e| match e {
+/// Reads a stored version's envelope.
+pub fn parse_envelope(file: &VaultFile, stored: Stored) -> Result<Envelope> {
+    Envelope::read(stored).map_err(|e| match e {
         EnvelopeError::Damaged(detail) => Error::damaged(file.path(), detail),
         EnvelopeError::NewerVersion(found) => Error::NewerVersion {
             path: file.path().to_path_buf(),
@@ -200,85 +238,149 @@ fn parse_envelope(file: &VaultFile, bytes: Vec<u8>) -> Result<Envelope> {
             found,
             known: format::VERSION,
         },
+        EnvelopeError::Unreadable(source) => Error::Unreadable {
+            path: file.path().to_path_buf(),
+            source,
+        },
     })
 }
 
-/// Decrypts and reads the payload: the whole model, or with `only` the one profile.
+/// Decrypts and reads the payload: the whole model, or only the selected profiles.
 pub fn open_payload(
     file: &VaultFile,
     key: &VaultKey,
     envelope: &Envelope,
-    only: Option<&str>,
+    selection: Selection,
 ) -> Result<Vault> {
-    let plaintext = decrypt(file, key, envelope)?;
-    parse_model(file, &plaintext, envelope.model, only)
+    Opened::decrypt(file, key, envelope)?.model(file, selection)
 }
 
-/// The decrypted payload; `WrongPassphrase` when the key does not open it.
-pub fn decrypt(
-    file: &VaultFile,
-    key: &VaultKey,
-    envelope: &Envelope,
-) -> Result<Zeroizing<Vec<u8>>> {
-    key.open(&envelope.payload).map_err(|e| match e {
-        CryptoError::NoMatchingKey => Error::WrongPassphrase(file.path().to_path_buf()),
-        CryptoError::Corrupt(detail) => Error::damaged(file.path(), detail),
-    })
-}
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
 
-/// Reads the decrypted model. The payload is authenticated, so a failure here means a
-/// newer or broken writer, not an attacker; the messages quote no content, since the
-/// parser's own would quote secret values.
-pub fn parse_model(
-    file: &VaultFile,
-    plaintext: &[u8],
-    encoding: ModelEncoding,
-    only: Option<&str>,
-) -> Result<Vault> {
-    #[derive(serde::Deserialize)]
-    struct SchemaOnly {
-        schema: u32,
+    use super::*;
+    use crate::spapi::Region;
+    use model::Profile;
+
+    fn unlocked(dir: &std::path::Path) -> Unlocked {
+        let kdf = KdfParams {
+            memory_kib: KdfParams::MIN_MEMORY_KIB,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let key = VaultKey::derive(&Secret::from("passphrase"), kdf, &crypto::new_salt()).unwrap();
+        Unlocked::new(VaultFile::file(dir.join("vault.toml")), key)
     }
-    let newer = |found: u32| Error::NewerVersion {
-        path: file.path().to_path_buf(),
-        what: "payload schema",
-        found,
-        known: model::SCHEMA,
-    };
-    let does_not_fit = || {
-        Error::damaged(
-            file.path(),
-            format!(
-                "the decrypted payload does not fit schema {}",
-                model::SCHEMA
-            ),
+
+    /// The root's profile key and each profile's sealed record, as stored now.
+    fn sealed(unlocked: &Unlocked) -> (String, BTreeMap<String, Vec<u8>>) {
+        let envelope = read_envelope(unlocked.file()).unwrap();
+        let Opened::Sealed { root, .. } =
+            Opened::decrypt(unlocked.file(), unlocked.key(), &envelope).unwrap()
+        else {
+            panic!("not format 3");
+        };
+        let records = root
+            .vault
+            .profiles
+            .iter()
+            .map(|(name, at)| {
+                let range = at.range(name, envelope.records_len()).unwrap();
+                (
+                    name.clone(),
+                    envelope.read_records(range).unwrap().into_owned(),
+                )
+            })
+            .collect();
+        (root.profile_key.expose().to_owned(), records)
+    }
+
+    fn three_profiles(dir: &std::path::Path) -> Unlocked {
+        let unlocked = unlocked(dir);
+        unlocked
+            .save_new(|vault| {
+                for name in ["p0", "p1", "p2"] {
+                    let profile = Profile::new("main".into(), Region::Eu, None);
+                    vault.profiles.insert(name.into(), profile);
+                }
+                Ok(())
+            })
+            .unwrap();
+        unlocked
+    }
+
+    #[test]
+    fn a_write_about_one_profile_copies_the_others_records_and_keeps_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let unlocked = three_profiles(dir.path());
+        let (key, before) = sealed(&unlocked);
+        unlocked
+            .update_profiles(&["p1"], |vault| {
+                assert_eq!(vault.profiles.keys().collect::<Vec<_>>(), ["p1"]);
+                vault.profile_mut("p1")?.sandbox = true;
+                Ok(())
+            })
+            .unwrap();
+        let (key_after, after) = sealed(&unlocked);
+        assert_eq!(key_after, key);
+        assert_eq!((&after["p0"], &after["p2"]), (&before["p0"], &before["p2"]));
+        assert_ne!(after["p1"], before["p1"]);
+        let vault = unlocked.reload().unwrap();
+        assert!(vault.profiles["p1"].sandbox);
+        assert!(!vault.profiles["p0"].sandbox && !vault.profiles["p2"].sandbox);
+    }
+
+    #[test]
+    fn a_write_of_the_whole_vault_or_of_recipients_seals_all_under_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let unlocked = three_profiles(dir.path());
+        let (key, before) = sealed(&unlocked);
+        unlocked.update(|_| Ok(())).unwrap();
+        let (key_after, after) = sealed(&unlocked);
+        assert_ne!(key_after, key);
+        assert!(before.iter().all(|(name, record)| after[name] != *record));
+        // A change of recipients made by a write about one profile is applied to the
+        // whole vault, which is sealed anew.
+        let recipient = VaultKey::derive(
+            &Secret::from("another"),
+            unlocked.kdf(),
+            &crypto::new_salt(),
         )
-    };
-    let parsed = match (encoding, only) {
-        (ModelEncoding::Json, Some(name)) => {
-            serde_json::from_slice::<model::VaultOf<&serde_json::value::RawValue>>(plaintext)
-                .and_then(|raw| raw.with_only(name))
-                .map_err(|_| serde_json::from_slice::<SchemaOnly>(plaintext).ok())
-        }
-        (ModelEncoding::Json, None) => serde_json::from_slice::<Vault>(plaintext)
-            .map_err(|_| serde_json::from_slice::<SchemaOnly>(plaintext).ok()),
-        (ModelEncoding::Toml, _) => {
-            let text = std::str::from_utf8(plaintext)
-                .map_err(|_| Error::damaged(file.path(), "the decrypted payload is not text"))?;
-            toml::from_str::<Vault>(text)
-                .map(|mut vault| {
-                    if let Some(name) = only {
-                        vault.profiles.retain(|profile, _| profile == name);
-                    }
-                    vault
-                })
-                .map_err(|_| toml::from_str::<SchemaOnly>(text).ok())
-        }
-    };
-    match parsed {
-        Ok(vault) if vault.schema > model::SCHEMA => Err(newer(vault.schema)),
-        Ok(vault) => Ok(vault),
-        Err(Some(only)) if only.schema > model::SCHEMA => Err(newer(only.schema)),
-        Err(_) => Err(does_not_fit()),
+        .unwrap()
+        .recipient()
+        .to_string();
+        let mut seen = Vec::new();
+        unlocked
+            .update_profiles(&["p1"], |vault| {
+                seen.push(vault.profiles.len());
+                vault.recipients.insert("other".into(), recipient.clone());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, [1, 3]);
+        let (key_last, last) = sealed(&unlocked);
+        assert_ne!(key_last, key_after);
+        assert!(after.iter().all(|(name, record)| last[name] != *record));
+        assert_eq!(unlocked.reload().unwrap().recipients.len(), 1);
+    }
+
+    #[test]
+    fn a_profile_not_read_cannot_be_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let unlocked = three_profiles(dir.path());
+        let before = std::fs::read(dir.path().join("vault.toml")).unwrap();
+        let error = unlocked
+            .update_profiles(&["p1"], |vault| {
+                let profile = Profile::new("main".into(), Region::Na, None);
+                vault.profiles.insert("p0".into(), profile);
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(error.to_string().contains("'p0'"), "{error}");
+        assert_eq!(
+            std::fs::read(dir.path().join("vault.toml")).unwrap(),
+            before
+        );
     }
 }

@@ -3,7 +3,11 @@
 //! (locked, atomic replace, backup) and an OpenBao secret (check-and-set) implement it;
 //! another backend is one new file plus one line in `open`.
 
+use std::borrow::Cow;
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::bao::{self, BaoStore};
@@ -27,9 +31,139 @@ impl WriteLock {
     }
 }
 
+/// One stored version, as read: bytes in memory, or an open file read by position,
+/// so that a command about one profile reads that profile's part and not the rest.
+/// The file is never changed in place (writes rename a new one over it), so what is
+/// read from it later is still this version.
+#[derive(Debug)]
+pub struct Stored {
+    source: Source,
+    len: u64,
+}
+
+#[derive(Debug)]
+enum Source {
+    Bytes(Vec<u8>),
+    File(File),
+}
+
+impl Stored {
+    pub fn from_bytes(bytes: Vec<u8>) -> Stored {
+        Stored {
+            len: bytes.len() as u64,
+            source: Source::Bytes(bytes),
+        }
+    }
+
+    pub(crate) fn from_file(file: File, len: u64) -> Stored {
+        Stored {
+            source: Source::File(file),
+            len,
+        }
+    }
+
+    /// How many bytes it has.
+    pub fn size(&self) -> u64 {
+        self.len
+    }
+
+    /// The bytes in `range`; an error when it reaches past the end.
+    pub fn read_at(&self, range: Range<u64>) -> std::io::Result<Cow<'_, [u8]>> {
+        if range.start > range.end || range.end > self.len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        match &self.source {
+            Source::Bytes(bytes) => Ok(Cow::Borrowed(
+                &bytes[range.start as usize..range.end as usize],
+            )),
+            Source::File(file) => {
+                let mut buffer = vec![0; (range.end - range.start) as usize];
+                file.read_exact_at(&mut buffer, range.start)?;
+                Ok(Cow::Owned(buffer))
+            }
+        }
+    }
+
+    pub fn into_bytes(self) -> std::io::Result<Vec<u8>> {
+        match self.source {
+            Source::Bytes(bytes) => Ok(bytes),
+            Source::File(file) => {
+                let mut bytes = Vec::with_capacity(self.len as usize);
+                file.take(self.len).read_to_end(&mut bytes)?;
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// Appends the bytes in `range` to `out`; between files, the kernel copies them
+    /// (copy_file_range) without passing them through this process.
+    pub fn copy_to(&self, range: Range<u64>, out: &mut File) -> std::io::Result<()> {
+        let wanted = range.end.saturating_sub(range.start);
+        let copied = match &self.source {
+            Source::Bytes(_) => {
+                out.write_all(&self.read_at(range)?)?;
+                wanted
+            }
+            Source::File(file) => {
+                let mut source = file;
+                source.seek(SeekFrom::Start(range.start))?;
+                std::io::copy(&mut source.take(wanted), out)?
+            }
+        };
+        if copied != wanted {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+}
+
+/// A piece of what a write stores: new bytes, or a range of the version read under
+/// the same lock or check-and-set, carried over unchanged.
+#[derive(Debug, Clone)]
+pub enum Part<'a> {
+    New(&'a [u8]),
+    Unchanged(Range<u64>),
+}
+
+/// `parts` as one run of bytes, for stores that take the whole value at once.
+pub fn assemble(parts: &[Part], read: Option<&Stored>) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for part in parts {
+        match part {
+            Part::New(new) => bytes.extend_from_slice(new),
+            Part::Unchanged(range) => {
+                let read = read.ok_or(std::io::ErrorKind::NotFound)?;
+                bytes.extend_from_slice(&read.read_at(range.clone())?);
+            }
+        }
+    }
+    Ok(bytes)
+}
+
 pub trait Store: std::fmt::Debug + Send + Sync {
     /// The bytes and their version; `None` when there is no vault yet.
     fn read(&self) -> Result<(Option<Vec<u8>>, Version)>;
+
+    /// `read`, as a source read by position where the backend can (a file); by
+    /// default, the bytes read whole.
+    fn read_stored(&self) -> Result<(Option<Stored>, Version)> {
+        self.read()
+            .map(|(bytes, version)| (bytes.map(Stored::from_bytes), version))
+    }
+
+    /// `write` of `parts`, the unchanged ones taken from `read` (the version read
+    /// under `lock`); by default assembled in memory first.
+    fn write_parts(
+        &self,
+        parts: &[Part],
+        read: Option<&Stored>,
+        lock: &WriteLock,
+        version: Version,
+    ) -> Result<()> {
+        let bytes = assemble(parts, read)
+            .map_err(|e| Error::Other(format!("cannot assemble the vault to write: {e}")))?;
+        self.write(&bytes, lock, version)
+    }
 
     /// Whether there is a vault, without reading it where the backend can tell.
     fn exists(&self) -> Result<bool> {

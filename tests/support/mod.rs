@@ -473,13 +473,21 @@ impl Terminal {
     }
 }
 
-/// Where a format 2 vault file's header ends (after its `sha256 = "…"` line) and its
+/// Where a format 3 vault file's header ends (after its `sha256 = "…"` line) and its
 /// binary age payload starts.
 pub fn payload_start(file: &[u8]) -> usize {
     let checksum = file
         .windows(11)
         .position(|w| w == b"\nsha256 = \"")
-        .expect("a format 2 header")
+        .expect("a format 3 header")
         + 1;
     checksum + file[checksum..].iter().position(|&b| b == b'\n').unwrap() + 1
+}
+
+/// A format 3 vault file's age payload (the root), as its header places it.
+pub fn age_payload(file: &[u8]) -> &[u8] {
+    let start = payload_start(file);
+    let header: toml::Table = toml::from_str(std::str::from_utf8(&file[..start]).unwrap()).unwrap();
+    let len = header["payload"]["age_bytes"].as_integer().unwrap() as usize;
+    &file[start..start + len]
 }

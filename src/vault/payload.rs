@@ -1,0 +1,364 @@
+//! From a key and an envelope to the model, and back: decrypting the age payload,
+//! reading the model it holds (all of it, or only the profiles a command names), and
+//! sealing a model into a format 3 payload and records.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::value::RawValue;
+use zeroize::Zeroizing;
+
+use super::crypto::{CryptoError, VaultKey};
+use super::file::VaultFile;
+use super::format::{Envelope, ModelEncoding};
+use super::model::{self, Vault, VaultOf};
+use super::records::{ProfileKey, RecordError, RecordRef, RecordsLayout, Root};
+use super::store::Part;
+use crate::error::{Error, Result};
+
+/// Which profiles a command reads: apps and recipients are always read whole.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    All,
+    Only(&'a [&'a str]),
+}
+
+impl<'a> Selection<'a> {
+    /// Tells whether a profile is selected, in constant time: `refresh` may name
+    /// every one of 10,000.
+    fn matcher(&self) -> impl Fn(&str) -> bool + 'a {
+        let names: Option<HashSet<&'a str>> = match *self {
+            Selection::All => None,
+            Selection::Only(names) => Some(names.iter().copied().collect()),
+        };
+        move |name| names.as_ref().is_none_or(|names| names.contains(name))
+    }
+}
+
+/// A decrypted payload: the whole model (formats 1 and 2), or a format 3 root, whose
+/// profiles are read and opened only when asked for.
+pub enum Opened<'e> {
+    Whole {
+        plaintext: Zeroizing<Vec<u8>>,
+        encoding: ModelEncoding,
+    },
+    Sealed {
+        root: Root,
+        key: ProfileKey,
+        envelope: &'e Envelope,
+    },
+}
+
+/// The sealed records of the profiles a format 3 update did not read: written back
+/// as they are (where they were in `envelope`), under the key they were sealed with.
+pub struct Kept<'o> {
+    key: &'o ProfileKey,
+    envelope: &'o Envelope,
+    records: Vec<(&'o str, RecordRef)>,
+}
+
+/// A profile's name and its decrypted record.
+type OpenedRecord<'a> = (&'a str, Zeroizing<Vec<u8>>);
+
+/// Above this many profiles, the records are read in one piece rather than one by one.
+const READ_ONE_BY_ONE_MAX: usize = 32;
+
+impl<'e> Opened<'e> {
+    /// Decrypts `envelope`'s payload; `WrongPassphrase` when `key` does not open it.
+    pub fn decrypt(file: &VaultFile, key: &VaultKey, envelope: &'e Envelope) -> Result<Self> {
+        let plaintext = key.open(envelope.payload()).map_err(|e| match e {
+            CryptoError::NoMatchingKey => Error::WrongPassphrase(file.path().to_path_buf()),
+            CryptoError::Corrupt(detail) => Error::damaged(file.path(), detail),
+        })?;
+        if envelope.model != ModelEncoding::Sealed {
+            return Ok(Opened::Whole {
+                plaintext,
+                encoding: envelope.model,
+            });
+        }
+        let root: Root = serde_json::from_slice(&plaintext)
+            .map_err(|_| schema_error(file, &plaintext, ModelEncoding::Json))?;
+        check_schema(file, root.vault.schema)?;
+        let key = ProfileKey::from_root(&root).map_err(|e| record_error(file, e))?;
+        Ok(Opened::Sealed {
+            root,
+            key,
+            envelope,
+        })
+    }
+
+    /// The model with the selected profiles (those of them that exist).
+    pub fn model(&self, file: &VaultFile, selection: Selection) -> Result<Vault> {
+        match self {
+            Opened::Whole {
+                plaintext,
+                encoding,
+            } => parse_whole(file, plaintext, *encoding, selection),
+            Opened::Sealed { root, .. } => {
+                let mut profiles = BTreeMap::new();
+                for (name, plaintext) in self.open_records(file, selection)? {
+                    let profile = serde_json::from_slice(&plaintext)
+                        .map_err(|_| schema_error(file, &plaintext, ModelEncoding::Json))?;
+                    profiles.insert(name.to_owned(), profile);
+                }
+                Ok(with_profiles(&root.vault, profiles))
+            }
+        }
+    }
+
+    /// The model with the selected profiles, and (format 3, some profiles) the
+    /// others' records to write back untouched. Formats 1 and 2 are read whole, and
+    /// a write of the whole vault seals every profile anew, under a new key.
+    pub fn select(
+        &self,
+        file: &VaultFile,
+        selection: Selection,
+    ) -> Result<(Vault, Option<Kept<'_>>)> {
+        match (self, selection) {
+            (Opened::Whole { .. }, _) | (_, Selection::All) => {
+                Ok((self.model(file, Selection::All)?, None))
+            }
+            (
+                Opened::Sealed {
+                    root,
+                    key,
+                    envelope,
+                },
+                Selection::Only(_),
+            ) => {
+                let vault = self.model(file, selection)?;
+                let selected = selection.matcher();
+                let records = root
+                    .vault
+                    .profiles
+                    .iter()
+                    .filter(|(name, _)| !selected(name))
+                    .map(|(name, &at)| (name.as_str(), at))
+                    .collect();
+                let kept = Kept {
+                    key,
+                    envelope,
+                    records,
+                };
+                Ok((vault, Some(kept)))
+            }
+        }
+    }
+
+    /// The whole model as JSON, for the unlock agent to hold; `None` for format 1,
+    /// whose TOML it does not read.
+    pub fn model_json(&self, file: &VaultFile) -> Result<Option<Zeroizing<String>>> {
+        match self {
+            Opened::Whole {
+                encoding: ModelEncoding::Toml,
+                ..
+            } => Ok(None),
+            Opened::Whole { plaintext, .. } => Ok(std::str::from_utf8(plaintext)
+                .ok()
+                .map(|text| Zeroizing::new(text.to_owned()))),
+            Opened::Sealed { root, .. } => {
+                // The records are JSON already: spliced in as they are, not parsed.
+                let opened = self.open_records(file, Selection::All)?;
+                let mut profiles = BTreeMap::new();
+                for (name, plaintext) in &opened {
+                    let raw: &RawValue = serde_json::from_slice(plaintext)
+                        .map_err(|_| schema_error(file, plaintext, ModelEncoding::Json))?;
+                    profiles.insert((*name).to_owned(), raw);
+                }
+                let json = serde_json::to_string(&with_profiles(&root.vault, profiles))
+                    .map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))?;
+                Ok(Some(Zeroizing::new(json)))
+            }
+        }
+    }
+
+    /// The decrypted records of the selected profiles of a format 3 vault, by name.
+    fn open_records(
+        &self,
+        file: &VaultFile,
+        selection: Selection,
+    ) -> Result<Vec<OpenedRecord<'_>>> {
+        let Opened::Sealed {
+            root,
+            key,
+            envelope,
+        } = self
+        else {
+            return Ok(Vec::new());
+        };
+        let selected = selection.matcher();
+        let chosen: Vec<(&str, RecordRef)> = root
+            .vault
+            .profiles
+            .iter()
+            .filter(|(name, _)| selected(name))
+            .map(|(name, &at)| (name.as_str(), at))
+            .collect();
+        let section_len = envelope.records_len();
+        let unreadable = |e| Error::Unreadable {
+            path: file.path().to_path_buf(),
+            source: e,
+        };
+        let whole = if chosen.len() > READ_ONE_BY_ONE_MAX {
+            Some(envelope.read_records(0..section_len).map_err(unreadable)?)
+        } else {
+            None
+        };
+        let mut opened = Vec::with_capacity(chosen.len());
+        for (name, at) in chosen {
+            let range = at
+                .range(name, section_len)
+                .map_err(|e| record_error(file, e))?;
+            let record = match &whole {
+                Some(whole) => {
+                    std::borrow::Cow::Borrowed(&whole[range.start as usize..range.end as usize])
+                }
+                None => envelope.read_records(range).map_err(unreadable)?,
+            };
+            let plaintext = key.open(name, &record).map_err(|e| record_error(file, e))?;
+            opened.push((name, plaintext));
+        }
+        Ok(opened)
+    }
+}
+
+/// What a format 3 write stores after the header and the age payload.
+pub struct Sealed {
+    pub root: Zeroizing<Vec<u8>>,
+    pub layout: RecordsLayout,
+}
+
+impl Sealed {
+    /// The records as parts of a write: kept runs (ranges of `previous`, the version
+    /// read) and then the records sealed now.
+    pub fn record_parts<'a>(&'a self, previous: Option<&Envelope>) -> Vec<Part<'a>> {
+        let mut parts: Vec<Part> = match previous {
+            Some(previous) => self
+                .layout
+                .kept_runs()
+                .iter()
+                .map(|run| Part::Unchanged(previous.stored_range(run.clone())))
+                .collect(),
+            None => Vec::new(),
+        };
+        parts.push(Part::New(self.layout.new_records()));
+        parts
+    }
+}
+
+/// Seals `vault` as a format 3 root (still to be age-encrypted) and records. The
+/// profiles in `vault` are sealed anew; `kept` records are carried over as they are,
+/// under their key; without `kept`, a new profile key is drawn. Returns what to write
+/// and the version `kept` came from.
+pub fn seal<'k>(vault: &Vault, kept: Option<Kept<'k>>) -> Result<(Sealed, Option<&'k Envelope>)> {
+    let fresh;
+    let (key, previous, kept_records) = match kept {
+        Some(Kept {
+            key,
+            envelope,
+            records,
+        }) => (key, Some(envelope), records),
+        None => {
+            fresh = ProfileKey::generate();
+            (&fresh, None, Vec::new())
+        }
+    };
+    let mut sealed = Vec::with_capacity(vault.profiles.len());
+    for (name, profile) in &vault.profiles {
+        let plaintext = Zeroizing::new(serialize(profile)?);
+        sealed.push((name.as_str(), key.seal(name, &plaintext)));
+    }
+    let mut layout = RecordsLayout::new(&kept_records, &sealed).map_err(|name| {
+        Error::Other(format!(
+            "profile '{name}' was changed without being read: nothing was written"
+        ))
+    })?;
+    let root = Root {
+        profile_key: key.to_root_text(),
+        vault: with_profiles(vault, layout.take_placed()),
+    };
+    let root = Zeroizing::new(serialize(&root)?);
+    Ok((Sealed { root, layout }, previous))
+}
+
+fn serialize(value: &impl serde::Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Other(format!("cannot serialize the vault: {e}")))
+}
+
+/// `vault`'s apps and recipients with other profiles.
+fn with_profiles<P, Q>(vault: &VaultOf<P>, profiles: BTreeMap<String, Q>) -> VaultOf<Q> {
+    VaultOf {
+        schema: vault.schema,
+        apps: vault.apps.clone(),
+        profiles,
+        recipients: vault.recipients.clone(),
+        passphrase_recipient: vault.passphrase_recipient.clone(),
+    }
+}
+
+fn record_error(file: &VaultFile, error: RecordError) -> Error {
+    Error::damaged(file.path(), error.to_string())
+}
+
+fn check_schema(file: &VaultFile, schema: u32) -> Result<()> {
+    if schema > model::SCHEMA {
+        return Err(Error::NewerVersion {
+            path: file.path().to_path_buf(),
+            what: "payload schema",
+            found: schema,
+            known: model::SCHEMA,
+        });
+    }
+    Ok(())
+}
+
+/// Why decrypted content does not read as the model. It is authenticated, so this
+/// means a newer or broken writer, not an attacker; the messages quote no content,
+/// since the parser's own would quote secret values.
+fn schema_error(file: &VaultFile, plaintext: &[u8], encoding: ModelEncoding) -> Error {
+    #[derive(serde::Deserialize)]
+    struct SchemaOnly {
+        schema: u32,
+    }
+    let declared = match encoding {
+        ModelEncoding::Toml => std::str::from_utf8(plaintext)
+            .ok()
+            .and_then(|text| toml::from_str::<SchemaOnly>(text).ok()),
+        _ => serde_json::from_slice::<SchemaOnly>(plaintext).ok(),
+    };
+    match declared {
+        Some(only) if only.schema > model::SCHEMA => check_schema(file, only.schema).unwrap_err(),
+        _ => Error::damaged(
+            file.path(),
+            format!(
+                "the decrypted payload does not fit schema {}",
+                model::SCHEMA
+            ),
+        ),
+    }
+}
+
+/// Reads a whole model (formats 1 and 2).
+fn parse_whole(
+    file: &VaultFile,
+    plaintext: &[u8],
+    encoding: ModelEncoding,
+    selection: Selection,
+) -> Result<Vault> {
+    let parsed = match (encoding, selection) {
+        (ModelEncoding::Toml, _) => std::str::from_utf8(plaintext)
+            .ok()
+            .and_then(|text| toml::from_str::<Vault>(text).ok())
+            .map(|mut vault| {
+                let selected = selection.matcher();
+                vault.profiles.retain(|name, _| selected(name));
+                vault
+            }),
+        (_, Selection::All) => serde_json::from_slice::<Vault>(plaintext).ok(),
+        (_, Selection::Only(names)) => serde_json::from_slice::<VaultOf<&RawValue>>(plaintext)
+            .and_then(|raw| raw.with_only(names))
+            .ok(),
+    };
+    let vault = parsed.ok_or_else(|| schema_error(file, plaintext, encoding))?;
+    check_schema(file, vault.schema)?;
+    Ok(vault)
+}
