@@ -15,9 +15,31 @@ pub struct ForwardingPage {
     _file: NamedTempFile,
 }
 
+/// How pages are opened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Browser {
+    /// Not at all (`--no-browser`): the address is printed.
+    Off,
+    /// The desktop's default browser.
+    Desktop,
+    /// A command, as `BROWSER` gives it: `%s` stands for the address, else it goes last.
+    Command(String),
+}
+
+impl Browser {
+    /// The command the settings name (`BROWSER`), else the desktop's browser.
+    pub fn from_setting(command: Option<String>) -> Browser {
+        command.map_or(Browser::Desktop, Browser::Command)
+    }
+}
+
 /// Opens `url` through a 0600 page in the user's private runtime folder. `None` when
-/// no browser could be started (the caller then prints the address for the user).
-pub fn open_privately(url: &str) -> Option<ForwardingPage> {
+/// no browser could be started, or none is to be (the caller then prints the address
+/// for the user).
+pub fn open_privately(url: &str, browser: &Browser) -> Option<ForwardingPage> {
+    if *browser == Browser::Off {
+        return None;
+    }
     let folder = crate::private_file::ensure_runtime_folder().ok()?;
     let mut file = tempfile::Builder::new()
         .prefix("open-")
@@ -26,7 +48,7 @@ pub fn open_privately(url: &str) -> Option<ForwardingPage> {
         .ok()?;
     file.write_all(forwarding_page(url).as_bytes()).ok()?;
     let page = url::Url::from_file_path(file.path()).ok()?;
-    open(page.as_str()).then_some(ForwardingPage { _file: file })
+    open(page.as_str(), browser).then_some(ForwardingPage { _file: file })
 }
 
 /// A page that sends the browser on to `url` at once, without a Referer.
@@ -42,9 +64,10 @@ fn forwarding_page(url: &str) -> String {
 }
 
 /// Opens `target` (a page's `file://` address); false when no browser could be started.
-fn open(target: &str) -> bool {
-    match std::env::var("BROWSER") {
-        Ok(browser) if !browser.trim().is_empty() => {
+fn open(target: &str, browser: &Browser) -> bool {
+    match browser {
+        Browser::Off => false,
+        Browser::Command(browser) => {
             let command = if browser.contains("%s") {
                 browser.replace("%s", "\"$1\"")
             } else {
@@ -57,7 +80,7 @@ fn open(target: &str) -> bool {
                 .spawn()
                 .is_ok()
         }
-        _ => webbrowser::open(target).is_ok(),
+        Browser::Desktop => webbrowser::open(target).is_ok(),
     }
 }
 

@@ -10,9 +10,7 @@ use std::time::Duration;
 use rand::Rng;
 use url::Url;
 
-pub const TIMEOUT_VAR: &str = "SPVAULT_HTTP_TIMEOUT";
-/// The longest one operation with a server may take, over all its retries.
-pub const DEADLINE_VAR: &str = "SPVAULT_NETWORK_TIMEOUT";
+use crate::settings::NETWORK_TIMEOUT_VAR as DEADLINE_VAR;
 
 /// The longest `Retry-After` waited for; a longer one ends the attempts.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -38,14 +36,13 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The default policy with the deadline from `SPVAULT_NETWORK_TIMEOUT` (30 s).
-    pub fn from_env() -> Result<Self, String> {
-        let mut policy = RetryPolicy::default();
-        if let Ok(value) = std::env::var(DEADLINE_VAR) {
-            policy.deadline =
-                crate::duration::parse(&value).map_err(|e| format!("{DEADLINE_VAR}: {e}"))?;
+    /// The default policy, ending by `deadline` when the settings give one (else 30 s).
+    pub fn within(deadline: Option<Duration>) -> Self {
+        let default = RetryPolicy::default();
+        RetryPolicy {
+            deadline: deadline.unwrap_or(default.deadline),
+            ..default
         }
-        Ok(policy)
     }
 }
 
@@ -78,14 +75,6 @@ pub fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
-}
-
-/// The request timeout: `SPVAULT_HTTP_TIMEOUT`, else 30 seconds.
-pub fn timeout_from_env() -> Result<Duration, String> {
-    match std::env::var(TIMEOUT_VAR) {
-        Ok(value) => crate::duration::parse(&value).map_err(|e| format!("{TIMEOUT_VAR}: {e}")),
-        Err(_) => Ok(Duration::from_secs(30)),
-    }
 }
 
 /// A client for requests to `destination`'s host: HTTPS only unless that host is

@@ -7,8 +7,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::lwa::{Grant, LwaError};
 use crate::secret::Secret;
+use crate::settings::Network;
 use crate::spapi::Region;
+use crate::tokens::{AppCredentials, TokenService};
 use crate::vault::Vault;
 use crate::vault::model::{self, App, CachedToken, Profile};
 
@@ -54,8 +57,9 @@ impl Found {
     fn take(&mut self, name: &str, role: Role, value: String) -> Result<()> {
         let conflict = |what: &str| {
             Error::Invalid(format!(
-                "the file gives two different {what}s ({name} and an earlier name): keep one and import again"
+                "the file gives two different {what}s ({name} and an earlier name)"
             ))
+            .with_hint("keep one and import again")
         };
         match role {
             Role::ClientId => match &self.client_id {
@@ -117,9 +121,10 @@ pub fn read_dotenv(path: &Path) -> Result<Found> {
 fn dotenv_error(path: &Path, error: dotenvy::Error) -> Error {
     match error {
         dotenvy::Error::LineParse(_, index) => Error::Invalid(format!(
-            "{} is not a valid dotenv file near character {index}: fix it and import again",
+            "{} is not a valid dotenv file near character {index}",
             path.display()
-        )),
+        ))
+        .with_hint("fix it and import again"),
         dotenvy::Error::Io(e) => Error::io("read", path, e),
         _ => Error::Invalid(format!("{} is not a valid dotenv file", path.display())),
     }
@@ -204,6 +209,49 @@ pub struct Merged {
     pub kept_other_secret: bool,
 }
 
+/// Proves each plan's refresh token with one refresh, before anything is stored: a
+/// token Amazon rejects stops the whole import, naming the entry. The access tokens
+/// got on the way are kept.
+pub fn verify(plans: &mut [Plan], source: &Path, network: &Network) -> Result<()> {
+    let with_tokens: Vec<&mut Plan> = plans
+        .iter_mut()
+        .filter(|plan| plan.found.refresh_token.is_some())
+        .collect();
+    if with_tokens.is_empty() {
+        return Ok(());
+    }
+    let service = TokenService::new(network)?;
+    for plan in with_tokens {
+        let (client_id, client_secret) = plan.found.client(source)?;
+        model::validate_client_id(&client_id)?;
+        let app = App::new(client_id, None, client_secret, None);
+        let refresh_token = plan.found.refresh_token.clone().expect("filtered above");
+        let grant = service
+            .request(
+                &AppCredentials::of(&app),
+                &Grant::RefreshToken(&refresh_token),
+            )
+            .map_err(|e| match e {
+                LwaError::Rejected { code, description } => Error::AmazonRejected {
+                    subject: format!(
+                        "the refresh token of '{}' in {}",
+                        plan.profile,
+                        source.display()
+                    ),
+                    code,
+                    description,
+                    advice: "nothing was imported and the file is kept: get a new refresh token for that account (or take it out of the file), or import with --no-verify to store it anyway".into(),
+                },
+                other => other.into(),
+            })?;
+        plan.proof = Some(CachedToken {
+            token: grant.access_token,
+            expires_at: grant.expires_at,
+        });
+    }
+    Ok(())
+}
+
 /// Adds the profile to the vault, reusing the app with the same client id or creating
 /// one. Runs inside the one `update` of an import, so an error anywhere leaves the
 /// vault as it was; it prints nothing, since an update may run it more than once.
@@ -218,9 +266,10 @@ pub fn merge(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<Merged> {
     let mut kept_other_secret = false;
     let app_name = match (existing, &plan.app) {
         (Some(existing), Some(wanted)) if existing != *wanted => {
-            return Err(Error::Invalid(format!(
-                "app '{existing}' already holds this client id: use --app {existing} (or leave --app out)"
-            )));
+            return Err(
+                Error::Invalid(format!("app '{existing}' already holds this client id"))
+                    .with_hint(format!("use --app {existing} (or leave --app out)")),
+            );
         }
         (Some(existing), _) => {
             kept_other_secret = vault.app(&existing)?.client_secret != client_secret;

@@ -62,7 +62,8 @@ fn find_object<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_
 /// Reads a notification; an error says what is missing (never a value).
 pub fn parse(text: &str) -> Result<SecretNotification> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
-        Error::Invalid("stdin is not JSON: give the notification message or its payload".into())
+        Error::Invalid("stdin is not JSON".into())
+            .with_hint("give the notification message or its payload")
     })?;
     if find_object(&value, "newClientSecret").is_none()
         && let Some(found) = find_object(&value, "clientSecretExpiryTime")
@@ -80,7 +81,10 @@ pub fn parse(text: &str) -> Result<SecretNotification> {
         });
     }
     let found = find_object(&value, "newClientSecret").ok_or_else(|| {
-        Error::Invalid("neither newClientSecret nor clientSecretExpiryTime in the notification: give an APPLICATION_OAUTH_CLIENT_NEW_SECRET or APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY notification".into())
+        Error::Invalid(
+            "neither newClientSecret nor clientSecretExpiryTime in the notification".into(),
+        )
+        .with_hint("give an APPLICATION_OAUTH_CLIENT_NEW_SECRET or APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY notification")
     })?;
     let new: NewSecret = serde_json::from_value(found.clone()).map_err(|_| {
         Error::Invalid("the notification's newClientSecret, newClientSecretExpiryTime or oldClientSecretExpiryTime is missing or malformed".into())

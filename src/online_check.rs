@@ -10,6 +10,7 @@ use crate::api::participation::{self, Participation};
 use crate::api::{ApiFailure, ApiRequest};
 use crate::error::{Error, ExitCode, Result};
 use crate::secret::Secret;
+use crate::settings::Network;
 use crate::spapi::Region;
 use crate::spapi_client::{SpApiClient, SpApiError};
 use crate::tokens::TokenService;
@@ -40,6 +41,7 @@ pub fn check(
     profiles: &[String],
     concurrency: usize,
     margin: SignedDuration,
+    network: &Network,
 ) -> Result<Vec<OnlineOutcome>> {
     let now = Timestamp::now();
     let mut tokens: HashMap<String, Result<Secret>> = HashMap::new();
@@ -54,7 +56,7 @@ pub fn check(
     }
     if !due.is_empty() {
         let refreshed =
-            TokenService::from_env()?.refresh(unlocked, vault, &due, concurrency, |_| {})?;
+            TokenService::new(network)?.refresh(unlocked, vault, &due, concurrency, |_| {})?;
         for outcome in refreshed {
             tokens.insert(outcome.profile, outcome.result.map(|t| t.token));
         }
@@ -64,10 +66,10 @@ pub fn check(
         let profile = vault.profile(name)?;
         let key = (profile.region, profile.sandbox);
         if let std::collections::hash_map::Entry::Vacant(slot) = clients.entry(key) {
-            slot.insert(SpApiClient::new(key.0, key.1)?);
+            slot.insert(SpApiClient::new(key.0, key.1, network)?);
         }
     }
-    let policy = crate::api::retry_policy().map_err(Error::Invalid)?;
+    let policy = crate::api::retry_policy(network);
     let request = ApiRequest::new("GET", participation::PATH, Vec::new(), None)
         .expect("the participations request is valid");
     let runtime = crate::http::runtime().map_err(Error::Other)?;

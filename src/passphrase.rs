@@ -1,6 +1,7 @@
 //! Where a passphrase comes from, first found wins: `SPVAULT_PASSPHRASE_FILE`, the
 //! stdout of `SPVAULT_PASSPHRASE_COMMAND`, `SPVAULT_PASSPHRASE`, else a no-echo prompt
 //! on the terminal. With none of them, fail at once: never hang waiting for input.
+//! The settings say which are set (`PassphraseSources`); this reads and runs them.
 
 use std::fs::OpenOptions;
 use std::path::Path;
@@ -10,11 +11,10 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-
-pub const FILE_VAR: &str = "SPVAULT_PASSPHRASE_FILE";
-pub const COMMAND_VAR: &str = "SPVAULT_PASSPHRASE_COMMAND";
-pub const VALUE_VAR: &str = "SPVAULT_PASSPHRASE";
-pub const NEW_VALUE_VAR: &str = "SPVAULT_NEW_PASSPHRASE";
+use crate::settings::{
+    NEW_PASSPHRASE_VAR, PASSPHRASE_COMMAND_VAR as COMMAND_VAR, PASSPHRASE_FILE_VAR as FILE_VAR,
+    PASSPHRASE_VAR as VALUE_VAR, PassphraseSources,
+};
 
 /// How many times a person at a terminal may retype a wrong passphrase.
 pub const TERMINAL_ATTEMPTS: usize = 3;
@@ -36,27 +36,24 @@ pub fn terminal_available() -> bool {
 
 /// The passphrase of an existing vault, and where it came from (a person at a
 /// terminal may try again; automation may not).
-pub fn existing(vault_path: &Path) -> Result<(Secret, Origin)> {
-    if let Some(secret) = from_environment()? {
+pub fn existing(vault_path: &Path, sources: &PassphraseSources) -> Result<(Secret, Origin)> {
+    if let Some(secret) = from_sources(sources)? {
         return Ok((secret, Origin::Automation));
     }
     let prompt = format!("Passphrase for {}: ", vault_path.display());
     Ok((prompt_once(&prompt)?, Origin::Terminal))
 }
 
-/// The passphrase for a new vault (or a new passphrase for `passwd`): from
-/// `new_value_var` or the usual sources, else asked twice on the terminal.
-pub fn new(vault_path: &Path, new_value_var: Option<&str>) -> Result<Secret> {
-    if let Some(var) = new_value_var
-        && let Some(value) = std::env::var_os(var)
-    {
-        let secret = non_empty(var, Secret::new(value.to_string_lossy().into_owned()))?;
+/// The passphrase for a new vault, from the usual sources, or a new passphrase for
+/// `passwd` (`replacing`), from `SPVAULT_NEW_PASSPHRASE`; else asked twice on the
+/// terminal.
+pub fn new(vault_path: &Path, sources: &PassphraseSources, replacing: bool) -> Result<Secret> {
+    if replacing && let Some(value) = &sources.new_value {
+        let secret = non_empty(NEW_PASSPHRASE_VAR, value.clone())?;
         warn_if_weak(&secret);
         return Ok(secret);
     }
-    if new_value_var.is_none()
-        && let Some(secret) = from_environment()?
-    {
+    if !replacing && let Some(secret) = from_sources(sources)? {
         warn_if_weak(&secret);
         return Ok(secret);
     }
@@ -113,23 +110,20 @@ fn warn_if_others_can_read(path: &Path) {
     }
 }
 
-fn from_environment() -> Result<Option<Secret>> {
-    if let Some(path) = std::env::var_os(FILE_VAR) {
-        warn_if_others_can_read(Path::new(&path));
-        let contents = Zeroizing::new(std::fs::read(&path).map_err(|e| {
-            Error::PassphraseSource(format!(
-                "cannot read {FILE_VAR} ({}): {e}",
-                Path::new(&path).display()
-            ))
+fn from_sources(sources: &PassphraseSources) -> Result<Option<Secret>> {
+    if let Some(path) = &sources.file {
+        warn_if_others_can_read(path);
+        let contents = Zeroizing::new(std::fs::read(path).map_err(|e| {
+            Error::PassphraseSource(format!("cannot read {FILE_VAR} ({}): {e}", path.display()))
         })?);
         return first_line(FILE_VAR, &contents).map(Some);
     }
-    if let Some(command) = std::env::var_os(COMMAND_VAR) {
+    if let Some(command) = &sources.command {
         // stdin is closed so the command cannot eat input meant for spvault
         // (a refresh token on stdin); its stderr reaches the user.
         let output = Command::new("sh")
             .arg("-c")
-            .arg(&command)
+            .arg(command)
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
             .output()
@@ -137,14 +131,15 @@ fn from_environment() -> Result<Option<Secret>> {
         let stdout = Zeroizing::new(output.stdout);
         if !output.status.success() {
             return Err(Error::PassphraseSource(format!(
-                "{COMMAND_VAR} failed ({}): fix the command or unset it",
+                "{COMMAND_VAR} failed ({})",
                 output.status
-            )));
+            ))
+            .with_hint("fix the command, or unset the variable"));
         }
         return first_line(COMMAND_VAR, &stdout).map(Some);
     }
-    if let Some(value) = std::env::var_os(VALUE_VAR) {
-        return non_empty(VALUE_VAR, Secret::new(value.to_string_lossy().into_owned())).map(Some);
+    if let Some(value) = &sources.value {
+        return non_empty(VALUE_VAR, value.clone()).map(Some);
     }
     Ok(None)
 }
@@ -181,9 +176,10 @@ fn prompt_once(prompt: &str) -> Result<Secret> {
 pub fn prompt_secret(prompt: &str, stdin_flag: &str) -> Result<Secret> {
     if !terminal_available() {
         return Err(Error::Invalid(format!(
-            "no terminal to ask \"{}\": pass the value on stdin with {stdin_flag}",
+            "no terminal to ask \"{}\"",
             prompt.trim_end_matches([':', ' '])
-        )));
+        ))
+        .with_hint(format!("pass the value on stdin with {stdin_flag}")));
     }
     for _ in 0..TERMINAL_ATTEMPTS {
         let value = rpassword::prompt_password(prompt)

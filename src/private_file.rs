@@ -64,7 +64,11 @@ pub fn refuse_shared_folder(folder: &Path) -> Result<()> {
     let metadata = fs::metadata(folder).map_err(|e| Error::io("inspect", folder, e))?;
     if metadata.permissions().mode() & 0o022 != 0 {
         return Err(Error::Invalid(format!(
-            "other users can write to the folder {}: keep secrets in a folder only you can change (chmod go-w, or choose another folder)",
+            "other users can write to the folder {}",
+            folder.display()
+        ))
+        .with_hint(format!(
+            "keep secrets in a folder only you can change: chmod go-w {}, or choose another folder",
             folder.display()
         )));
     }
@@ -108,9 +112,10 @@ pub fn ensure_runtime_folder() -> Result<PathBuf> {
         && metadata.permissions().mode() & 0o077 == 0;
     if !private {
         return Err(Error::Other(format!(
-            "{} must be a folder of yours that only you can open (mode 0700): fix or remove it",
+            "{} must be a folder of yours that only you can open (mode 0700)",
             folder.display()
-        )));
+        ))
+        .with_hint(format!("chmod 700 {}, or remove it", folder.display())));
     }
     Ok(folder)
 }

@@ -5,6 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::settings::Network;
 use crate::spapi_client::{RestrictedResource, SpApiClient};
 use crate::vault::model::{CachedToken, RestrictedResourceKey};
 use crate::vault::{Unlocked, Vault};
@@ -20,6 +21,7 @@ pub fn restricted_token(
     profile: &str,
     access: &Secret,
     resource: RestrictedResource,
+    network: &Network,
 ) -> Result<Secret> {
     let key = RestrictedResourceKey {
         method: resource.method.clone(),
@@ -31,7 +33,7 @@ pub fn restricted_token(
     if let Some(cached) = stored.restricted_token_for(&key, MARGIN, now) {
         return Ok(cached.token.clone());
     }
-    let client = SpApiClient::for_restricted_data_tokens(stored.region)?;
+    let client = SpApiClient::for_restricted_data_tokens(stored.region, network)?;
     let issued = crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.restricted_data_token(access, &[resource], None))

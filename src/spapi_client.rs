@@ -8,10 +8,9 @@ use url::Url;
 use crate::error::ExitCode;
 use crate::http::{self, Attempt, Failure, RetryPolicy};
 use crate::secret::Secret;
+use crate::settings::Network;
 use crate::spapi::Region;
 
-pub const SPAPI_URL_VAR: &str = "SPVAULT_SPAPI_URL";
-pub const SPAPI_SANDBOX_URL_VAR: &str = "SPVAULT_SPAPI_SANDBOX_URL";
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The Tokens API takes at most this many resources in one request.
 pub const MAX_RESOURCES: usize = 50;
@@ -137,32 +136,26 @@ pub struct SpApiClient {
 
 impl SpApiClient {
     /// A client for the region's endpoint (its sandbox for sandbox profiles), or
-    /// the one `SPVAULT_SPAPI_SANDBOX_URL` (sandbox profiles) or `SPVAULT_SPAPI_URL`
-    /// names.
-    pub fn new(region: Region, sandbox: bool) -> Result<Self, SpApiError> {
-        let overrides = if sandbox {
-            [SPAPI_SANDBOX_URL_VAR, SPAPI_URL_VAR].as_slice()
-        } else {
-            [SPAPI_URL_VAR].as_slice()
+    /// the one the settings name: `SPVAULT_SPAPI_SANDBOX_URL` (sandbox profiles) or
+    /// `SPVAULT_SPAPI_URL`.
+    pub fn new(region: Region, sandbox: bool, network: &Network) -> Result<Self, SpApiError> {
+        let overridden = match sandbox {
+            true => network
+                .spapi_sandbox_url
+                .as_ref()
+                .or(network.spapi_url.as_ref()),
+            false => network.spapi_url.as_ref(),
         };
-        let overridden = overrides.iter().find_map(|variable| {
-            std::env::var(variable)
-                .ok()
-                .filter(|value| !value.is_empty())
-                .map(|value| (*variable, value))
-        });
         let base = match overridden {
-            Some((variable, value)) => crate::net::parse_secure_url(variable, &value)
-                .map_err(|e| SpApiError::Config(e.to_string()))?,
+            Some(url) => url.clone(),
             None => Url::parse(region.endpoint(sandbox)).expect("constant endpoints are valid"),
         };
-        let timeout = http::timeout_from_env().map_err(SpApiError::Config)?;
-        let http = http::client(&base, timeout).map_err(SpApiError::Config)?;
+        let http = http::client(&base, network.request_timeout).map_err(SpApiError::Config)?;
         Ok(SpApiClient {
             http,
             base,
             region,
-            retry: RetryPolicy::from_env().map_err(SpApiError::Config)?,
+            retry: RetryPolicy::within(network.deadline),
         })
     }
 
@@ -175,8 +168,11 @@ impl SpApiClient {
 
     /// A client for the Tokens API: the production endpoint even for sandbox
     /// profiles, since the sandbox issues no Restricted Data Tokens.
-    pub fn for_restricted_data_tokens(region: Region) -> Result<Self, SpApiError> {
-        Self::new(region, false)
+    pub fn for_restricted_data_tokens(
+        region: Region,
+        network: &Network,
+    ) -> Result<Self, SpApiError> {
+        Self::new(region, false, network)
     }
 
     /// `POST /tokens/2021-03-01/restrictedDataToken`.
@@ -388,23 +384,27 @@ mod tests {
 
     #[test]
     fn sandbox_profiles_call_the_sandbox_endpoint() {
-        if std::env::var_os(SPAPI_URL_VAR).is_some() {
-            return;
-        }
-        let sandbox = SpApiClient::new(Region::Fe, true).unwrap();
+        let network = Network::default();
+        let sandbox = SpApiClient::new(Region::Fe, true, &network).unwrap();
         assert_eq!(
             sandbox
                 .url("/tokens/2021-03-01/restrictedDataToken")
                 .as_str(),
             "https://sandbox.sellingpartnerapi-fe.amazon.com/tokens/2021-03-01/restrictedDataToken"
         );
-        let rdt = SpApiClient::for_restricted_data_tokens(Region::Fe).unwrap();
+        let rdt = SpApiClient::for_restricted_data_tokens(Region::Fe, &network).unwrap();
         assert_eq!(
             rdt.url("/x").as_str(),
             "https://sellingpartnerapi-fe.amazon.com/x",
             "the sandbox issues no RDTs"
         );
-        let production = SpApiClient::new(Region::Eu, false).unwrap();
+        let production = SpApiClient::new(Region::Eu, false, &network).unwrap();
+        let stand_in = Network {
+            spapi_url: Some(Url::parse("http://127.0.0.1:9/").unwrap()),
+            ..Network::default()
+        };
+        let both = SpApiClient::new(Region::Eu, true, &stand_in).unwrap();
+        assert_eq!(both.url("/x").as_str(), "http://127.0.0.1:9/x");
         assert_eq!(
             production.url("/x").as_str(),
             "https://sellingpartnerapi-eu.amazon.com/x"

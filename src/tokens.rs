@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::error::{Error, Result};
 use crate::lwa::{ClientCredentials, Grant, LwaClient, LwaError, TokenGrant};
 use crate::secret::Secret;
+use crate::settings::{Network, Settings};
 use crate::vault::model::{App, CachedToken, RefreshFailure};
 use crate::vault::{Unlocked, Vault};
 
@@ -99,10 +100,10 @@ async fn request_with(
 }
 
 impl TokenService {
-    pub fn from_env() -> Result<Self> {
+    pub fn new(network: &Network) -> Result<Self> {
         let runtime = crate::http::runtime().map_err(Error::Other)?;
         Ok(TokenService {
-            client: LwaClient::from_env()?,
+            client: LwaClient::new(network)?,
             runtime,
         })
     }
@@ -206,13 +207,14 @@ pub struct UsableToken {
 /// A token for `profile` valid for more than `margin`: the cached one, or a new one
 /// (saved to the vault) when it is missing or too old. When that refresh fails but
 /// the cached token has not expired yet, the cached one is used, with a warning;
-/// an expired one never is. The network client is only set up when a refresh is
-/// needed.
+/// an expired one never is. The network settings are only resolved, and the client
+/// set up, when a refresh is needed.
 pub fn valid_token(
     unlocked: &Unlocked,
     vault: &Vault,
     profile: &str,
     margin: SignedDuration,
+    settings: &Settings,
 ) -> Result<UsableToken> {
     let (p, _) = vault.profile_with_app(profile)?;
     let now = Timestamp::now();
@@ -224,7 +226,7 @@ pub fn valid_token(
             warning: None,
         });
     }
-    let refreshed = TokenService::from_env()?
+    let refreshed = TokenService::new(&settings.network()?)?
         .refresh(unlocked, vault, &[profile.to_owned()], 1, |_| {})?
         .pop()
         .map(|outcome| outcome.result)
@@ -273,9 +275,10 @@ pub fn normalize_scopes(scopes: &[String]) -> Result<String> {
             })
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "unknown grantless scope '{}': use notifications, client-credential-rotation or a full sellingpartnerapi:: scope",
+                    "unknown grantless scope '{}'",
                     scope.escape_debug()
                 ))
+                .with_hint("use notifications, client-credential-rotation or a full sellingpartnerapi:: scope")
             })?;
         full.push(name);
     }
@@ -295,6 +298,7 @@ pub fn grantless_token(
     app_name: &str,
     scope: &str,
     margin: SignedDuration,
+    settings: &Settings,
 ) -> Result<CachedToken> {
     let app = vault.app(app_name)?;
     if let Some(cached) = app.grantless_tokens.get(scope)
@@ -302,7 +306,7 @@ pub fn grantless_token(
     {
         return Ok(cached.clone());
     }
-    let grant = TokenService::from_env()?
+    let grant = TokenService::new(&settings.network()?)?
         .request(
             &AppCredentials::of(app),
             &Grant::ClientCredentials { scope },

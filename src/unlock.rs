@@ -102,7 +102,7 @@ fn open_with_passphrase_envelope(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (passphrase, origin) = passphrase::existing(file.path())?;
+        let (passphrase, origin) = passphrase::existing(file.path(), file.passphrase_sources())?;
         let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
             .map_err(|e| Error::damaged(file.path(), e))?;
         match open_payload(&file, &key, &envelope, selection) {
@@ -140,7 +140,7 @@ pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
     if file.read()?.is_some() {
         return Err(Error::VaultExists(file.path().to_path_buf()));
     }
-    let passphrase = passphrase::new(file.path(), None)?;
+    let passphrase = passphrase::new(file.path(), file.passphrase_sources(), false)?;
     let key = VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
     // `save_new` refuses, under the lock, a vault that appeared meanwhile.
     Ok(Unlocked::new(file, key))

@@ -70,9 +70,10 @@ fn send(vault: &Path, request: &Request) -> Result<Option<(UnixStream, PathBuf)>
     // The folder is private, but a socket of another user must never get our key.
     if peer_uid(&stream).ok() != Some(crate::process::current_uid()) {
         return Err(Error::Other(format!(
-            "the agent socket {} belongs to another user: remove it",
+            "the agent socket {} belongs to another user",
             path.display()
-        )));
+        ))
+        .with_hint("remove it; `vault unlock` starts an agent of your own"));
     }
     let agent_error = |e: std::io::Error| Error::io("talk to the agent at", &path, e);
     stream

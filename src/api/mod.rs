@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 
 use crate::http::{self, Attempt, Failure, RetryPolicy};
 use crate::secret::Secret;
+use crate::settings::Network;
 use crate::spapi_client::{SpApiClient, SpApiError};
 
 /// The largest answer held in memory (report and order pages are far smaller).
@@ -122,13 +123,11 @@ pub struct ApiFailure {
 
 /// How `vault api` retries: at most 5 tries within 60 s, or within
 /// `SPVAULT_NETWORK_TIMEOUT` when that is set.
-pub fn retry_policy() -> Result<RetryPolicy, String> {
-    let mut policy = RetryPolicy::from_env()?;
-    policy.attempts = MAX_TRIES;
-    if std::env::var_os(http::DEADLINE_VAR).is_none() {
-        policy.deadline = DEFAULT_DEADLINE;
+pub fn retry_policy(network: &Network) -> RetryPolicy {
+    RetryPolicy {
+        attempts: MAX_TRIES,
+        ..RetryPolicy::within(Some(network.deadline.unwrap_or(DEFAULT_DEADLINE)))
     }
-    Ok(policy)
 }
 
 impl SpApiClient {

@@ -5,6 +5,7 @@ use crate::api::restricted::{self, Restriction};
 use crate::api::{self, ApiFailure, ApiRequest, ApiResponse, pagination};
 use crate::cli::ApiArgs;
 use crate::error::{Error, Result};
+use crate::settings::Settings;
 use crate::spapi_client::{self, SpApiClient, SpApiError};
 use crate::unlock;
 use crate::vault::file::VaultFile;
@@ -12,7 +13,7 @@ use crate::vault::file::VaultFile;
 /// The largest request body read (SP-API's bodies are far smaller).
 const MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;
 
-pub fn run(file: VaultFile, args: ApiArgs) -> Result<()> {
+pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
     let body = args.body.as_deref().map(read_body).transpose()?;
     let method = args
         .method
@@ -48,12 +49,19 @@ pub fn run(file: VaultFile, args: ApiArgs) -> Result<()> {
     } else {
         None
     };
-    let policy = api::retry_policy().map_err(Error::Invalid)?;
+    let network = settings.network()?;
+    let policy = api::retry_policy(&network);
 
     let (unlocked, vault) = unlock::open_profile(file, &args.profile)?;
     let profile = vault.profile(&args.profile)?;
-    let client = SpApiClient::new(profile.region, profile.sandbox)?;
-    let access = super::access_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;
+    let client = SpApiClient::new(profile.region, profile.sandbox, &network)?;
+    let access = super::access_token(
+        &unlocked,
+        &vault,
+        &args.profile,
+        args.freshness.min_valid,
+        settings,
+    )?;
     let restricted_token = || {
         let resource = resource
             .clone()
@@ -64,6 +72,7 @@ pub fn run(file: VaultFile, args: ApiArgs) -> Result<()> {
             &args.profile,
             &access.token,
             resource,
+            &network,
         )
     };
     let mut restricted_in_use = needs_restricted_token;

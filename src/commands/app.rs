@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::notifications::{self, SecretNotification};
 use crate::passphrase;
 use crate::secret::Secret;
+use crate::settings::Settings;
 use crate::spapi::Region;
 use crate::spapi_client::SpApiClient;
 use crate::tokens;
@@ -16,7 +17,7 @@ use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Authorization};
 
-pub fn run(file: VaultFile, command: AppCommand) -> Result<()> {
+pub fn run(file: VaultFile, command: AppCommand, settings: &Settings) -> Result<()> {
     match command {
         AppCommand::Add(args) => add(file, args),
         AppCommand::SetSecret {
@@ -30,7 +31,7 @@ pub fn run(file: VaultFile, command: AppCommand) -> Result<()> {
             from_notification: true,
             ..
         } => set_secret_from_notification(file, &app),
-        AppCommand::RotateSecret { app, region } => rotate_secret(file, &app, region),
+        AppCommand::RotateSecret { app, region } => rotate_secret(file, &app, region, settings),
         AppCommand::Edit(args) => edit(file, args),
         AppCommand::List(json) => list(file, json.json),
         AppCommand::Remove { app } => remove(file, &app),
@@ -299,7 +300,12 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<()> {
+fn rotate_secret(
+    file: VaultFile,
+    name: &str,
+    region: Option<Region>,
+    settings: &Settings,
+) -> Result<()> {
     let (unlocked, vault) = unlock::open(file)?;
     vault.app(name)?;
     // The Application Management API's model (application_2023-11-30.json) names
@@ -312,8 +318,9 @@ fn rotate_secret(file: VaultFile, name: &str, region: Option<Region>) -> Result<
         name,
         &scope,
         jiff::SignedDuration::from_mins(5),
+        settings,
     )?;
-    let client = SpApiClient::new(region, false)?;
+    let client = SpApiClient::new(region, false, &settings.network()?)?;
     crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.rotate_client_secret(&token.token))

@@ -4,11 +4,12 @@ use crate::cli::{CheckArgs, Freshness};
 use crate::error::{Error, Result};
 use crate::health::{Problem, describe_marketplaces, participation_problems, problems};
 use crate::online_check::{self, Online};
+use crate::settings::Settings;
 use crate::unlock;
 use crate::vault::Vault;
 use crate::vault::file::VaultFile;
 
-pub fn run(file: VaultFile, args: CheckArgs) -> Result<()> {
+pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> {
     let (unlocked, vault) = unlock::open(file)?;
     for name in &args.profiles {
         vault.profile(name)?;
@@ -29,6 +30,7 @@ pub fn run(file: VaultFile, args: CheckArgs) -> Result<()> {
             &names,
             usize::from(args.concurrency),
             Freshness::DEFAULT_MIN_VALID,
+            &settings.network()?,
         )?)
     } else {
         None

@@ -60,8 +60,9 @@ fn edited(current: &Profile, args: &EditProfileArgs) -> Result<Profile> {
         && model::resolve_marketplace(id, region).is_err()
     {
         return Err(Error::Invalid(format!(
-            "the profile's marketplace {id} is not in region {region}: give --marketplace or --no-marketplace too"
-        )));
+            "the profile's marketplace {id} is not in region {region}"
+        ))
+        .with_hint("give --marketplace or --no-marketplace too"));
     }
     if args.vendor || args.seller {
         profile.vendor = args.vendor;

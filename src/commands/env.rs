@@ -1,6 +1,7 @@
 use crate::cli::{EnvArgs, Freshness, VariableArgs};
 use crate::error::Result;
 use crate::export::{self, Source, Variable};
+use crate::settings::Settings;
 use crate::unlock;
 use crate::vault::file::VaultFile;
 
@@ -10,9 +11,10 @@ pub fn profile_variables(
     profile: &str,
     variables: &VariableArgs,
     freshness: &Freshness,
+    settings: &Settings,
 ) -> Result<Vec<Variable>> {
     let (unlocked, vault) = unlock::open_profile(file, profile)?;
-    let token = super::access_token(&unlocked, &vault, profile, freshness.min_valid)?;
+    let token = super::access_token(&unlocked, &vault, profile, freshness.min_valid, settings)?;
     let (p, app) = vault.profile_with_app(profile)?;
     let source = Source {
         profile_name: profile,
@@ -27,8 +29,14 @@ pub fn profile_variables(
     ))
 }
 
-pub fn run(file: VaultFile, args: EnvArgs) -> Result<()> {
-    let variables = profile_variables(file, &args.profile, &args.variables, &args.freshness)?;
+pub fn run(file: VaultFile, args: EnvArgs, settings: &Settings) -> Result<()> {
+    let variables = profile_variables(
+        file,
+        &args.profile,
+        &args.variables,
+        &args.freshness,
+        settings,
+    )?;
     let text = export::render(&variables, args.format)
         .map_err(|e| crate::error::Error::Invalid(e.to_string()))?;
     print!("{text}");

@@ -5,9 +5,10 @@ use super::env::profile_variables;
 use crate::cli::ExecArgs;
 use crate::error::{Error, ExitCode, Result};
 use crate::export::EXEC_GUARD_VAR;
+use crate::settings::Settings;
 use crate::vault::file::VaultFile;
 
-pub fn run(file: VaultFile, args: ExecArgs) -> Result<()> {
+pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
     if let Some(active) = std::env::var_os(EXEC_GUARD_VAR)
         && !active.is_empty()
         && active != args.profile.as_str()
@@ -18,7 +19,13 @@ pub fn run(file: VaultFile, args: ExecArgs) -> Result<()> {
         ))
         .with_hint(format!("unset {EXEC_GUARD_VAR} first if you mean it")));
     }
-    let variables = profile_variables(file, &args.profile, &args.variables, &args.freshness)?;
+    let variables = profile_variables(
+        file,
+        &args.profile,
+        &args.variables,
+        &args.freshness,
+        settings,
+    )?;
     let (program, program_args) = args
         .command
         .split_first()

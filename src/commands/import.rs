@@ -6,66 +6,22 @@ use crate::cli::{ImportCommand, ImportEnvArgs};
 use crate::display::escape_controls;
 use crate::error::{Error, Result};
 use crate::import::{self, Merged, Plan};
-use crate::lwa::{Grant, LwaError};
 use crate::passphrase;
+use crate::settings::Settings;
 use crate::spapi::Region;
-use crate::tokens::{AppCredentials, TokenService};
 use crate::unlock;
 use crate::vault::file::VaultFile;
-use crate::vault::model::{self, App, CachedToken};
+use crate::vault::model;
 
-pub fn run(file: VaultFile, command: ImportCommand) -> Result<()> {
+pub fn run(file: VaultFile, command: ImportCommand, settings: &Settings) -> Result<()> {
     match command {
-        ImportCommand::Env(args) => env(file, args),
+        ImportCommand::Env(args) => env(file, args, settings),
         ImportCommand::PythonSpApi {
             file: source,
             region,
             no_verify,
-        } => python_sp_api(file, source, region, !no_verify),
+        } => python_sp_api(file, source, region, !no_verify, settings),
     }
-}
-
-/// Proves each plan's refresh token with one refresh, before anything is stored: a
-/// token Amazon rejects stops the whole import, naming the entry. The access tokens
-/// got on the way are kept.
-fn verify(plans: &mut [Plan], source: &Path) -> Result<()> {
-    let with_tokens: Vec<&mut Plan> = plans
-        .iter_mut()
-        .filter(|plan| plan.found.refresh_token.is_some())
-        .collect();
-    if with_tokens.is_empty() {
-        return Ok(());
-    }
-    let service = TokenService::from_env()?;
-    for plan in with_tokens {
-        let (client_id, client_secret) = plan.found.client(source)?;
-        model::validate_client_id(&client_id)?;
-        let app = App::new(client_id, None, client_secret, None);
-        let refresh_token = plan.found.refresh_token.clone().expect("filtered above");
-        let grant = service
-            .request(
-                &AppCredentials::of(&app),
-                &Grant::RefreshToken(&refresh_token),
-            )
-            .map_err(|e| match e {
-                LwaError::Rejected { code, description } => Error::AmazonRejected {
-                    subject: format!(
-                        "the refresh token of '{}' in {}",
-                        plan.profile,
-                        source.display()
-                    ),
-                    code,
-                    description,
-                    advice: "nothing was imported and the file is kept: get a new refresh token for that account (or take it out of the file), or import with --no-verify to store it anyway".into(),
-                },
-                other => other.into(),
-            })?;
-        plan.proof = Some(CachedToken {
-            token: grant.access_token,
-            expires_at: grant.expires_at,
-        });
-    }
-    Ok(())
 }
 
 fn report(plan: &Plan, merged: &Merged) {
@@ -98,7 +54,7 @@ fn report(plan: &Plan, merged: &Merged) {
     }
 }
 
-fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
+fn env(file: VaultFile, args: ImportEnvArgs, settings: &Settings) -> Result<()> {
     model::validate_name("profile", &args.profile)?;
     let (region, marketplace) =
         model::region_and_marketplace(args.region, args.marketplace.as_deref())?;
@@ -115,7 +71,11 @@ fn env(file: VaultFile, args: ImportEnvArgs) -> Result<()> {
         proof: None,
     };
     if !args.no_verify {
-        verify(std::slice::from_mut(&mut plan), &args.file)?;
+        import::verify(
+            std::slice::from_mut(&mut plan),
+            &args.file,
+            &settings.network()?,
+        )?;
     }
     let (unlocked, _) = unlock::open_or_create(file)?;
     let merged = unlocked.update(|vault| import::merge(vault, &plan, &args.file))?;
@@ -153,8 +113,9 @@ fn offer_deletion(source: &Path, delete: bool) -> Result<()> {
 }
 
 fn default_credentials_yml() -> Result<PathBuf> {
-    let home = directories::BaseDirs::new()
-        .ok_or_else(|| Error::Invalid("no home folder: give the credentials.yml path".into()))?;
+    let home = directories::BaseDirs::new().ok_or_else(|| {
+        Error::Invalid("no home folder".into()).with_hint("give the credentials.yml path")
+    })?;
     Ok(home
         .home_dir()
         .join(".config/python-sp-api/credentials.yml"))
@@ -165,6 +126,7 @@ fn python_sp_api(
     source: Option<PathBuf>,
     region: Option<Region>,
     verify_tokens: bool,
+    settings: &Settings,
 ) -> Result<()> {
     let source = match source {
         Some(path) => path,
@@ -208,7 +170,7 @@ fn python_sp_api(
         });
     }
     if verify_tokens {
-        verify(&mut plans, &source)?;
+        import::verify(&mut plans, &source, &settings.network()?)?;
     }
     let (unlocked, _) = unlock::open_or_create(file)?;
     let merged = unlocked.update(|vault| {

@@ -40,7 +40,11 @@ pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
         args.kdf_iterations.unwrap_or(current.iterations),
         args.kdf_parallelism.unwrap_or(current.parallelism),
     )?;
-    let new_passphrase = passphrase::new(unlocked.file().path(), Some(passphrase::NEW_VALUE_VAR))?;
+    let new_passphrase = passphrase::new(
+        unlocked.file().path(),
+        unlocked.file().passphrase_sources(),
+        true,
+    )?;
     unlocked.change_passphrase(&new_passphrase, kdf, |_| Ok(()))?;
     crate::agent::forget_key(unlocked.file().path());
     let backup = unlocked

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use url::Url;
 
 use super::secret_from_stdin;
+use crate::browser::Browser;
 use crate::cli::LoginArgs;
 use crate::duration;
 use crate::error::{Error, Result};
@@ -13,6 +14,7 @@ use crate::lwa::consent::{self, Callback, CallbackError, ConsentRequest};
 use crate::lwa::listener::{self, Listener};
 use crate::lwa::{Grant, TokenGrant};
 use crate::secret::Secret;
+use crate::settings::{Network, Settings};
 use crate::tokens::{self, AppCredentials, TokenService};
 use crate::unlock;
 use crate::vault::file::VaultFile;
@@ -23,7 +25,7 @@ use crate::{browser, passphrase};
 /// How many pasted addresses that hold no authorization are tolerated.
 const PASTE_ATTEMPTS: usize = 3;
 
-pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
+pub fn run(file: VaultFile, args: LoginArgs, settings: &Settings) -> Result<()> {
     let (unlocked, vault) = unlock::open(file)?;
     let (profile, app) = vault.profile_with_app(&args.profile)?;
     if args.refresh_token_stdin || args.self_authorized {
@@ -34,7 +36,7 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
             passphrase::prompt_secret("Refresh token (Atzr|...): ", "--refresh-token-stdin")?
         };
         check_refresh_token(&refresh_token)?;
-        let service = TokenService::from_env()?;
+        let service = TokenService::new(&settings.network()?)?;
         let grant = exchange(
             &service,
             &vault,
@@ -43,9 +45,14 @@ pub fn run(file: VaultFile, args: LoginArgs) -> Result<()> {
         )?;
         return store_authorization(&unlocked, &args.profile, refresh_token, &grant, None, false);
     }
-    let service = TokenService::from_env()?;
-    let request = consent_request(profile, app)?;
-    let (code, selling_partner_id) = obtain_code(&request, app, &args)?;
+    let network = settings.network()?;
+    let service = TokenService::new(&network)?;
+    let request = consent_request(profile, app, &network)?;
+    let browser = match args.no_browser {
+        true => Browser::Off,
+        false => Browser::from_setting(settings.browser()),
+    };
+    let (code, selling_partner_id) = obtain_code(&request, app, &args, &browser)?;
     let grant = exchange(
         &service,
         &vault,
@@ -77,14 +84,14 @@ fn self_authorization_guide(vendor: bool) -> &'static str {
     }
 }
 
-fn consent_request(profile: &Profile, app: &App) -> Result<ConsentRequest> {
+fn consent_request(profile: &Profile, app: &App, network: &Network) -> Result<ConsentRequest> {
     let host = consent::central_host(
         profile.region,
         profile.marketplace_id.as_deref(),
         profile.vendor,
     );
     Ok(ConsentRequest {
-        base: consent::base_url(host)?,
+        base: consent::base_url(host, network)?,
         application_id: app.application_id.clone().ok_or_else(|| {
             Error::Invalid(format!(
                 "app '{}' has no application id, which the consent page needs",
@@ -115,6 +122,7 @@ fn obtain_code(
     request: &ConsentRequest,
     app: &App,
     args: &LoginArgs,
+    browser: &Browser,
 ) -> Result<(Secret, Option<String>)> {
     let deadline = Instant::now() + args.timeout;
     let loopback = loopback_redirect(app.redirect_uri.as_deref());
@@ -124,7 +132,7 @@ fn obtain_code(
         (None, Some((port, path))) => Some(Listener::bind(*port, path)?),
         (None, None) => None,
     };
-    let _page = show(request.url().as_str(), "the consent page", args.no_browser);
+    let _page = show(request.url().as_str(), "the consent page", browser);
     let callback = match &listener {
         Some(listener) => {
             eprintln!(
@@ -133,7 +141,7 @@ fn obtain_code(
             );
             listener.wait(request, deadline)?
         }
-        None => paste(request, args.no_browser, deadline)?,
+        None => paste(request, browser, deadline)?,
     };
     match callback {
         Callback::Authorized {
@@ -148,10 +156,8 @@ fn obtain_code(
 
 /// Opens `url` in the browser (never as a process argument: it holds the state) and
 /// prints it too; the returned page must live until the browser has read it.
-fn show(url: &str, what: &str, no_browser: bool) -> Option<browser::ForwardingPage> {
-    let page = (!no_browser)
-        .then(|| browser::open_privately(url))
-        .flatten();
+fn show(url: &str, what: &str, browser: &Browser) -> Option<browser::ForwardingPage> {
+    let page = browser::open_privately(url, browser);
     if page.is_some() {
         eprintln!("Opened {what} in your browser. If it did not open, visit:\n  {url}");
     } else {
@@ -162,7 +168,7 @@ fn show(url: &str, what: &str, no_browser: bool) -> Option<browser::ForwardingPa
 
 /// Asks for the address the browser ended on, following a Login-URI hand-off with a
 /// second paste.
-fn paste(request: &ConsentRequest, no_browser: bool, deadline: Instant) -> Result<Callback> {
+fn paste(request: &ConsentRequest, browser: &Browser, deadline: Instant) -> Result<Callback> {
     let lines = stdin_lines();
     let mut unusable = 0;
     let mut _page = None;
@@ -186,7 +192,7 @@ fn paste(request: &ConsentRequest, no_browser: bool, deadline: Instant) -> Resul
                 _page = show(
                     continuation.as_str(),
                     "the next authorization page",
-                    no_browser,
+                    browser,
                 );
             }
             Ok(callback) => return Ok(callback),
@@ -218,8 +224,9 @@ fn check_refresh_token(token: &Secret) -> Result<()> {
     let value = token.expose();
     if value.starts_with("Atza|") {
         return Err(Error::Invalid(
-            "that is an access token (Atza|...), not a refresh token (Atzr|...): copy the refresh token Seller Central shows after \"Authorize app\"".into(),
-        ));
+            "that is an access token (Atza|...), not a refresh token (Atzr|...)".into(),
+        )
+        .with_hint("copy the refresh token Seller Central shows after \"Authorize app\""));
     }
     if !value.starts_with("Atzr|") || value.len() > 4096 || value.chars().any(char::is_whitespace) {
         return Err(Error::Invalid(

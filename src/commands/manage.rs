@@ -64,8 +64,8 @@ pub fn completions(shell: clap_complete::Shell) {
 
 /// Copies the envelope as it is (no decryption: the passphrase, KDF settings and
 /// recipients stay the same) to another store, which must not hold a vault yet.
-pub fn migrate(from: VaultFile, to: &str, ca_cert: Option<std::path::PathBuf>) -> Result<()> {
-    let target = VaultFile::at(to, ca_cert)?;
+pub fn migrate(from: VaultFile, to: &str, settings: &crate::settings::Settings) -> Result<()> {
+    let target = VaultFile::at(to, settings)?;
     let bytes = from
         .read()?
         .ok_or_else(|| crate::error::Error::NoVault(from.path().to_path_buf()))?;
@@ -84,10 +84,10 @@ pub fn migrate(from: VaultFile, to: &str, ca_cert: Option<std::path::PathBuf>) -
     target.replace(&bytes, &lock, version)?;
     if target.read()?.as_deref() != Some(bytes.as_slice()) {
         return Err(crate::error::Error::Other(format!(
-            "the copy at {} does not read back identical: keep using {}",
-            target.path().display(),
-            from.path().display()
-        )));
+            "the copy at {} does not read back identical",
+            target.path().display()
+        ))
+        .with_hint(format!("keep using {}", from.path().display())));
     }
     println!(
         "Copied the vault from {} to {}. Point spvault at it with {}={to}; the original is untouched, delete it once you have switched.",

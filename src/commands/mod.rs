@@ -53,34 +53,34 @@ pub fn run(cli: Cli) -> Result<()> {
             manage::completions(shell);
             Ok(())
         }
-        command => with_vault(settings.vault_file()?, command, settings),
+        command => with_vault(VaultFile::locate(&settings)?, command, &settings),
     }
 }
 
 /// The commands that work on the vault.
-fn with_vault(file: VaultFile, command: Command, settings: Settings) -> Result<()> {
+fn with_vault(file: VaultFile, command: Command, settings: &Settings) -> Result<()> {
     match command {
         Command::Init(args) => init::init(file, args),
         Command::Passwd(args) => init::passwd(file, args),
-        Command::App(command) => app::run(file, command),
+        Command::App(command) => app::run(file, command, settings),
         Command::AddProfile(args) => add_profile::run(file, args),
         Command::List(json) => list::list(file, json.json),
         Command::Show { profile, json } => list::show(file, &profile, json.json),
         Command::Remove { profile, yes } => manage::remove(file, &profile, yes),
         Command::Rename { old, new } => manage::rename(file, &old, &new),
         Command::EditProfile(args) => edit_profile::run(file, args),
-        Command::Login(args) => login::run(file, args),
-        Command::Refresh(args) => refresh::run(file, args),
+        Command::Login(args) => login::run(file, args, settings),
+        Command::Refresh(args) => refresh::run(file, args, settings),
         Command::Token {
             profile,
             grantless,
             freshness,
-        } => token::run(file, &profile, &grantless, &freshness),
-        Command::Rdt(args) => rdt::run(file, args),
-        Command::Api(args) => api::run(file, args),
-        Command::Check(args) => check::run(file, args),
-        Command::Env(args) => env::run(file, args),
-        Command::Exec(args) => exec::run(file, args),
+        } => token::run(file, &profile, &grantless, &freshness, settings),
+        Command::Rdt(args) => rdt::run(file, args, settings),
+        Command::Api(args) => api::run(file, args, settings),
+        Command::Check(args) => check::run(file, args, settings),
+        Command::Env(args) => env::run(file, args, settings),
+        Command::Exec(args) => exec::run(file, args, settings),
         Command::Unlock(args) => agent::unlock(file, &args),
         Command::Lock => agent::lock(file),
         Command::Status(json) => agent::status(file, json.json),
@@ -88,9 +88,9 @@ fn with_vault(file: VaultFile, command: Command, settings: Settings) -> Result<(
             foreground,
             exit_when_locked,
         } => agent::run(file, foreground, exit_when_locked),
-        Command::Import(command) => import::run(file, command),
-        Command::Serve(args) => serve::run(file, args),
-        Command::Migrate { to } => manage::migrate(file, &to, settings.ca_cert),
+        Command::Import(command) => import::run(file, command, settings),
+        Command::Serve(args) => serve::run(file, args, settings),
+        Command::Migrate { to } => manage::migrate(file, &to, settings),
         Command::Recipients(command) => recipients::run(file, command),
         // Answered by `run` without a vault; listed for the match to be complete.
         Command::Identity(_) | Command::Man { .. } | Command::Completions { .. } => Ok(()),
@@ -119,8 +119,9 @@ fn access_token(
     vault: &crate::vault::Vault,
     profile: &str,
     margin: jiff::SignedDuration,
+    settings: &Settings,
 ) -> Result<crate::vault::model::CachedToken> {
-    let usable = crate::tokens::valid_token(unlocked, vault, profile, margin)?;
+    let usable = crate::tokens::valid_token(unlocked, vault, profile, margin, settings)?;
     if let Some(warning) = usable.warning {
         eprintln!("warning: {warning}");
     }

@@ -1,10 +1,11 @@
 use crate::cli::RdtArgs;
 use crate::error::{Error, Result};
+use crate::settings::Settings;
 use crate::spapi_client::{self, SpApiClient};
 use crate::unlock;
 use crate::vault::file::VaultFile;
 
-pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
+pub fn run(file: VaultFile, args: RdtArgs, settings: &Settings) -> Result<()> {
     if args.resources.len() > spapi_client::MAX_RESOURCES {
         return Err(Error::Invalid(format!(
             "at most {} --resource in one token",
@@ -18,8 +19,14 @@ pub fn run(file: VaultFile, args: RdtArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let (unlocked, vault) = unlock::open_profile(file, &args.profile)?;
     let profile = vault.profile(&args.profile)?;
-    let client = SpApiClient::for_restricted_data_tokens(profile.region)?;
-    let access = super::access_token(&unlocked, &vault, &args.profile, args.freshness.min_valid)?;
+    let client = SpApiClient::for_restricted_data_tokens(profile.region, &settings.network()?)?;
+    let access = super::access_token(
+        &unlocked,
+        &vault,
+        &args.profile,
+        args.freshness.min_valid,
+        settings,
+    )?;
     let rdt = crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.restricted_data_token(

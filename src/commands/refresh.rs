@@ -4,11 +4,12 @@ use jiff::Timestamp;
 use crate::cli::RefreshArgs;
 use crate::duration;
 use crate::error::{Error, ExitCode, Result};
+use crate::settings::Settings;
 use crate::tokens::{SomeFailed, TokenService};
 use crate::unlock;
 use crate::vault::file::VaultFile;
 
-pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
+pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()> {
     let (unlocked, vault) = unlock::open(file)?;
     let now = Timestamp::now();
     let names: Vec<String> = if args.all {
@@ -51,7 +52,7 @@ pub fn run(file: VaultFile, args: RefreshArgs) -> Result<()> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .expect("constant template is valid"),
     );
-    let service = TokenService::from_env()?;
+    let service = TokenService::new(&settings.network()?)?;
     let outcomes = service.refresh(
         &unlocked,
         &vault,

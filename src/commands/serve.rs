@@ -5,10 +5,11 @@ use crate::cli::ServeArgs;
 use crate::error::{Error, Result};
 use crate::private_file::{self, Existing};
 use crate::serve::{self, Limits, Options};
+use crate::settings::Settings;
 use crate::unlock;
 use crate::vault::file::VaultFile;
 
-pub fn run(file: VaultFile, args: ServeArgs) -> Result<()> {
+pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(serve::tls::server_config(cert, key)?),
         _ => None,
@@ -37,6 +38,7 @@ pub fn run(file: VaultFile, args: ServeArgs) -> Result<()> {
         refresh_ahead: args.refresh_ahead,
         workers: args.workers.into(),
         limits: Limits::for_this_process(args.client_timeout),
+        network: settings.network()?,
     };
     serve::run(unlocked, args.profiles, options, stop, |bound| {
         println!(

@@ -1,5 +1,6 @@
 use crate::cli::Freshness;
 use crate::error::Result;
+use crate::settings::Settings;
 use crate::tokens;
 use crate::unlock;
 use crate::vault::file::VaultFile;
@@ -9,6 +10,7 @@ pub fn run(
     profile: &str,
     grantless: &[String],
     freshness: &Freshness,
+    settings: &Settings,
 ) -> Result<()> {
     let scope = match grantless {
         [] => None,
@@ -16,10 +18,11 @@ pub fn run(
     };
     let (unlocked, vault) = unlock::open_profile(file, profile)?;
     let token = match scope {
-        None => super::access_token(&unlocked, &vault, profile, freshness.min_valid)?,
+        None => super::access_token(&unlocked, &vault, profile, freshness.min_valid, settings)?,
         Some(scope) => {
             let app = vault.profile(profile)?.app.clone();
-            tokens::grantless_token(&unlocked, &vault, &app, &scope, freshness.min_valid)?
+            let margin = freshness.min_valid;
+            tokens::grantless_token(&unlocked, &vault, &app, &scope, margin, settings)?
         }
     };
     println!("{}", token.token.expose());

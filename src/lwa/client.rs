@@ -10,9 +10,9 @@ use url::Url;
 use crate::error::ExitCode;
 use crate::http::{self, Attempt, Failure, RetryPolicy};
 use crate::secret::Secret;
+use crate::settings::Network;
 
 pub const DEFAULT_TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
-pub const TOKEN_URL_VAR: &str = "SPVAULT_LWA_TOKEN_URL";
 
 /// Responses larger than this are not read: a token response is a few kilobytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -111,19 +111,18 @@ struct ErrorBody {
 }
 
 impl LwaClient {
-    /// A client for the endpoint in `SPVAULT_LWA_TOKEN_URL`, or Amazon's.
-    pub fn from_env() -> Result<Self, LwaError> {
-        let token_url = match std::env::var(TOKEN_URL_VAR) {
-            Ok(value) if !value.is_empty() => crate::net::parse_secure_url(TOKEN_URL_VAR, &value)
-                .map_err(|e| LwaError::Config(e.to_string()))?,
-            _ => Url::parse(DEFAULT_TOKEN_URL).expect("constant URL is valid"),
-        };
-        let timeout = http::timeout_from_env().map_err(LwaError::Config)?;
-        let http = http::client(&token_url, timeout).map_err(LwaError::Config)?;
+    /// A client for the token endpoint the settings name (`SPVAULT_LWA_TOKEN_URL`),
+    /// else Amazon's.
+    pub fn new(network: &Network) -> Result<Self, LwaError> {
+        let token_url = network
+            .lwa_token_url
+            .clone()
+            .unwrap_or_else(|| Url::parse(DEFAULT_TOKEN_URL).expect("constant URL is valid"));
+        let http = http::client(&token_url, network.request_timeout).map_err(LwaError::Config)?;
         Ok(LwaClient {
             http,
             token_url,
-            retry: RetryPolicy::from_env().map_err(LwaError::Config)?,
+            retry: RetryPolicy::within(network.deadline),
         })
     }
 

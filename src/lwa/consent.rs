@@ -5,9 +5,9 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::settings::Network;
 use crate::spapi::{Marketplace, Region};
 
-pub const BASE_URL_VAR: &str = "SPVAULT_CONSENT_BASE_URL";
 pub const CONSENT_PATH: &str = "/apps/authorize/consent";
 
 /// What a consent attempt needs to know about the profile and its app.
@@ -76,16 +76,17 @@ pub fn central_host(region: Region, marketplace_id: Option<&str>, vendor: bool) 
     }
 }
 
-/// `https://HOST`, or the scheme and host of `SPVAULT_CONSENT_BASE_URL` when set.
-pub fn base_url(host: &str) -> Result<Url> {
-    match std::env::var(BASE_URL_VAR) {
-        Ok(value) if !value.is_empty() => {
-            let mut url = crate::net::parse_secure_url(BASE_URL_VAR, &value)?;
+/// `https://HOST`, or the scheme and host of the settings' consent address
+/// (`SPVAULT_CONSENT_BASE_URL`) when set.
+pub fn base_url(host: &str, network: &Network) -> Result<Url> {
+    match &network.consent_base_url {
+        Some(url) => {
+            let mut url = url.clone();
             url.set_path("");
             url.set_query(None);
             Ok(url)
         }
-        _ => Url::parse(&format!("https://{host}"))
+        None => Url::parse(&format!("https://{host}"))
             .map_err(|e| Error::Other(format!("bad Seller Central host {host}: {e}"))),
     }
 }

@@ -18,6 +18,7 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::settings::Network;
 use crate::tokens::TokenService;
 use crate::vault::Unlocked;
 use endpoint::{Endpoint, Served, Table};
@@ -37,6 +38,8 @@ pub struct Options {
     pub refresh_ahead: SignedDuration,
     pub workers: usize,
     pub limits: Limits,
+    /// For the refreshes.
+    pub network: Network,
 }
 
 /// A fresh random bearer key: 256 bits, hex.
@@ -68,7 +71,8 @@ pub fn run(
 ) -> Result<()> {
     check_listen(options.listen, options.tls.is_some())?;
     let table: Table = Arc::new(RwLock::new(HashMap::new()));
-    refresh_due(&unlocked, &profiles, &table, options.refresh_ahead)?;
+    let (ahead, network) = (options.refresh_ahead, options.network.clone());
+    refresh_due(&unlocked, &profiles, &table, ahead, &network)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.workers.max(1))
         .enable_all()
@@ -95,7 +99,7 @@ pub fn run(
     // This thread keeps the tokens fresh until stopped, or until the server ends.
     while !stop.load(Ordering::Relaxed) && !server.is_finished() {
         std::thread::sleep(REFRESH_CHECK_EVERY);
-        if let Err(e) = refresh_due(&unlocked, &profiles, &table, options.refresh_ahead) {
+        if let Err(e) = refresh_due(&unlocked, &profiles, &table, ahead, &network) {
             eprintln!("vault serve: {e}");
         }
     }
@@ -120,6 +124,7 @@ fn refresh_due(
     profiles: &[String],
     table: &Table,
     ahead: SignedDuration,
+    network: &Network,
 ) -> Result<()> {
     let now = Timestamp::now();
     let due: Vec<String> = {
@@ -153,7 +158,7 @@ fn refresh_due(
         })
         .collect();
     if !stale.is_empty() {
-        let outcomes = TokenService::from_env()?.refresh(
+        let outcomes = TokenService::new(network)?.refresh(
             unlocked,
             &vault,
             &stale,

@@ -16,10 +16,8 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConf
     let cert_pem = read(cert_path)?;
     let key_pem = zeroize::Zeroizing::new(read(key_path)?);
     let unusable = |flag: &str, path: &Path, what: &str| {
-        Error::Invalid(format!(
-            "{flag} {}: {what}; give a PEM file (openssl writes one)",
-            path.display()
-        ))
+        Error::Invalid(format!("{flag} {}: {what}", path.display()))
+            .with_hint("give a PEM file (openssl writes one)")
     };
     let chain = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()

@@ -13,8 +13,8 @@ use super::store::{Store, Version, WriteLock};
 use crate::error::{Error, Result};
 use crate::http;
 use crate::secret::Secret;
+use crate::settings::Settings;
 
-pub const STORE_VAR: &str = "SPVAULT_STORE";
 const MAX_BODY_BYTES: usize = 300 * 1024 * 1024;
 
 /// Where the envelope lives: `bao://HOST:PORT/MOUNT/PATH` (HTTPS) or
@@ -27,6 +27,7 @@ pub struct BaoStore {
     path: String,
     token: Secret,
     ca_cert: Option<PathBuf>,
+    timeout: std::time::Duration,
 }
 
 #[derive(Deserialize)]
@@ -68,37 +69,12 @@ pub fn is_store_spec(spec: &str) -> bool {
     spec.starts_with("bao://") || spec.starts_with("bao+http://")
 }
 
-/// The token: `BAO_TOKEN`, `VAULT_TOKEN`, the file in `SPVAULT_BAO_TOKEN_FILE`, or
-/// `~/.vault-token` (where `bao login` leaves it).
-fn token() -> Result<Secret> {
-    for var in ["BAO_TOKEN", "VAULT_TOKEN"] {
-        if let Ok(value) = std::env::var(var)
-            && !value.trim().is_empty()
-        {
-            return Ok(Secret::from(value.trim()));
-        }
-    }
-    let file = std::env::var_os("SPVAULT_BAO_TOKEN_FILE")
-        .map(PathBuf::from)
-        .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".vault-token")));
-    if let Some(file) = file
-        && let Ok(contents) = std::fs::read_to_string(&file)
-        && !contents.trim().is_empty()
-    {
-        return Ok(Secret::from(contents.trim()));
-    }
-    Err(Error::StoreCredentials(
-        "no OpenBao token: set BAO_TOKEN (or VAULT_TOKEN, SPVAULT_BAO_TOKEN_FILE, or `bao login`)"
-            .into(),
-    ))
-}
-
 impl BaoStore {
-    pub fn parse(spec: &str, ca_cert: Option<PathBuf>) -> Result<Self> {
+    /// The store `spec` names, with the token, CA and timeout from `settings`.
+    pub fn parse(spec: &str, settings: &Settings) -> Result<Self> {
         let invalid = |why: &str| {
-            Error::Invalid(format!(
-                "--store {spec}: {why}; use bao://HOST:PORT/MOUNT/PATH"
-            ))
+            Error::Invalid(format!("--store {spec}: {why}"))
+                .with_hint("use bao://HOST:PORT/MOUNT/PATH")
         };
         let (scheme, rest) = spec.split_once("://").ok_or_else(|| invalid("no scheme"))?;
         let http_scheme = match scheme {
@@ -128,8 +104,9 @@ impl BaoStore {
             api,
             mount: mount.to_owned(),
             path: path.to_owned(),
-            token: token()?,
-            ca_cert,
+            token: settings.bao_token()?,
+            ca_cert: settings.ca_cert.clone(),
+            timeout: settings.network()?.request_timeout,
         })
     }
 
@@ -144,7 +121,6 @@ impl BaoStore {
     }
 
     fn client(&self) -> Result<reqwest::Client> {
-        let timeout = http::timeout_from_env().map_err(Error::Invalid)?;
         let root = match &self.ca_cert {
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
@@ -157,7 +133,7 @@ impl BaoStore {
             }
             None => None,
         };
-        http::client_with_root(&self.api, timeout, root).map_err(Error::Other)
+        http::client_with_root(&self.api, self.timeout, root).map_err(Error::Other)
     }
 
     fn unreachable(&self, detail: String) -> Error {
@@ -183,8 +159,12 @@ impl BaoStore {
             .unwrap_or_default();
         match status.as_u16() {
             401 | 403 => Error::StoreCredentials(format!(
-                "OpenBao refused the token for {} (HTTP {status}): check BAO_TOKEN and its policy (read and write on {}/data/{})",
-                self.spec, self.mount, self.path
+                "OpenBao refused the token for {} (HTTP {status})",
+                self.spec
+            ))
+            .with_hint(format!(
+                "check BAO_TOKEN and its policy (read and write on {}/data/{})",
+                self.mount, self.path
             )),
             code if code >= 500 => self.unreachable(format!("HTTP {code} {detail}")),
             code => Error::Other(format!(
@@ -276,7 +256,7 @@ impl Store for BaoStore {
     }
 
     fn variable(&self) -> &'static str {
-        STORE_VAR
+        crate::settings::STORE_VAR
     }
 }
 
@@ -288,13 +268,14 @@ mod tests {
     fn specs_name_host_mount_and_path() {
         // SAFETY: tests in this module set the variable before any thread reads it.
         unsafe { std::env::set_var("BAO_TOKEN", "t") };
+        let settings = Settings::default();
         let store =
-            BaoStore::parse("bao://bao.example.com:8200/secret/team/spvault", None).unwrap();
+            BaoStore::parse("bao://bao.example.com:8200/secret/team/spvault", &settings).unwrap();
         assert_eq!(
             store.data_url().as_str(),
             "https://bao.example.com:8200/v1/secret/data/team/spvault"
         );
-        let local = BaoStore::parse("bao+http://127.0.0.1:8200/kv/v", None).unwrap();
+        let local = BaoStore::parse("bao+http://127.0.0.1:8200/kv/v", &settings).unwrap();
         assert_eq!(
             local.data_url().as_str(),
             "http://127.0.0.1:8200/v1/kv/data/v"
@@ -305,7 +286,7 @@ mod tests {
             "vault://h/s/p",
             "bao://h:1/secret/",
         ] {
-            assert!(BaoStore::parse(bad, None).is_err(), "{bad}");
+            assert!(BaoStore::parse(bad, &settings).is_err(), "{bad}");
         }
     }
 }

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::bao;
 use super::store::{self, Part, Store, Stored, Version, WriteLock};
 use crate::error::{Error, Result};
+use crate::settings::{PassphraseSources, Settings, VaultLocation};
 
 #[derive(Debug, Clone)]
 pub struct VaultFile {
@@ -15,24 +15,28 @@ pub struct VaultFile {
     store: Arc<dyn Store>,
     /// An age identity file to open the vault with instead of the passphrase.
     identity: Option<PathBuf>,
+    /// Where its passphrase comes from, besides the terminal.
+    passphrase: PassphraseSources,
 }
 
 impl VaultFile {
     /// A store spec (`bao://…`) or a file path; see `store::open`.
-    pub fn at(spec: &str, ca_cert: Option<PathBuf>) -> Result<Self> {
+    pub fn at(spec: &str, settings: &Settings) -> Result<Self> {
         Ok(VaultFile {
             path: PathBuf::from(spec),
-            store: store::open(spec, ca_cert)?.into(),
+            store: store::open(spec, settings)?.into(),
             identity: None,
+            passphrase: settings.passphrase_sources(),
         })
     }
 
-    /// A vault file at `path`.
+    /// A vault file at `path`, opened as the environment says.
     pub fn file(path: PathBuf) -> Self {
         VaultFile {
             store: Arc::new(super::file_store::FileStore::new(path.clone())),
             path,
             identity: None,
+            passphrase: Settings::default().passphrase_sources(),
         }
     }
 
@@ -41,39 +45,30 @@ impl VaultFile {
         self
     }
 
-    /// `--store SPEC`, else `--vault PATH`, else `SPVAULT_STORE`, else `SPVAULT_FILE`,
-    /// else `vault.toml` in the platform data folder; opened with `--identity FILE`,
-    /// else `SPVAULT_IDENTITY_FILE`, when given.
-    pub fn locate(
-        store: Option<String>,
-        ca_cert: Option<PathBuf>,
-        flag: Option<PathBuf>,
-        identity: Option<PathBuf>,
-    ) -> Result<Self> {
-        let identity = identity
-            .or_else(|| std::env::var_os("SPVAULT_IDENTITY_FILE").map(PathBuf::from))
-            .filter(|path| !path.as_os_str().is_empty());
-        // A flag beats a variable: `--vault` wins over an exported SPVAULT_STORE.
-        let store = match (&store, &flag) {
-            (None, Some(_)) => None,
-            _ => store.or_else(|| std::env::var(bao::STORE_VAR).ok()),
-        }
-        .filter(|s| !s.is_empty());
-        if let Some(spec) = store {
-            return Ok(Self::at(&spec, ca_cert)?.with_identity(identity));
-        }
-        let path = match flag.or_else(|| std::env::var_os("SPVAULT_FILE").map(PathBuf::from)) {
-            Some(path) if !path.as_os_str().is_empty() => path,
-            _ => directories::ProjectDirs::from("", "", "spvault")
+    /// The vault `settings` name (see `Settings::vault_location`), opened with the
+    /// identity file they name, if any.
+    pub fn locate(settings: &Settings) -> Result<Self> {
+        let identity = settings.identity_file();
+        let path = match settings.vault_location() {
+            VaultLocation::Store(spec) => {
+                return Ok(Self::at(&spec, settings)?.with_identity(identity));
+            }
+            VaultLocation::File(Some(path)) => path,
+            VaultLocation::File(None) => directories::ProjectDirs::from("", "", "spvault")
                 .map(|dirs| dirs.data_dir().join("vault.toml"))
                 .ok_or_else(|| {
-                    Error::Invalid(
-                        "cannot find a home folder for the vault: set SPVAULT_FILE or pass --vault"
-                            .into(),
-                    )
+                    Error::Invalid("cannot find a home folder for the vault".into())
+                        .with_hint("set SPVAULT_FILE or pass --vault")
                 })?,
         };
-        Ok(Self::file(path).with_identity(identity))
+        let mut file = Self::file(path).with_identity(identity);
+        file.passphrase = settings.passphrase_sources();
+        Ok(file)
+    }
+
+    /// Where the passphrase comes from, besides the terminal.
+    pub fn passphrase_sources(&self) -> &PassphraseSources {
+        &self.passphrase
     }
 
     pub fn identity(&self) -> Option<&Path> {

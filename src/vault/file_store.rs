@@ -77,10 +77,10 @@ impl Store for FileStore {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&lock_path)
             .map_err(|e| match e.raw_os_error() {
-                Some(libc::ELOOP) => Error::Invalid(format!(
-                    "{} is a symbolic link: remove it (spvault makes its own lock file there)",
-                    lock_path.display()
-                )),
+                Some(libc::ELOOP) => {
+                    Error::Invalid(format!("{} is a symbolic link", lock_path.display()))
+                        .with_hint("remove it: spvault makes its own lock file there")
+                }
                 _ => Error::io("open lock file", &lock_path, e),
             })?;
         file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
@@ -156,9 +156,10 @@ impl FileStore {
         };
         if metadata.file_type().is_symlink() {
             return Err(Error::Invalid(format!(
-                "{} is a symbolic link: spvault replaces the vault file atomically, which would break the link; pass the real path with --vault or SPVAULT_FILE",
+                "{} is a symbolic link: spvault replaces the vault file atomically, which would break the link",
                 self.path.display()
-            )));
+            ))
+            .with_hint("pass the real path with --vault or SPVAULT_FILE"));
         }
         if !metadata.is_file() {
             return Err(self.unreadable(std::io::Error::other("it is not a regular file")));

@@ -128,9 +128,10 @@ impl Unlocked {
             }
         }
         Err(Error::Other(format!(
-            "{} kept changing while this command wrote it ({WRITE_ATTEMPTS} tries): run it again",
+            "{} kept changing while this command wrote it ({WRITE_ATTEMPTS} tries)",
             self.file.path().display()
-        )))
+        ))
+        .with_hint("run the command again"))
     }
 
     /// Applies `change` and re-encrypts the vault under `new_passphrase` (which may be

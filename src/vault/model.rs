@@ -437,9 +437,10 @@ impl Vault {
                     "add one with `vault app add NAME --client-id ... --application-id ...`",
                 )),
                 _ => Err(Error::Invalid(format!(
-                    "the vault has several apps ({}): choose one with --app",
+                    "the vault has several apps ({})",
                     self.apps.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))),
+                ))
+                .with_hint("choose one with --app")),
             },
         }
     }
@@ -454,9 +455,10 @@ impl Vault {
             );
         }
         if let Some((existing, _)) = self.apps.iter().find(|(_, a)| a.client_id == app.client_id) {
-            return Err(Error::Invalid(format!(
-                "app '{existing}' already holds this client id: use --app {existing} for new profiles"
-            )));
+            return Err(
+                Error::Invalid(format!("app '{existing}' already holds this client id"))
+                    .with_hint(format!("use --app {existing} for new profiles")),
+            );
         }
         self.apps.insert(name.to_owned(), app);
         Ok(())
@@ -472,8 +474,12 @@ impl Vault {
             .collect();
         if !users.is_empty() {
             return Err(Error::Invalid(format!(
-                "app '{name}' is used by profiles {}: remove them first",
+                "app '{name}' is used by profiles {}",
                 users.join(", ")
+            ))
+            .with_hint(format!(
+                "remove them first (`vault remove {}`), or move them to another app with `vault edit-profile NAME --app OTHER`",
+                users[0]
             )));
         }
         self.apps
@@ -527,10 +533,10 @@ pub fn validate_name(kind: &str, name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "invalid {kind} name '{}': use 1 to 64 letters, digits, '.', '_' or '-'",
-            name.escape_debug()
-        )))
+        Err(
+            Error::Invalid(format!("invalid {kind} name '{}'", name.escape_debug()))
+                .with_hint("use 1 to 64 letters, digits, '.', '_' or '-'"),
+        )
     }
 }
 
@@ -592,18 +598,26 @@ pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result
     Ok(())
 }
 
+fn unknown_marketplace(code_or_id: &str) -> Error {
+    Error::Invalid(format!(
+        "unknown marketplace '{}'",
+        code_or_id.escape_debug()
+    ))
+    .with_hint("use a code such as DE or US, or a marketplace id")
+}
+
 /// Resolves a marketplace code or id and checks it belongs to the region.
 pub fn resolve_marketplace(code_or_id: &str, region: Region) -> Result<&'static Marketplace> {
-    let marketplace = Marketplace::lookup(code_or_id).ok_or_else(|| {
-        Error::Invalid(format!(
-            "unknown marketplace '{}': use a code such as DE or US, or a marketplace id",
-            code_or_id.escape_debug()
-        ))
-    })?;
+    let marketplace =
+        Marketplace::lookup(code_or_id).ok_or_else(|| unknown_marketplace(code_or_id))?;
     if marketplace.region != region {
         return Err(Error::Invalid(format!(
-            "marketplace {} belongs to region {}, not {region}: choose region {}, or a marketplace of region {region}",
-            marketplace.code, marketplace.region, marketplace.region
+            "marketplace {} belongs to region {}, not {region}",
+            marketplace.code, marketplace.region
+        ))
+        .with_hint(format!(
+            "choose region {}, or a marketplace of region {region}",
+            marketplace.region
         )));
     }
     Ok(marketplace)
@@ -619,12 +633,7 @@ pub fn region_and_marketplace(
         (Some(region), Some(m)) => Ok((region, Some(resolve_marketplace(m, region)?))),
         (Some(region), None) => Ok((region, None)),
         (None, Some(m)) => {
-            let marketplace = Marketplace::lookup(m).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown marketplace '{}': use a code such as DE or US, or a marketplace id",
-                    m.escape_debug()
-                ))
-            })?;
+            let marketplace = Marketplace::lookup(m).ok_or_else(|| unknown_marketplace(m))?;
             Ok((marketplace.region, Some(marketplace)))
         }
         (None, None) => Err(Error::Invalid(

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::bao::{self, BaoStore};
 use super::file_store::FileStore;
 use crate::error::{Error, Result};
+use crate::settings::Settings;
 
 /// What a write must name: the version read under the same lock or check-and-set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,10 +194,11 @@ pub trait Store: std::fmt::Debug + Send + Sync {
 }
 
 /// The store a spec names: `bao://` or `bao+http://` for OpenBao, a path for a file.
-/// Another `SCHEME://` is an error, never a file of that name.
-pub fn open(spec: &str, ca_cert: Option<PathBuf>) -> Result<Box<dyn Store>> {
+/// Another `SCHEME://` is an error, never a file of that name. What a store needs
+/// from `settings` (OpenBao: a token, the CA, timeouts) is resolved only for it.
+pub fn open(spec: &str, settings: &Settings) -> Result<Box<dyn Store>> {
     if bao::is_store_spec(spec) {
-        return Ok(Box::new(BaoStore::parse(spec, ca_cert)?));
+        return Ok(Box::new(BaoStore::parse(spec, settings)?));
     }
     if let Some((scheme, _)) = spec.split_once("://")
         && !scheme.is_empty()
