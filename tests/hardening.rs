@@ -95,6 +95,23 @@ fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
     assert!(profile_names(&env).contains("after"));
 }
 
+/// A write killed between backing up and replacing leaves the backup a hard link to
+/// the vault itself. The next write must still leave no temp file behind (renaming a
+/// link over another link to the same file does nothing).
+#[test]
+fn a_backup_that_is_the_vault_itself_leaves_no_temp_file() {
+    let env = Env::new();
+    env.init_fast();
+    env.add_main_app("s");
+    let backup = env.path("vault/vault.toml.bak");
+    std::fs::remove_file(&backup).unwrap();
+    std::fs::hard_link(&env.vault, &backup).unwrap();
+    env.run(&["add-profile", "p", "--region", "eu"]).ok();
+    assert_eq!(temp_files(&env), Vec::<String>::new());
+    assert_ne!(std::fs::read(&backup).unwrap(), env.vault_bytes());
+    env.run(&["show", "p"]).ok();
+}
+
 #[test]
 fn thirty_two_processes_at_once_lose_nothing() {
     let standin = StandIn::start();

@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::store::{Part, Store, Stored, Version, WriteLock};
@@ -50,7 +50,6 @@ impl Store for FileStore {
     /// spvault replaces the file by renaming a new one over it (a new inode), and any
     /// other change moves the times.
     fn stamp(&self) -> Option<String> {
-        use std::os::unix::fs::MetadataExt;
         let m = fs::symlink_metadata(&self.path).ok()?;
         Some(format!(
             "{}:{}:{}:{}.{:09}:{}.{:09}",
@@ -190,8 +189,16 @@ impl FileStore {
     /// Makes the current file the backup: a hard link renamed over `PATH.bak`, so the
     /// backup appears whole or not at all and costs no copy.
     fn keep_backup(&self, folder: &Path) -> Result<()> {
-        if !self.path.exists() {
-            return Ok(());
+        let backup = self.sibling(".bak");
+        match (fs::metadata(&self.path), fs::metadata(&backup)) {
+            (Err(_), _) => return Ok(()),
+            // A write killed after backing up left the backup a link to the vault
+            // itself: renaming another link over it would do nothing (POSIX), and
+            // leave that link behind as a stray temp file.
+            (Ok(vault), Ok(kept)) if (vault.dev(), vault.ino()) == (kept.dev(), kept.ino()) => {
+                return Ok(());
+            }
+            _ => {}
         }
         let staging = tempfile::Builder::new()
             .prefix(&self.temp_prefix())
@@ -204,7 +211,6 @@ impl FileStore {
                     .make_in(folder, |p| fs::copy(&self.path, p).map(drop))
             })
             .map_err(|e| Error::io("back up", &self.path, e))?;
-        let backup = self.sibling(".bak");
         staging
             .persist(&backup)
             .map(drop)

@@ -384,18 +384,31 @@ pub fn credentials_yml(prefix: &str, sections: usize, token_len: usize) -> Strin
 }
 
 /// Runs `program args` as the user nobody (uid 65534), for the other-user tests.
+/// `program` is a fresh copy: while another test thread forks, its child may briefly
+/// hold the copy's write handle, and exec fails with "text file busy"; then retry.
 pub fn run_as_nobody(program: &Path, args: &[&str], vars: &[(&str, &Path)]) -> Out {
     use std::os::unix::process::CommandExt;
-    let child = Command::new(program)
-        .args(args)
-        .envs(vars.iter().copied())
-        .uid(65534)
-        .gid(65534)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn as nobody");
-    finish(child, "", Duration::from_secs(30))
+    let spawn = || {
+        Command::new(program)
+            .args(args)
+            .envs(vars.iter().copied())
+            .uid(65534)
+            .gid(65534)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    };
+    let mut child = spawn();
+    for _ in 0..50 {
+        match &child {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+                child = spawn();
+            }
+            _ => break,
+        }
+    }
+    finish(child.expect("spawn as nobody"), "", Duration::from_secs(30))
 }
 
 /// `vault` run in a pseudo-terminal (util-linux `script`), driven like a person would:
