@@ -9,9 +9,9 @@ seconds=${FUZZ_SECONDS:-60}
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 mkdir -p corpus/envelope corpus/model
-# Seed with real envelopes (formats 1 and 2) and payloads (TOML and JSON), so the
+# Seed with real envelopes (formats 1 to 3) and payloads (TOML and JSON), so the
 # fuzzer starts from valid input.
-cp seeds/envelope.toml seeds/envelope-v2.bin corpus/envelope/ 2>/dev/null || true
+cp seeds/envelope.toml seeds/envelope-v2.bin seeds/envelope-v3.bin corpus/envelope/ 2>/dev/null || true
 cp seeds/model.toml seeds/model.json corpus/model/ 2>/dev/null || true
 for target in envelope model; do
   echo "== fuzzing $target for ${seconds}s"

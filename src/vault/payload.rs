@@ -337,8 +337,8 @@ fn schema_error(file: &VaultFile, plaintext: &[u8], encoding: ModelEncoding) -> 
     }
 }
 
-/// Reads a whole model (formats 1 and 2).
-fn parse_whole(
+/// Reads a whole model (formats 1 and 2), or the selected profiles of it.
+pub fn parse_whole(
     file: &VaultFile,
     plaintext: &[u8],
     encoding: ModelEncoding,
