@@ -12,7 +12,6 @@ log() { printf '\n== %s\n' "$*"; }
 packages=()
 command -v age >/dev/null || packages+=(age)
 command -v argon2 >/dev/null || packages+=(argon2)
-python3 -c 'import cryptography' 2>/dev/null || packages+=(python3-cryptography)
 command -v zsh >/dev/null || packages+=(zsh)
 command -v fish >/dev/null || packages+=(fish)
 command -v curl >/dev/null || packages+=(curl)
