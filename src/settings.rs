@@ -72,13 +72,26 @@ impl Default for Network {
 
 /// Where a passphrase may come from besides the terminal, first set wins. The file
 /// and the command are read and run only when a passphrase is needed.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PassphraseSources {
     pub file: Option<PathBuf>,
     pub command: Option<OsString>,
     pub value: Option<Secret>,
     /// `passwd`'s new passphrase.
     pub new_value: Option<Secret>,
+}
+
+/// Says which sources are set, never what they hold: a command line such as
+/// `echo …` can hold the passphrase itself.
+impl std::fmt::Debug for PassphraseSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassphraseSources")
+            .field("file", &self.file)
+            .field("command", &self.command.as_ref().map(|_| "[set]"))
+            .field("value", &self.value)
+            .field("new_value", &self.new_value)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -183,4 +196,28 @@ fn var(name: &str) -> Option<String> {
 
 fn secret_var(name: &str) -> Option<Secret> {
     std::env::var_os(name).map(|value| Secret::new(value.to_string_lossy().into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_names_the_sources_but_never_their_contents() {
+        let sources = PassphraseSources {
+            file: Some("/home/me/pass.txt".into()),
+            command: Some("echo hunter2".into()),
+            value: Some(Secret::from("hunter3")),
+            new_value: None,
+        };
+        let shown = format!("{sources:?}");
+        assert!(
+            shown.contains("pass.txt") && shown.contains("[set]"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("hunter3"),
+            "{shown}"
+        );
+    }
 }

@@ -7,7 +7,6 @@ use crate::cli::ApiArgs;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::spapi_client::{self, SpApiClient, SpApiError};
-use crate::unlock;
 use crate::vault::file::VaultFile;
 
 /// The largest request body read (SP-API's bodies are far smaller).
@@ -52,16 +51,10 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
     let network = settings.network()?;
     let policy = api::retry_policy(&network);
 
-    let (unlocked, vault) = unlock::open_profile(file, &args.profile)?;
+    let (unlocked, vault, access) =
+        super::open_with_access_token(file, &args.profile, &args.freshness, settings)?;
     let profile = vault.profile(&args.profile)?;
     let client = SpApiClient::new(profile.region, profile.sandbox, &network)?;
-    let access = super::access_token(
-        &unlocked,
-        &vault,
-        &args.profile,
-        args.freshness.min_valid,
-        settings,
-    )?;
     let restricted_token = || {
         let resource = resource
             .clone()

@@ -2,7 +2,6 @@ use crate::cli::{EnvArgs, Freshness, VariableArgs};
 use crate::error::Result;
 use crate::export::{self, Source, Variable};
 use crate::settings::Settings;
-use crate::unlock;
 use crate::vault::file::VaultFile;
 
 /// The variables for a profile, with an access token valid for the margin.
@@ -13,8 +12,7 @@ pub fn profile_variables(
     freshness: &Freshness,
     settings: &Settings,
 ) -> Result<Vec<Variable>> {
-    let (unlocked, vault) = unlock::open_profile(file, profile)?;
-    let token = super::access_token(&unlocked, &vault, profile, freshness.min_valid, settings)?;
+    let (_, vault, token) = super::open_with_access_token(file, profile, freshness, settings)?;
     let (p, app) = vault.profile_with_app(profile)?;
     let source = Source {
         profile_name: profile,

@@ -112,6 +112,23 @@ pub fn secret_from_stdin(what: &str) -> Result<Secret> {
     Ok(Secret::from(value))
 }
 
+/// Opens the vault for `profile` (that profile only) with an access token valid for
+/// the margin: what `env`, `exec`, `rdt` and `api` start with.
+fn open_with_access_token(
+    file: VaultFile,
+    profile: &str,
+    freshness: &crate::cli::Freshness,
+    settings: &Settings,
+) -> Result<(
+    crate::vault::Unlocked,
+    crate::vault::Vault,
+    crate::vault::model::CachedToken,
+)> {
+    let (unlocked, vault) = crate::unlock::open_profile(file, profile)?;
+    let token = access_token(&unlocked, &vault, profile, freshness.min_valid, settings)?;
+    Ok((unlocked, vault, token))
+}
+
 /// A profile's access token for `token`, `env`, `exec` and `rdt`; says so on stderr
 /// when a failed refresh left the cached (still valid) token in use.
 fn access_token(

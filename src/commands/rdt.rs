@@ -2,7 +2,6 @@ use crate::cli::RdtArgs;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::spapi_client::{self, SpApiClient};
-use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: RdtArgs, settings: &Settings) -> Result<()> {
@@ -17,16 +16,10 @@ pub fn run(file: VaultFile, args: RdtArgs, settings: &Settings) -> Result<()> {
         .iter()
         .map(|r| spapi_client::parse_resource(r, &args.data_elements).map_err(Error::Invalid))
         .collect::<Result<Vec<_>>>()?;
-    let (unlocked, vault) = unlock::open_profile(file, &args.profile)?;
+    let (_, vault, access) =
+        super::open_with_access_token(file, &args.profile, &args.freshness, settings)?;
     let profile = vault.profile(&args.profile)?;
     let client = SpApiClient::for_restricted_data_tokens(profile.region, &settings.network()?)?;
-    let access = super::access_token(
-        &unlocked,
-        &vault,
-        &args.profile,
-        args.freshness.min_valid,
-        settings,
-    )?;
     let rdt = crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.restricted_data_token(

@@ -30,13 +30,18 @@ impl VaultFile {
         })
     }
 
-    /// A vault file at `path`, opened as the environment says.
+    /// A vault file at `path`, opened with the passphrase sources the environment
+    /// names.
     pub fn file(path: PathBuf) -> Self {
+        Self::file_with(path, Settings::default().passphrase_sources())
+    }
+
+    fn file_with(path: PathBuf, passphrase: PassphraseSources) -> Self {
         VaultFile {
             store: Arc::new(super::file_store::FileStore::new(path.clone())),
             path,
             identity: None,
-            passphrase: Settings::default().passphrase_sources(),
+            passphrase,
         }
     }
 
@@ -61,9 +66,7 @@ impl VaultFile {
                         .with_hint("set SPVAULT_FILE or pass --vault")
                 })?,
         };
-        let mut file = Self::file(path).with_identity(identity);
-        file.passphrase = settings.passphrase_sources();
-        Ok(file)
+        Ok(Self::file_with(path, settings.passphrase_sources()).with_identity(identity))
     }
 
     /// Where the passphrase comes from, besides the terminal.

@@ -102,12 +102,9 @@ impl Unlocked {
             }
             let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
             let (mut vault, kept) = opened.select(&self.file, selection)?;
-            let recipients_before = (vault.recipients.clone(), vault.passphrase_recipient.clone());
+            let recipients_before = vault.recipients.clone();
             let result = change(&mut vault)?;
-            if kept.is_some()
-                && (&vault.recipients, &vault.passphrase_recipient)
-                    != (&recipients_before.0, &recipients_before.1)
-            {
+            if kept.is_some() && vault.recipients != recipients_before {
                 // Other recipients need a profile key nobody removed holds: every
                 // profile is sealed anew, so read them all and apply the change again.
                 selection = Selection::All;

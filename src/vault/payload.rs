@@ -127,13 +127,7 @@ impl<'e> Opened<'e> {
             ) => {
                 let vault = self.model(file, selection)?;
                 let selected = selection.matcher();
-                let records = root
-                    .vault
-                    .profiles
-                    .iter()
-                    .filter(|(name, _)| !selected(name))
-                    .map(|(name, &at)| (name.as_str(), at))
-                    .collect();
+                let records = placed(root, |name| !selected(name));
                 let kept = Kept {
                     key,
                     envelope,
@@ -185,14 +179,7 @@ impl<'e> Opened<'e> {
         else {
             return Ok(Vec::new());
         };
-        let selected = selection.matcher();
-        let chosen: Vec<(&str, RecordRef)> = root
-            .vault
-            .profiles
-            .iter()
-            .filter(|(name, _)| selected(name))
-            .map(|(name, &at)| (name.as_str(), at))
-            .collect();
+        let chosen = placed(root, selection.matcher());
         let section_len = envelope.records_len();
         let unreadable = |e| Error::Unreadable {
             path: file.path().to_path_buf(),
@@ -219,6 +206,17 @@ impl<'e> Opened<'e> {
         }
         Ok(opened)
     }
+}
+
+/// The profiles of `root` that `wanted` picks, in name order, and where their records
+/// are.
+fn placed(root: &Root, wanted: impl Fn(&str) -> bool) -> Vec<(&str, RecordRef)> {
+    root.vault
+        .profiles
+        .iter()
+        .filter(|(name, _)| wanted(name))
+        .map(|(name, &at)| (name.as_str(), at))
+        .collect()
 }
 
 /// What a format 3 write stores after the header and the age payload.
