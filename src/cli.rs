@@ -193,7 +193,7 @@ pub enum Command {
 
     /// Exit non-zero when credentials need attention (for cron and monitoring)
     #[command(
-        after_help = "Fails (exit 6) when an app's client secret expires within --within, a profile has no refresh token, or a profile's last refresh was rejected. With --online, also when Amazon refuses a profile's calls, its marketplace is not among those it participates in, or it has suspended listings (exit 7 when Amazon could not be reached).\nExamples:\n  vault check --within 30d || mail -s 'spvault needs attention' me@example.com\n  vault check --online eu-seller --json"
+        after_help = "Fails (exit 6) when an app's client secret expires within --within, a profile has no refresh token, or a profile's last refresh was rejected. With --online, also when Amazon refuses a profile's calls, or its marketplace is not among those it participates in (exit 7 when Amazon could not be reached).\nExamples:\n  vault check --within 30d || mail -s 'spvault needs attention' me@example.com\n  vault check --online eu-seller --json"
     )]
     Check(CheckArgs),
 
@@ -466,10 +466,21 @@ pub struct RdtArgs {
 #[derive(Debug, Args)]
 pub struct ApiArgs {
     /// The profile's name
-    pub profile: String,
-    /// The operation's path, e.g. /sellers/v1/marketplaceParticipations (may end in ?query)
-    pub path: String,
-    /// The HTTP method: GET, POST, PUT, PATCH or DELETE [default: GET, or POST with --body]
+    #[arg(required_unless_present = "list")]
+    pub profile: Option<String>,
+    /// An operation (getOrders, or ordersV0.getOrders where several APIs have one of that name), or its path (/orders/v0/orders, may end in ?query)
+    #[arg(value_name = "OPERATION|PATH", required_unless_present = "list", value_parser = OperationOrPath, hide_possible_values = true)]
+    pub target: Option<String>,
+    /// With an operation: its path parameters, then query parameters (a list: repeat it, or join with commas)
+    #[arg(value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+    /// List the operations spvault knows (those whose API, name or path holds FILTER)
+    #[arg(long, value_name = "FILTER", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["profile", "target", "method", "query", "body", "paginate", "include", "data_elements", "jq"])]
+    pub list: Option<String>,
+    /// With --list, print JSON
+    #[arg(long, requires = "list")]
+    pub json: bool,
+    /// The HTTP method, with a path: GET, POST, PUT, PATCH or DELETE [default: GET, or POST with --body]
     #[arg(short = 'X', long, value_name = "METHOD")]
     pub method: Option<String>,
     /// A query parameter, URL-encoded for you (repeat it for more)
@@ -484,14 +495,49 @@ pub struct ApiArgs {
     /// With --paginate, stop after this many pages
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_pages: u32,
+    /// Filter each answer (each page) with a jq expression; strings print raw
+    #[arg(long, value_name = "EXPR")]
+    pub jq: Option<String>,
+    /// How long one request may wait for the operation's usage plan before exit 7
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = duration::parse)]
+    pub max_wait: std::time::Duration,
     /// Print the status line and response headers to stderr first
     #[arg(short = 'i', long)]
     pub include: bool,
-    /// Personal data elements for getOrders, getOrder and getOrderItems (buyerInfo, shippingAddress, buyerTaxInformation)
+    /// Personal data elements, for the operations that take them (getOrders, getOrder: buyerInfo, shippingAddress, buyerTaxInformation; getOrderItems: buyerInfo)
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub data_elements: Vec<String>,
     #[command(flatten)]
     pub freshness: Freshness,
+}
+
+/// `vault api`'s OPERATION|PATH: anything is taken (a path, or an operation name
+/// checked when the command runs), and the operation names are offered to shell
+/// completions without being listed in `--help`.
+#[derive(Clone)]
+struct OperationOrPath;
+
+impl clap::builder::TypedValueParser for OperationOrPath {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::api::operations::all()
+                .iter()
+                .map(|op| clap::builder::PossibleValue::new(op.name())),
+        ))
+    }
 }
 
 #[derive(Debug, Args)]

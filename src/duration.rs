@@ -40,6 +40,11 @@ pub fn short(span: SignedDuration) -> String {
     }
 }
 
+/// [`short`] for a duration that cannot be negative.
+pub fn short_std(duration: Duration) -> String {
+    short(SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,8 +130,11 @@ pub fn describe_marketplaces(marketplaces: &[Participation]) -> String {
 }
 
 /// What Amazon's participations say is wrong with a profile: its marketplace is not
-/// among them (the usual sign of a wrong region or marketplace), or listings are
-/// suspended.
+/// among them (the usual sign of a wrong region or marketplace). Suspended listings
+/// are none: `hasSuspendedListings` means the seller set its listings to Inactive
+/// (a holiday, say), which `check --online` shows without failing.
+/// The sandbox answers with static, US-only participations: for a sandbox profile
+/// they say nothing about its marketplace.
 pub fn participation_problems(
     name: &str,
     profile: &Profile,
@@ -145,6 +148,7 @@ pub fn participation_problems(
     };
     let mut found = Vec::new();
     if let Some(id) = &profile.marketplace_id
+        && !profile.sandbox
         && !marketplaces.iter().any(|m| &m.id == id)
     {
         found.push(problem(
@@ -152,20 +156,6 @@ pub fn participation_problems(
             format!(
                 "profile '{name}' is for marketplace {id}, but Amazon says the account participates in {}: fix the region or marketplace with `vault edit-profile {name} --region REGION --marketplace CODE`",
                 describe_marketplaces(marketplaces)
-            ),
-        ));
-    }
-    let suspended: Vec<Participation> = marketplaces
-        .iter()
-        .filter(|m| m.has_suspended_listings)
-        .cloned()
-        .collect();
-    if !suspended.is_empty() {
-        found.push(problem(
-            "suspended_listings",
-            format!(
-                "Amazon says profile '{name}' has suspended listings in {}: see Account Health in Seller Central",
-                describe_marketplaces(&suspended)
             ),
         ));
     }

@@ -33,7 +33,7 @@ pub fn restricted_token(
     if let Some(cached) = stored.restricted_token_for(&key, MARGIN, now) {
         return Ok(cached.token.clone());
     }
-    let client = SpApiClient::for_restricted_data_tokens(stored.region, network)?;
+    let client = SpApiClient::new(stored.region, stored.sandbox, network)?;
     let issued = crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.restricted_data_token(access, &[resource], None))

@@ -245,7 +245,9 @@ pub const MARKETPLACES: &[Marketplace] = &[
         "A21TJRUUN4KGV",
         Region::Eu,
         "sellercentral.amazon.in",
-        Some("vendorcentral.amazon.in"),
+        // Amazon's current authorization and marketplace tables; its 2021 seller
+        // guide gave vendorcentral.amazon.in.
+        Some("www.vendorcentral.in"),
     ),
     market(
         "SG",

@@ -37,6 +37,8 @@ pub enum SpApiError {
         "SP-API is unreachable or failing after {}: {detail}", crate::error::count(*.attempts as usize, "attempt")
     )]
     Unavailable { attempts: u32, detail: String },
+    #[error("SP-API still throttles {detail}")]
+    Throttled { detail: String },
     #[error("SP-API sent an unexpected answer: {0}")]
     BadResponse(String),
     #[error("{0}")]
@@ -50,6 +52,7 @@ impl crate::error::Coded for SpApiError {
             SpApiError::Rejected { status: 401, .. } => ExitCode::Rejected,
             SpApiError::Rejected { .. } | SpApiError::RotationNotEnrolled { .. } => ExitCode::Other,
             SpApiError::Unavailable { .. }
+            | SpApiError::Throttled { .. }
             | SpApiError::BadResponse(_)
             | SpApiError::RotationUncertain { .. } => ExitCode::Unreachable,
             SpApiError::Config(_) => ExitCode::Usage,
@@ -67,6 +70,7 @@ impl crate::error::Coded for SpApiError {
             SpApiError::RotationNotEnrolled { .. } => "in Developer Console › Notification preferences, set up the \"Application Client New Secret\" notification (the SQS queue the new secret is sent to), then run `vault app rotate-secret` again".into(),
             SpApiError::RotationUncertain { .. } => "watch the app's queue for an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification, and run `vault app rotate-secret` again only if none arrives within an hour".into(),
             SpApiError::Unavailable { .. } => "try again later".into(),
+            SpApiError::Throttled { .. } => "try again later: Amazon meters each operation per app and selling partner, for every program that calls it".into(),
             SpApiError::Rejected { .. } | SpApiError::BadResponse(_) | SpApiError::Config(_) => {
                 return None;
             }
@@ -164,15 +168,6 @@ impl SpApiClient {
         let prefix = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{prefix}{path}"));
         url
-    }
-
-    /// A client for the Tokens API: the production endpoint even for sandbox
-    /// profiles, since the sandbox issues no Restricted Data Tokens.
-    pub fn for_restricted_data_tokens(
-        region: Region,
-        network: &Network,
-    ) -> Result<Self, SpApiError> {
-        Self::new(region, false, network)
     }
 
     /// `POST /tokens/2021-03-01/restrictedDataToken`.
@@ -306,76 +301,24 @@ fn says_secret_expired(detail: &str) -> bool {
     detail.contains("secret") && detail.contains("expired")
 }
 
-/// SP-API's `{"errors":[{"code","message"}]}`, as one line safe to print.
+/// SP-API's `{"errors":[{"code","message","details"}]}`, as one line safe to print.
+/// The details matter: Amazon says there that the client secret expired.
 pub(crate) fn describe_errors(body: &[u8], token: &str) -> String {
     api_errors(body)
         .iter()
-        .map(|e| http::sanitize(&format!("{} ({})", e.code, e.message), &[token]))
+        .map(|e| http::sanitize(&describe_error(e), &[token]))
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-/// The data elements the Tokens API accepts, for the Orders operations only.
-pub const DATA_ELEMENTS: [&str; 3] = ["buyerInfo", "shippingAddress", "buyerTaxInformation"];
-
-/// getOrders, getOrder and getOrderItems: the only operations `dataElements` apply to
-/// (Tokens API 2021-03-01 model, `RestrictedResource.dataElements`).
-fn takes_data_elements(method: &str, path: &str) -> bool {
-    let Some(rest) = path.strip_prefix("/orders/v0/orders") else {
-        return false;
+/// One error as `CODE: message (details)`; the caller sanitizes it.
+pub fn describe_error(error: &ApiError) -> String {
+    let details = match &error.details {
+        Some(serde_json::Value::String(text)) if !text.is_empty() => format!(" ({text})"),
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::String(_)) => String::new(),
+        Some(other) => format!(" ({other})"),
     };
-    let segments: Vec<&str> = rest.split('/').skip(1).collect();
-    method == "GET"
-        && match segments.as_slice() {
-            [] => rest.is_empty(),
-            [order] => !order.is_empty(),
-            [order, "orderItems"] => !order.is_empty(),
-            _ => false,
-        }
-}
-
-/// Parses `'GET /orders/v0/orders'` into a resource. The Tokens API takes the
-/// methods GET, PUT, POST and DELETE, and `data_elements` for the three Orders
-/// operations only: anything else is an error, never silently dropped.
-pub fn parse_resource(text: &str, data_elements: &[String]) -> Result<RestrictedResource, String> {
-    let (method, path) = text
-        .trim()
-        .split_once(char::is_whitespace)
-        .ok_or_else(|| format!("'{}' is not 'METHOD /path'", text.escape_debug()))?;
-    let method = method.to_ascii_uppercase();
-    if !["GET", "PUT", "POST", "DELETE"].contains(&method.as_str()) {
-        return Err(format!(
-            "'{}' is not a method the Tokens API takes (GET, PUT, POST, DELETE)",
-            method.escape_debug()
-        ));
-    }
-    let path = path.trim();
-    if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
-        return Err(format!(
-            "'{}' is not an SP-API path like /orders/v0/orders",
-            path.escape_debug()
-        ));
-    }
-    if let Some(unknown) = data_elements
-        .iter()
-        .find(|e| !DATA_ELEMENTS.contains(&e.as_str()))
-    {
-        return Err(format!(
-            "'{}' is not a data element: use {}",
-            unknown.escape_debug(),
-            DATA_ELEMENTS.join(", ")
-        ));
-    }
-    if !data_elements.is_empty() && !takes_data_elements(&method, path) {
-        return Err(format!(
-            "--data-elements apply only to getOrders, getOrder and getOrderItems (GET /orders/v0/orders, /orders/v0/orders/ORDER_ID, /orders/v0/orders/ORDER_ID/orderItems), not to {method} {path}"
-        ));
-    }
-    Ok(RestrictedResource {
-        method,
-        path: path.to_owned(),
-        data_elements: (!data_elements.is_empty()).then(|| data_elements.to_vec()),
-    })
+    format!("{}: {}{details}", error.code, error.message)
 }
 
 #[cfg(test)]
@@ -392,12 +335,6 @@ mod tests {
                 .as_str(),
             "https://sandbox.sellingpartnerapi-fe.amazon.com/tokens/2021-03-01/restrictedDataToken"
         );
-        let rdt = SpApiClient::for_restricted_data_tokens(Region::Fe, &network).unwrap();
-        assert_eq!(
-            rdt.url("/x").as_str(),
-            "https://sellingpartnerapi-fe.amazon.com/x",
-            "the sandbox issues no RDTs"
-        );
         let production = SpApiClient::new(Region::Eu, false, &network).unwrap();
         let stand_in = Network {
             spapi_url: Some(Url::parse("http://127.0.0.1:9/").unwrap()),
@@ -412,33 +349,10 @@ mod tests {
     }
 
     #[test]
-    fn resources_are_parsed_and_data_elements_go_to_the_three_orders_operations_only() {
-        let elements = vec!["buyerInfo".to_owned(), "buyerTaxInformation".to_owned()];
-        for path in [
-            "/orders/v0/orders",
-            "/orders/v0/orders/123-4",
-            "/orders/v0/orders/123-4/orderItems",
-        ] {
-            let orders = parse_resource(&format!("get {path}"), &elements).unwrap();
-            assert_eq!(orders.method, "GET");
-            assert_eq!(orders.data_elements, Some(elements.clone()), "{path}");
-        }
-        for refused in [
-            "GET /mfn/v0/shipments/{shipmentId}",
-            "GET /orders/v0/orders/123-4/address",
-            "GET /orders/v0/orders/123-4/buyerInfo",
-            "POST /orders/v0/orders",
-            "GET /orders/v0/ordersX",
-        ] {
-            assert!(parse_resource(refused, &elements).is_err(), "{refused}");
-            assert!(parse_resource(refused, &[]).is_ok(), "{refused}");
-        }
-        let bad = vec!["phoneNumber".to_owned()];
-        assert!(parse_resource("GET /orders/v0/orders", &bad).is_err());
-        assert!(parse_resource("PATCH /orders/v0/orders/1", &[]).is_err());
-        assert!(parse_resource("/orders/v0/orders", &[]).is_err());
-        assert!(parse_resource("FETCH /orders", &[]).is_err());
-        assert!(parse_resource("GET orders", &[]).is_err());
+    fn the_details_of_amazons_errors_are_kept() {
+        let body = br#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":"The LWA secret token you provided has expired."}]}"#;
+        let detail = describe_errors(body, "Atza|x");
+        assert!(says_secret_expired(&detail), "{detail}");
     }
 
     #[test]

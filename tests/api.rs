@@ -300,23 +300,30 @@ fn a_report_document_gets_a_restricted_data_token_only_after_a_403() {
 }
 
 #[test]
-fn throttling_is_retried_at_the_rate_amazon_gives_and_a_post_only_after_a_429() {
+fn throttling_is_retried_and_a_post_only_after_a_429() {
     let (standin, env) = setup();
-    standin.queue_spapi(
-        Canned::json(429, r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource."}]}"#)
-            .with_header("x-amzn-RateLimit-Limit", "20.0"),
-    );
-    let out = env
-        .run(&["api", "p", "/sellers/v1/marketplaceParticipations"])
-        .ok();
-    assert_eq!(out.json()["payload"][0]["marketplace"]["countryCode"], "DE");
+    // An operation the models give no usage plan: retried after a backoff.
+    let awd = "/awd/2024-05-09/replenishmentOrders";
+    standin.queue_spapi(Canned::json(429, r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource."}]}"#));
+    let out = env.run(&["api", "p", awd]).ok();
+    assert_eq!(out.json()["payload"]["path"], awd);
     assert_eq!(standin.spapi_calls().len(), 2);
 
-    // A POST refused with 429 is sent again; one that failed with a 500 is not.
-    standin.queue_spapi(Canned::json(429, "{}").with_header("Retry-After", "0"));
-    standin.queue_spapi(Canned::json(202, r#"{"reportId":"7"}"#));
+    // A POST refused with 429 is sent again (after its bucket's next token: 10/s);
+    // one that failed with a 500 is not.
+    let validations = "/aplus/2020-11-01/contentAsinValidations";
+    standin.queue_spapi(Canned::json(429, "{}"));
+    standin.queue_spapi(Canned::json(200, r#"{"warnings":[]}"#));
     env.run_stdin(
-        &["api", "p", "/reports/2021-06-30/reports", "--body", "-"],
+        &[
+            "api",
+            "p",
+            validations,
+            "-q",
+            "marketplaceId=A1PA6795UKMFR9",
+            "--body",
+            "-",
+        ],
         "{}",
     )
     .ok();
@@ -327,7 +334,15 @@ fn throttling_is_retried_at_the_rate_amazon_gives_and_a_post_only_after_a_429() 
     ));
     let out = env
         .run_stdin(
-            &["api", "p", "/reports/2021-06-30/reports", "--body", "-"],
+            &[
+                "api",
+                "p",
+                validations,
+                "-q",
+                "marketplaceId=A1PA6795UKMFR9",
+                "--body",
+                "-",
+            ],
             "{}",
         )
         .expect_code(7);
@@ -335,21 +350,17 @@ fn throttling_is_retried_at_the_rate_amazon_gives_and_a_post_only_after_a_429() 
     says(&out.stderr, "InternalFailure");
     says(&out.stderr, "not repeated");
 
-    // Throttled on every try: exit 7 after at most 5 tries.
+    // Throttled on every try: exit 7 after at most 5 tries, saying throttled.
     for _ in 0..5 {
-        standin.queue_spapi(
-            Canned::json(
-                429,
-                r#"{"errors":[{"code":"QuotaExceeded","message":"slow down"}]}"#,
-            )
-            .with_header("x-amzn-RateLimit-Limit", "50"),
-        );
+        standin.queue_spapi(Canned::json(
+            429,
+            r#"{"errors":[{"code":"QuotaExceeded","message":"slow down"}]}"#,
+        ));
     }
-    let out = env
-        .run(&["api", "p", "/sellers/v1/marketplaceParticipations"])
-        .expect_code(7);
+    let out = env.run(&["api", "p", awd]).expect_code(7);
     assert_eq!(standin.spapi_calls().len(), 10);
     says(&out.stderr, "QuotaExceeded");
+    says(&out.stderr, "still throttles");
     no_secret_in(&out);
 }
 

@@ -195,7 +195,11 @@ fn rotation_calls_amazon_with_a_rotation_scoped_token() {
     let out = env.run(&["app", "rotate-secret", "main"]).ok();
     assert!(
         out.stdout.contains("APPLICATION_OAUTH_CLIENT_NEW_SECRET")
-            && out.stdout.contains("--from-notification"),
+            && out.stdout.contains("--from-notification")
+            && out
+                .stdout
+                .contains("Developer Console › Notification preferences")
+            && !out.stdout.contains("Notifications API"),
         "{}",
         out.stdout
     );

@@ -1,12 +1,15 @@
 //! One SP-API call as a profile (`vault api`, `vault check --online`): the request,
 //! its retries when Amazon throttles or fails, and the answer as it came.
 
+pub mod jq;
+pub mod operations;
+pub mod pacing;
 pub mod pagination;
 pub mod participation;
 pub mod restricted;
 
 use std::cell::RefCell;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -15,6 +18,9 @@ use crate::http::{self, Attempt, Failure, RetryPolicy};
 use crate::secret::Secret;
 use crate::settings::Network;
 use crate::spapi_client::{SpApiClient, SpApiError};
+
+use operations::{Operation, UsagePlan};
+use pacing::Bucket;
 
 /// The largest answer held in memory (report and order pages are far smaller).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -86,7 +92,7 @@ impl ApiRequest {
     }
 
     /// The request for the page after this one.
-    pub fn next(&self, page: &pagination::NextPage) -> ApiRequest {
+    pub fn next(&self, page: &pagination::NextRequest) -> ApiRequest {
         let mut query = if page.keep_other_parameters {
             self.query
                 .iter()
@@ -130,16 +136,115 @@ pub fn retry_policy(network: &Network) -> RetryPolicy {
     }
 }
 
+/// How `vault api` meets an operation's usage plan: requests wait for a token of
+/// the operation's bucket, at most `max_wait` in all for one request.
+pub struct Pacing {
+    bucket: Option<Bucket>,
+    max_wait: Duration,
+    /// Hears of every wait longer than a second, before it starts.
+    report: fn(&Wait),
+}
+
+/// A wait for the usage plan, for whoever reports it.
+pub struct Wait<'a> {
+    pub operation: &'a str,
+    pub wait: Duration,
+    pub plan: UsagePlan,
+    /// Amazon answered 429 just before.
+    pub throttled: bool,
+}
+
+impl Pacing {
+    /// Pacing for `operation`: its usage plan's bucket, full; none for an operation
+    /// without one, whose 429s are retried after `Retry-After` or a backoff.
+    pub fn new(operation: Option<&Operation>, max_wait: Duration, report: fn(&Wait)) -> Self {
+        Pacing {
+            bucket: operation
+                .and_then(|op| op.usage_plan)
+                .map(|plan| Bucket::full(plan, Instant::now())),
+            max_wait,
+            report,
+        }
+    }
+}
+
 impl SpApiClient {
+    /// Sends `request` as [`SpApiClient::call`] does, paced to the operation's usage
+    /// plan: it waits for the bucket's next token, and after a 429 (Amazon's bucket is
+    /// empty) for the one after, until `pacing.max_wait` has passed.
+    pub async fn call_paced(
+        &self,
+        token: &Secret,
+        request: &ApiRequest,
+        policy: &RetryPolicy,
+        pacing: &mut Pacing,
+        operation: &str,
+    ) -> Result<ApiResponse, ApiFailure> {
+        let Some(bucket) = pacing.bucket.as_mut() else {
+            return self.send(token, request, policy, true).await;
+        };
+        let mut waited = Duration::ZERO;
+        let mut throttled = None;
+        loop {
+            let wait = bucket.wait(Instant::now());
+            if waited + wait > pacing.max_wait {
+                let plan = bucket.plan();
+                return Err(ApiFailure {
+                    error: SpApiError::Throttled {
+                        detail: format!(
+                            "{operation} after waiting {} of --max-wait {} (its usage plan: {} requests/s, burst {})",
+                            crate::duration::short_std(waited),
+                            crate::duration::short_std(pacing.max_wait),
+                            plan.rate,
+                            plan.burst
+                        ),
+                    },
+                    response: throttled,
+                });
+            }
+            if wait >= Duration::from_secs(1) {
+                (pacing.report)(&Wait {
+                    operation,
+                    wait,
+                    plan: bucket.plan(),
+                    throttled: throttled.is_some(),
+                });
+            }
+            tokio::time::sleep(wait).await;
+            waited += wait;
+            bucket.take(Instant::now());
+            match self.send(token, request, policy, false).await {
+                Err(ApiFailure {
+                    response: Some(refused),
+                    ..
+                }) if refused.status == StatusCode::TOO_MANY_REQUESTS => {
+                    bucket.drain(Instant::now());
+                    throttled = Some(refused);
+                }
+                answer => return answer,
+            }
+        }
+    }
+
     /// Sends `request` with `token` in `x-amz-access-token`. A 429 is retried after
-    /// `Retry-After`, or after the time one request takes at the rate
-    /// `x-amzn-RateLimit-Limit` gives; a 5xx or a transport error only when the
+    /// `Retry-After`, or after a backoff; a 5xx or a transport error only when the
     /// request is repeatable; all within `policy`.
     pub async fn call(
         &self,
         token: &Secret,
         request: &ApiRequest,
         policy: &RetryPolicy,
+    ) -> Result<ApiResponse, ApiFailure> {
+        self.send(token, request, policy, true).await
+    }
+
+    /// [`SpApiClient::call`], with 429s retried only when `retry_throttled`.
+    async fn send(
+        &self,
+        token: &Secret,
+        request: &ApiRequest,
+        policy: &RetryPolicy,
+        retry_throttled: bool,
     ) -> Result<ApiResponse, ApiFailure> {
         let mut url = self.url(&request.path);
         if !request.query.is_empty() {
@@ -166,7 +271,8 @@ impl SpApiClient {
                         );
                         let retry_after = throttle_wait(&refused);
                         let is_server_error = refused.status.is_server_error();
-                        let transient = refused.status == StatusCode::TOO_MANY_REQUESTS
+                        let transient = retry_throttled
+                            && refused.status == StatusCode::TOO_MANY_REQUESTS
                             || request.repeatable() && is_server_error;
                         *last_refused.borrow_mut() = Some(refused);
                         match (transient, is_server_error) {
@@ -197,7 +303,20 @@ impl SpApiClient {
         match outcome {
             Ok(response) => Ok(response),
             Err(Failure::Exhausted { attempts, detail }) => Err(ApiFailure {
-                error: SpApiError::Unavailable { attempts, detail },
+                error: match &response {
+                    Some(refused) if refused.status == StatusCode::TOO_MANY_REQUESTS => {
+                        SpApiError::Throttled {
+                            detail: format!(
+                                "after {} ({detail})",
+                                crate::error::count(attempts as usize, "attempt")
+                            ),
+                        }
+                    }
+                    _ => SpApiError::Unavailable {
+                        attempts,
+                        detail: format!("{}: {detail}", url.origin().ascii_serialization()),
+                    },
+                },
                 response,
             }),
             Err(Failure::Fatal(detail)) => Err(ApiFailure {
@@ -279,23 +398,15 @@ fn not_repeated(detail: &str, request: &ApiRequest) -> String {
 }
 
 /// How long to wait after a refusal: `Retry-After` when Amazon sends it, else the
-/// time between two requests at the rate `x-amzn-RateLimit-Limit` allows (requests
-/// per second), else the policy's backoff.
+/// policy's backoff. (Amazon sends no `x-amzn-RateLimit-Limit` with a 429; the
+/// usage plan's bucket, in [`SpApiClient::call_paced`], is what paces a known one.)
 fn throttle_wait(refused: &ApiResponse) -> Option<Duration> {
-    let header = |name: &str| {
-        refused
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(seconds) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
-        return Some(Duration::from_secs(seconds));
-    }
-    header("x-amzn-ratelimit-limit")
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|rate| rate.is_finite() && *rate > 0.0)
-        .map(|rate| Duration::from_secs_f64((1.0 / rate).min(3600.0)))
+    refused
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// JSON text without the white space between its tokens: one page per line.
@@ -348,13 +459,13 @@ mod tests {
         assert_eq!(request.method, Method::GET);
         assert_eq!(request.path, "/orders/v0/orders");
         assert_eq!(request.query.len(), 2);
-        let next = request.next(&pagination::NextPage {
+        let next = request.next(&pagination::NextRequest {
             parameter: "NextToken",
             token: "t2".into(),
             keep_other_parameters: true,
         });
         assert_eq!(next.query.len(), 3);
-        let alone = request.next(&pagination::NextPage {
+        let alone = request.next(&pagination::NextRequest {
             parameter: "nextToken",
             token: "t2".into(),
             keep_other_parameters: false,

@@ -1,56 +1,77 @@
-//! Following SP-API's next-page tokens. Operations put the token in one of three
-//! places and take it back under different query parameter names.
+//! Following SP-API's next-page tokens, where the operations table says each
+//! operation puts them and takes them back.
 
 use serde_json::Value;
 
+use super::operations::{self, NextPage, Operation};
+
 /// How to ask for the next page.
 #[derive(Debug, PartialEq, Eq)]
-pub struct NextPage {
+pub struct NextRequest {
     /// The query parameter that carries the token.
     pub parameter: &'static str,
     pub token: String,
-    /// Whether the first request's other query parameters are sent again. The
-    /// Reports and Feeds APIs (top-level `nextToken`) refuse the token together with
-    /// any other parameter; the others want their filters repeated.
+    /// Whether the first request's other query parameters are sent again: Reports
+    /// getReports and Feeds getFeeds refuse the token with any other parameter; the
+    /// others want the same arguments repeated.
     pub keep_other_parameters: bool,
 }
 
-/// APIs that answer with `pagination.nextToken` but take it back as `pageToken`
-/// (Catalog Items 2022-04-01, Listings Items 2021-08-01); the others take `nextToken`.
-const PAGE_TOKEN_APIS: [&str; 2] = ["/catalog/2022-04-01/", "/listings/2021-08-01/"];
+/// What follows a page.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// It was the last page.
+    Done,
+    Page(NextRequest),
+    /// The page carries a token at `place` (a JSON pointer) that spvault cannot send
+    /// back: the operation takes it in no query parameter, or spvault does not know
+    /// the operation.
+    Unsendable {
+        place: &'static str,
+    },
+}
 
-/// The next page of the answer `page` to a request for `path`, if there is one.
-pub fn next_page(path: &str, page: &Value) -> Option<NextPage> {
-    let token = |value: Option<&Value>| {
-        value
+/// What follows `page`, an answer of `operation` (`None`: not in the table).
+pub fn next(operation: Option<&Operation>, page: &Value) -> Next {
+    let token_at = |place: &str| {
+        page.pointer(place)
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
     };
-    if let Some(token) = token(page.pointer("/payload/NextToken")) {
-        return Some(NextPage {
-            parameter: "NextToken",
-            token,
-            keep_other_parameters: true,
-        });
+    let Some(operation) = operation else {
+        return match operations::token_places()
+            .into_iter()
+            .find(|place| token_at(place).is_some())
+        {
+            Some(place) => Next::Unsendable { place },
+            None => Next::Done,
+        };
+    };
+    match operation.next_page {
+        NextPage::None => Next::Done,
+        NextPage::Query {
+            answer_at,
+            parameter,
+            alone,
+        } => match token_at(answer_at) {
+            Some(token) => Next::Page(NextRequest {
+                parameter,
+                token,
+                keep_other_parameters: !alone,
+            }),
+            None => Next::Done,
+        },
+        NextPage::Unsendable { answer_at } => match token_at(answer_at) {
+            Some(_) => Next::Unsendable { place: answer_at },
+            None => Next::Done,
+        },
     }
-    if let Some(token) = token(page.pointer("/pagination/nextToken")) {
-        let takes_page_token = PAGE_TOKEN_APIS.iter().any(|api| path.starts_with(api));
-        return Some(NextPage {
-            parameter: if takes_page_token {
-                "pageToken"
-            } else {
-                "nextToken"
-            },
-            token,
-            keep_other_parameters: true,
-        });
-    }
-    token(page.get("nextToken")).map(|token| NextPage {
-        parameter: "nextToken",
-        token,
-        keep_other_parameters: false,
-    })
+}
+
+/// A JSON pointer as a user reads it: `/payload/NextToken` as `payload.NextToken`.
+pub fn dotted(place: &str) -> String {
+    place.trim_start_matches('/').replace('/', ".")
 }
 
 #[cfg(test)]
@@ -58,37 +79,64 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn next_of(method: &str, path: &str, page: Value) -> Next {
+        next(operations::find(method, path), &page)
+    }
+
     #[test]
-    fn the_token_is_found_where_each_api_puts_it() {
-        let orders = json!({"payload": {"Orders": [], "NextToken": "abc"}});
-        let next = next_page("/orders/v0/orders", &orders).unwrap();
-        assert_eq!((next.parameter, next.token.as_str()), ("NextToken", "abc"));
-        assert!(next.keep_other_parameters);
-
-        let catalog = json!({"items": [], "pagination": {"nextToken": "p2"}});
+    fn the_token_is_found_where_each_operation_puts_it() {
+        let Next::Page(orders) = next_of(
+            "GET",
+            "/orders/v0/orders",
+            json!({"payload": {"Orders": [], "NextToken": "abc"}}),
+        ) else {
+            panic!("getOrders pages");
+        };
         assert_eq!(
-            next_page("/catalog/2022-04-01/items", &catalog)
-                .unwrap()
-                .parameter,
-            "pageToken"
+            (orders.parameter, orders.token.as_str()),
+            ("NextToken", "abc")
+        );
+        assert!(orders.keep_other_parameters);
+
+        let Next::Page(reports) = next_of(
+            "GET",
+            "/reports/2021-06-30/reports",
+            json!({"reports": [], "nextToken": "r2"}),
+        ) else {
+            panic!("getReports pages");
+        };
+        assert_eq!(reports.parameter, "nextToken");
+        assert!(
+            !reports.keep_other_parameters,
+            "Reports wants the token alone"
+        );
+
+        assert_eq!(
+            next_of(
+                "GET",
+                "/orders/v0/orders",
+                json!({"payload": {"NextToken": ""}})
+            ),
+            Next::Done
         );
         assert_eq!(
-            next_page("/fba/inventory/v1/summaries", &catalog)
-                .unwrap()
-                .parameter,
-            "nextToken"
+            next_of("GET", "/orders/v0/orders", json!([1, 2])),
+            Next::Done
         );
+    }
 
-        let reports = json!({"reports": [], "nextToken": "r2"});
-        let next = next_page("/reports/2021-06-30/reports", &reports).unwrap();
-        assert_eq!(next.parameter, "nextToken");
-        assert!(!next.keep_other_parameters);
-
+    #[test]
+    fn a_token_of_an_unknown_operation_is_never_dropped_silently() {
         assert_eq!(
-            next_page("/x", &json!({"payload": {"NextToken": ""}})),
-            None
+            next(None, &json!({"payload": {"NextToken": "x"}})),
+            Next::Unsendable {
+                place: "/payload/NextToken"
+            }
         );
-        assert_eq!(next_page("/x", &json!({"payload": []})), None);
-        assert_eq!(next_page("/x", &json!([1, 2])), None);
+        assert_eq!(next(None, &json!({"items": []})), Next::Done);
+        assert_eq!(
+            dotted("/payload/pagination/nextToken"),
+            "payload.pagination.nextToken"
+        );
     }
 }

@@ -1,91 +1,68 @@
-//! Which SP-API operations are restricted, i.e. need a Restricted Data Token instead
-//! of the access token because they return buyers' personal data.
-//!
-//! Source: Amazon's Tokens API use-case guide, "List of restricted operations"
-//! (https://developer-docs.amazon.com/sp-api/docs/tokens-api-use-case-guide), with
-//! each operation's method and path from its model in amzn/selling-partner-api-models.
+//! The resource a Restricted Data Token is asked for, checked against the
+//! operations table: the Tokens API takes the methods GET, PUT, POST and DELETE,
+//! and `dataElements` only for the operations that take them.
 
-/// How an operation is restricted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restriction {
-    /// Call it with the access token.
-    None,
-    /// Always call it with a Restricted Data Token.
-    Always,
-    /// getOrders, getOrder, getOrderItems: restricted only when personal data
-    /// elements are asked for (`--data-elements`).
-    WithDataElements,
-    /// getReportDocument: restricted only for restricted report types, which the
-    /// document id does not tell; called with the access token first, and with a
-    /// Restricted Data Token after a 403.
-    AfterDenial,
+use super::operations::{self, Operation};
+use crate::spapi_client::RestrictedResource;
+
+/// Parses `'GET /orders/v0/orders'` into a resource with `data_elements`; data
+/// elements the operation does not take are an error, never silently dropped.
+pub fn parse_resource(text: &str, data_elements: &[String]) -> Result<RestrictedResource, String> {
+    let (method, path) = text
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| format!("'{}' is not 'METHOD /path'", text.escape_debug()))?;
+    let method = method.to_ascii_uppercase();
+    if !["GET", "PUT", "POST", "DELETE"].contains(&method.as_str()) {
+        return Err(format!(
+            "'{}' is not a method the Tokens API takes (GET, PUT, POST, DELETE)",
+            method.escape_debug()
+        ));
+    }
+    let path = path.trim();
+    if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "'{}' is not an SP-API path like /orders/v0/orders",
+            path.escape_debug()
+        ));
+    }
+    if !data_elements.is_empty() {
+        check_data_elements(operations::find(&method, path), data_elements)
+            .map_err(|e| format!("{e} ({method} {path})"))?;
+    }
+    Ok(RestrictedResource {
+        method,
+        path: path.to_owned(),
+        data_elements: (!data_elements.is_empty()).then(|| data_elements.to_vec()),
+    })
 }
 
-/// Method, path pattern (`{name}` is one path segment) and restriction.
-#[rustfmt::skip]
-const OPERATIONS: &[(&str, &str, Restriction)] = &[
-    // Orders API v0
-    ("GET", "/orders/v0/orders", Restriction::WithDataElements),
-    ("GET", "/orders/v0/orders/{orderId}", Restriction::WithDataElements),
-    ("GET", "/orders/v0/orders/{orderId}/orderItems", Restriction::WithDataElements),
-    ("GET", "/orders/v0/orders/{orderId}/address", Restriction::Always),
-    ("GET", "/orders/v0/orders/{orderId}/buyerInfo", Restriction::Always),
-    ("GET", "/orders/v0/orders/{orderId}/orderItems/buyerInfo", Restriction::Always),
-    ("GET", "/orders/v0/orders/{orderId}/regulatedInfo", Restriction::Always),
-    // Merchant Fulfillment API v0
-    ("GET", "/mfn/v0/shipments/{shipmentId}", Restriction::Always),
-    ("DELETE", "/mfn/v0/shipments/{shipmentId}", Restriction::Always),
-    ("PUT", "/mfn/v0/shipments/{shipmentId}/cancel", Restriction::Always),
-    ("POST", "/mfn/v0/shipments", Restriction::Always),
-    // Direct Fulfillment Orders API v1 and 2021-12-28
-    ("GET", "/vendor/directFulfillment/orders/v1/purchaseOrders", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/orders/v1/purchaseOrders/{purchaseOrderNumber}", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/orders/2021-12-28/purchaseOrders", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/orders/2021-12-28/purchaseOrders/{purchaseOrderNumber}", Restriction::Always),
-    // Direct Fulfillment Shipping API v1
-    ("GET", "/vendor/directFulfillment/shipping/v1/shippingLabels", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/v1/shippingLabels/{purchaseOrderNumber}", Restriction::Always),
-    ("POST", "/vendor/directFulfillment/shipping/v1/shippingLabels/{purchaseOrderNumber}", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/v1/packingSlips", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/v1/packingSlips/{purchaseOrderNumber}", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/v1/customerInvoices", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/v1/customerInvoices/{purchaseOrderNumber}", Restriction::Always),
-    // Direct Fulfillment Shipping API 2021-12-28
-    ("GET", "/vendor/directFulfillment/shipping/2021-12-28/shippingLabels/{purchaseOrderNumber}", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/2021-12-28/packingSlips", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/2021-12-28/packingSlips/{purchaseOrderNumber}", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/2021-12-28/customerInvoices", Restriction::Always),
-    ("GET", "/vendor/directFulfillment/shipping/2021-12-28/customerInvoices/{purchaseOrderNumber}", Restriction::Always),
-    // Easy Ship API 2022-03-23
-    ("POST", "/easyShip/2022-03-23/packages/bulk", Restriction::Always),
-    // Shipment Invoicing API v0
-    ("GET", "/fba/outbound/brazil/v0/shipments/{shipmentId}", Restriction::Always),
-    // Reports API 2021-06-30
-    ("GET", "/reports/2021-06-30/documents/{reportDocumentId}", Restriction::AfterDenial),
-];
-
-/// How the operation at `method` and `path` (no query string) is restricted.
-pub fn restriction(method: &str, path: &str) -> Restriction {
-    OPERATIONS
-        .iter()
-        .find(|(m, pattern, _)| m.eq_ignore_ascii_case(method) && matches(pattern, path))
-        .map_or(Restriction::None, |(_, _, restriction)| *restriction)
-}
-
-fn matches(pattern: &str, path: &str) -> bool {
-    let path = path.trim_end_matches('/');
-    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
-    loop {
-        match (pattern.next(), path.next()) {
-            (None, None) => return true,
-            (Some(expected), Some(actual)) => {
-                let is_parameter = expected.starts_with('{') && expected.ends_with('}');
-                if !(is_parameter && !actual.is_empty() || expected == actual) {
-                    return false;
-                }
-            }
-            _ => return false,
-        }
+/// Whether `operation` takes every one of `data_elements`.
+fn check_data_elements(
+    operation: Option<&Operation>,
+    data_elements: &[String],
+) -> Result<(), String> {
+    let takes = operation.map_or(&[][..], |op| op.data_elements);
+    if takes.is_empty() {
+        let takers: Vec<String> = operations::all()
+            .iter()
+            .filter(|op| !op.data_elements.is_empty())
+            .map(Operation::name)
+            .collect();
+        return Err(format!(
+            "--data-elements apply only to {}, not to {}",
+            takers.join(", "),
+            operation.map_or_else(|| "this path".to_owned(), Operation::name)
+        ));
+    }
+    match data_elements.iter().find(|e| !takes.contains(&e.as_str())) {
+        Some(unknown) => Err(format!(
+            "'{}' is not a data element {} takes: use {}",
+            unknown.escape_debug(),
+            operation.map(Operation::name).unwrap_or_default(),
+            takes.join(", ")
+        )),
+        None => Ok(()),
     }
 }
 
@@ -94,43 +71,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn operations_are_matched_by_method_and_path_segments() {
-        assert_eq!(
-            restriction("GET", "/orders/v0/orders/902-1-2/address"),
-            Restriction::Always
-        );
-        assert_eq!(
-            restriction("get", "/orders/v0/orders/902-1-2"),
-            Restriction::WithDataElements
-        );
-        assert_eq!(
-            restriction("GET", "/orders/v0/orders"),
-            Restriction::WithDataElements
-        );
-        assert_eq!(restriction("POST", "/orders/v0/orders"), Restriction::None);
-        assert_eq!(
-            restriction("GET", "/orders/v0/orders//address"),
-            Restriction::None
-        );
-        assert_eq!(
-            restriction("GET", "/orders/v0/orders/1/address/extra"),
-            Restriction::None
-        );
-        assert_eq!(
-            restriction("GET", "/sellers/v1/marketplaceParticipations"),
-            Restriction::None
-        );
-        assert_eq!(
-            restriction("DELETE", "/mfn/v0/shipments/abc"),
-            Restriction::Always
-        );
-        assert_eq!(
-            restriction("GET", "/reports/2021-06-30/documents/amzn1.doc.1"),
-            Restriction::AfterDenial
-        );
-        assert_eq!(
-            restriction("GET", "/reports/2021-06-30/reports"),
-            Restriction::None
-        );
+    fn resources_are_parsed_and_data_elements_go_where_the_table_says() {
+        let elements = vec!["buyerInfo".to_owned(), "buyerTaxInformation".to_owned()];
+        for path in ["/orders/v0/orders", "/orders/v0/orders/123-4"] {
+            let orders = parse_resource(&format!("get {path}"), &elements).unwrap();
+            assert_eq!(orders.method, "GET");
+            assert_eq!(orders.data_elements, Some(elements.clone()), "{path}");
+        }
+        let items = parse_resource(
+            "GET /orders/v0/orders/123-4/orderItems",
+            &["buyerInfo".to_owned()],
+        )
+        .unwrap();
+        assert_eq!(items.data_elements, Some(vec!["buyerInfo".to_owned()]));
+        let error =
+            parse_resource("GET /orders/v0/orders/123-4/orderItems", &elements).unwrap_err();
+        assert!(error.contains("use buyerInfo"), "{error}");
+        for refused in [
+            "GET /mfn/v0/shipments/{shipmentId}",
+            "GET /orders/v0/orders/123-4/address",
+            "GET /orders/v0/orders/123-4/buyerInfo",
+            "POST /orders/v0/orders",
+            "GET /orders/v0/ordersX",
+        ] {
+            let error = parse_resource(refused, &elements).unwrap_err();
+            assert!(error.contains("getOrders"), "{refused}: {error}");
+            assert!(parse_resource(refused, &[]).is_ok(), "{refused}");
+        }
+        let bad = vec!["phoneNumber".to_owned()];
+        assert!(parse_resource("GET /orders/v0/orders", &bad).is_err());
+        assert!(parse_resource("PATCH /orders/v0/orders/1", &[]).is_err());
+        assert!(parse_resource("/orders/v0/orders", &[]).is_err());
+        assert!(parse_resource("FETCH /orders", &[]).is_err());
+        assert!(parse_resource("GET orders", &[]).is_err());
     }
 }

@@ -136,7 +136,9 @@ fn authorization_counts(vault: &model::Vault) -> BTreeMap<&str, AuthorizationCou
         count.profiles += 1;
         match profile.authorization() {
             Authorization::SelfAuthorized => count.self_authorized += 1,
-            Authorization::ConsentFlow { .. } => count.consent_flow += 1,
+            // Amazon limits the consent-flow authorizations of seller apps only.
+            Authorization::ConsentFlow { .. } if !profile.vendor => count.consent_flow += 1,
+            Authorization::ConsentFlow { .. } => {}
             Authorization::Unknown => {}
         }
     }
@@ -326,7 +328,7 @@ fn rotate_secret(
         .block_on(client.rotate_client_secret(&token.token))
         .map_err(|e| crate::tokens::explain_spapi_error(e, name))?;
     println!(
-        "Amazon started rotating the client secret of app '{name}'. The new secret arrives only as an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification on the app's SQS queue (subscribe to it with the Notifications API). When it arrives, store it with:\n  vault app set-secret {name} --from-notification < notification.json\nThe old secret keeps working for about 7 days; spvault falls back to it until then."
+        "Amazon started rotating the client secret of app '{name}'. The new secret arrives only as an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification on the app's SQS queue (the queue set in Developer Console › Notification preferences). When it arrives, store it with:\n  vault app set-secret {name} --from-notification < notification.json\nThe old secret keeps working for about 7 days; spvault falls back to it until then."
     );
     Ok(())
 }
@@ -364,4 +366,37 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
     })?;
     println!("Updated app '{}'", args.app);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spapi::Region;
+
+    #[test]
+    fn only_seller_apps_count_against_the_consent_flow_limit() {
+        let now = Timestamp::now();
+        let mut vault = model::Vault::default();
+        vault.apps.insert(
+            "main".into(),
+            model::App::new(
+                "amzn1.application-oa2-client.x".into(),
+                None,
+                crate::secret::Secret::from("s"),
+                None,
+            ),
+        );
+        for (name, vendor) in [("seller", false), ("vendor", true)] {
+            let mut profile = model::Profile::new("main".into(), Region::Eu, None);
+            profile.vendor = vendor;
+            profile.record_authorization(true, now);
+            vault.profiles.insert(name.into(), profile);
+        }
+        let counts = authorization_counts(&vault);
+        assert_eq!(counts["main"].profiles, 2);
+        assert_eq!(
+            counts["main"].consent_flow, 1,
+            "vendor authorizations are not limited"
+        );
+    }
 }

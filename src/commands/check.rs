@@ -101,11 +101,28 @@ pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> 
     } else {
         for outcome in &outcomes {
             match &outcome.online {
-                Online::Participating(marketplaces) => println!(
-                    "{}: participates in {}",
-                    outcome.profile,
-                    describe_marketplaces(marketplaces)
-                ),
+                Online::Participating(marketplaces) => {
+                    let inactive: Vec<_> = marketplaces
+                        .iter()
+                        .filter(|m| m.has_suspended_listings)
+                        .cloned()
+                        .collect();
+                    let mut notes = String::new();
+                    if !inactive.is_empty() {
+                        notes.push_str(&format!(
+                            "; listings set to Inactive in {} (Amazon's hasSuspendedListings: the seller paused them, e.g. for a holiday)",
+                            describe_marketplaces(&inactive)
+                        ));
+                    }
+                    if vault.profiles[&outcome.profile].sandbox {
+                        notes.push_str("; the sandbox answers with static, US-only participations, which say nothing about this profile's marketplace");
+                    }
+                    println!(
+                        "{}: participates in {}{notes}",
+                        outcome.profile,
+                        describe_marketplaces(marketplaces)
+                    )
+                }
                 Online::NotChecked(error) => {
                     println!("{}: not checked: {}", outcome.profile, error.in_full())
                 }

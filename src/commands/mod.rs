@@ -53,6 +53,11 @@ pub fn run(cli: Cli) -> Result<()> {
             manage::completions(shell);
             Ok(())
         }
+        Command::Api(crate::cli::ApiArgs {
+            list: Some(filter),
+            json,
+            ..
+        }) => api::list(&filter, json),
         command => with_vault(VaultFile::locate(&settings)?, command, &settings),
     }
 }

@@ -14,12 +14,14 @@ pub fn run(file: VaultFile, args: RdtArgs, settings: &Settings) -> Result<()> {
     let resources = args
         .resources
         .iter()
-        .map(|r| spapi_client::parse_resource(r, &args.data_elements).map_err(Error::Invalid))
+        .map(|r| {
+            crate::api::restricted::parse_resource(r, &args.data_elements).map_err(Error::Invalid)
+        })
         .collect::<Result<Vec<_>>>()?;
     let (_, vault, access) =
         super::open_with_access_token(file, &args.profile, &args.freshness, settings)?;
     let profile = vault.profile(&args.profile)?;
-    let client = SpApiClient::for_restricted_data_tokens(profile.region, &settings.network()?)?;
+    let client = SpApiClient::new(profile.region, profile.sandbox, &settings.network()?)?;
     let rdt = crate::http::runtime()
         .map_err(Error::Other)?
         .block_on(client.restricted_data_token(

@@ -260,7 +260,7 @@ mod tests {
         );
         assert_eq!(
             central_host(Region::Eu, Some("A21TJRUUN4KGV"), true),
-            "vendorcentral.amazon.in"
+            "www.vendorcentral.in"
         );
     }
 

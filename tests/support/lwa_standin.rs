@@ -162,6 +162,12 @@ impl StandIn {
                         "/tokens/2021-03-01/restrictedDataToken",
                         post(restricted_data_token),
                     )
+                    // The sandbox host, when a test points SPVAULT_SPAPI_SANDBOX_URL
+                    // at BASE/sandbox: its Tokens API answers too.
+                    .route(
+                        "/sandbox/tokens/2021-03-01/restrictedDataToken",
+                        post(restricted_data_token),
+                    )
                     .route("/applications/2023-11-30/clientSecret", post(client_secret))
                     .fallback(any_spapi_call)
                     .with_state(state)
@@ -503,15 +509,11 @@ fn spapi_call(
 /// Plays the Tokens API: a restricted data token for any seller access token.
 async fn restricted_data_token(
     State(state): State<Shared>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let grant = match spapi_call(
-        &state,
-        ("POST", "/tokens/2021-03-01/restrictedDataToken", Vec::new()),
-        &headers,
-        body,
-    ) {
+    let grant = match spapi_call(&state, ("POST", uri.path(), Vec::new()), &headers, body) {
         Ok(grant) => grant,
         Err(canned) => return *canned,
     };
