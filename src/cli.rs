@@ -185,9 +185,9 @@ pub enum Command {
     )]
     Rdt(RdtArgs),
 
-    /// Call SP-API as a profile and print the answer (RDTs, throttling, pages handled)
+    /// Call SP-API as a profile and print the answer (RDTs, usage plans, pages handled)
     #[command(
-        after_help = "Exits 6 when Amazon refuses the token (401/403), 7 when it cannot be reached or still throttles after every retry, 1 for another 4xx. See README, \"Calling SP-API\".\nExamples:\n  vault api eu-seller /sellers/v1/marketplaceParticipations\n  vault api eu-seller /orders/v0/orders -q MarketplaceIds=A1PA6795UKMFR9 \\\n      -q CreatedAfter=2026-11-01T00:00:00Z --paginate\n  vault api eu-seller /orders/v0/orders/302-1234567-1234567/address\n  vault api eu-seller /reports/2021-06-30/reports --body report.json"
+        after_help = "Exits 6 when Amazon refuses the token (401/403), 7 when it cannot be reached or still throttles after --max-wait, 1 for another 4xx or a next-page token spvault cannot send back, 2 for an unknown operation or a missing parameter. See README, \"Calling SP-API\".\nExamples:\n  vault api eu-seller getMarketplaceParticipations\n  vault api eu-seller ordersV0.getOrders MarketplaceIds=A1PA6795UKMFR9 \\\n      CreatedAfter=2026-11-01T00:00:00Z --paginate --jq '.payload.Orders[]'\n  vault api eu-seller getOrderAddress orderId=302-1234567-1234567\n  vault api eu-seller /reports/2021-06-30/reports --body report.json\n  vault api --list orders"
     )]
     Api(ApiArgs),
 

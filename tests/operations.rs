@@ -521,3 +521,18 @@ fn the_committed_table_is_what_the_models_generate() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn grantless_operations_are_called_with_a_grantless_token_of_their_scope() {
+    let (standin, env) = logged_in_with_spapi();
+    env.run(&["api", "p", "getDestinations"]).ok();
+    let token_request = standin.seen().pop().unwrap();
+    assert_eq!(token_request.grant_type, "client_credentials");
+    assert_eq!(token_request.scope, "sellingpartnerapi::notifications");
+    let call = standin.spapi_calls().pop().unwrap();
+    assert_eq!(call.path, "/notifications/v1/destinations");
+    assert_eq!(
+        call.access_token, "Atza|standin-2",
+        "not the seller's token"
+    );
+}

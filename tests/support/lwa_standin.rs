@@ -579,6 +579,8 @@ async fn any_spapi_call(
         || match grant.as_deref() {
             Some("restricted_data_token") => true,
             Some("refresh_token") => !restricted,
+            // Grantless: the Notifications API takes a token of its scope.
+            Some("sellingpartnerapi::notifications") => path.starts_with("/notifications/"),
             _ => false,
         };
     if !accepted {
