@@ -536,3 +536,23 @@ fn grantless_operations_are_called_with_a_grantless_token_of_their_scope() {
         "not the seller's token"
     );
 }
+
+#[test]
+fn a_wait_for_the_usage_plan_is_announced_at_a_terminal() {
+    if !have("script") {
+        return;
+    }
+    let (standin, env) = logged_in_with_spapi();
+    // listTransactions: 0.5 requests/s, so the token after a 429 is 2 s away.
+    standin.queue_spapi(Canned::json(
+        429,
+        r#"{"errors":[{"code":"QuotaExceeded","message":"slow down"}]}"#,
+    ));
+    standin.queue_spapi(Canned::json(200, r#"{"payload":{"transactions":[]}}"#));
+    let mut terminal = Terminal::start(&env, &["api", "p", "listTransactions"]);
+    terminal.expect("waiting 2s for listTransactions: Amazon throttled it");
+    terminal.expect("0.5 requests/s (burst 10)");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    assert_eq!(standin.spapi_calls().len(), 2);
+}

@@ -1,5 +1,6 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
+use std::time::Duration;
 
 use crate::api::jq::Jq;
 use crate::api::operations::{self, NameError, Operation, Restriction};
@@ -479,7 +480,8 @@ fn report_wait(wait: &Wait) {
     }
     eprintln!(
         "waiting {} for {}: {}its usage plan allows {} requests/s (burst {})",
-        crate::duration::short_std(wait.wait),
+        // Rounded up: "1s" for a wait of 1.99 s would undersell it.
+        crate::duration::short_std(Duration::from_secs(wait.wait.as_secs_f64().ceil() as u64)),
         wait.operation,
         if wait.throttled {
             "Amazon throttled it; "
