@@ -250,6 +250,12 @@ pub enum Command {
     )]
     Serve(ServeArgs),
 
+    /// Serve SP-API to any program with no credential in it: tokens, RDTs and usage plans handled
+    #[command(
+        after_help = "Programs use http://127.0.0.1:8751/PROFILE as their SP-API endpoint and the key as their access token (or as their LWA refresh token, with http://127.0.0.1:8751/auth/o2/token as the LWA endpoint). See README, \"Proxy\".\nExamples:\n  vault proxy eu-seller --key-file ~/.config/spvault/proxy.key\n  curl -H \"x-amz-access-token: $(cat ~/.config/spvault/proxy.key)\" \\\n      http://127.0.0.1:8751/eu-seller/sellers/v1/marketplaceParticipations"
+    )]
+    Proxy(ProxyArgs),
+
     /// Manage the age recipients the vault is also encrypted to (teammates, servers, backups)
     #[command(subcommand)]
     Recipients(RecipientsCommand),
@@ -341,6 +347,31 @@ pub struct ServeArgs {
     /// Address to listen on: loopback, or any address together with --tls-cert and --tls-key
     #[arg(long, value_name = "ADDRESS:PORT")]
     pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The profiles to proxy: requests to /PROFILE/... go to that profile's SP-API host
+    #[arg(required = true)]
+    pub profiles: Vec<String>,
+    /// Address to listen on: loopback, or any address together with --tls-cert and --tls-key
+    #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:8751")]
+    pub listen: std::net::SocketAddr,
+    /// How long a request may wait its turn in its operation's usage plan before a 429
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = duration::parse)]
+    pub max_wait: std::time::Duration,
+    /// Keep the usage-plan buckets in this Redis, shared with other proxies
+    #[arg(long, value_name = "redis://HOST:PORT/DB")]
+    pub shared_limits: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// What `vault serve` and `vault proxy` share.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
     /// Write the bearer key here (0600) instead of printing it
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,

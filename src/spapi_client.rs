@@ -143,6 +143,28 @@ impl SpApiClient {
     /// the one the settings name: `SPVAULT_SPAPI_SANDBOX_URL` (sandbox profiles) or
     /// `SPVAULT_SPAPI_URL`.
     pub fn new(region: Region, sandbox: bool, network: &Network) -> Result<Self, SpApiError> {
+        Self::build(region, sandbox, network, http::client)
+    }
+
+    /// The same with an HTTP client of its own, for a server's runtime: the shared
+    /// clients' connections live on the process's network runtime, which a server's
+    /// threads do not drive.
+    pub fn for_server(
+        region: Region,
+        sandbox: bool,
+        network: &Network,
+    ) -> Result<Self, SpApiError> {
+        Self::build(region, sandbox, network, |base, timeout| {
+            http::client_with_root(base, timeout, None)
+        })
+    }
+
+    fn build(
+        region: Region,
+        sandbox: bool,
+        network: &Network,
+        client: impl Fn(&Url, std::time::Duration) -> Result<reqwest::Client, String>,
+    ) -> Result<Self, SpApiError> {
         let overridden = match sandbox {
             true => network
                 .spapi_sandbox_url
@@ -154,7 +176,7 @@ impl SpApiClient {
             Some(url) => url.clone(),
             None => Url::parse(region.endpoint(sandbox)).expect("constant endpoints are valid"),
         };
-        let http = http::client(&base, network.request_timeout).map_err(SpApiError::Config)?;
+        let http = client(&base, network.request_timeout).map_err(SpApiError::Config)?;
         Ok(SpApiClient {
             http,
             base,

@@ -186,8 +186,8 @@ impl SpApiClient {
         let mut waited = Duration::ZERO;
         let mut throttled = None;
         loop {
-            let wait = bucket.wait(Instant::now());
-            if waited + wait > pacing.max_wait {
+            let left = pacing.max_wait.saturating_sub(waited);
+            let Ok(wait) = bucket.reserve(Instant::now(), left) else {
                 let plan = bucket.plan();
                 return Err(ApiFailure {
                     error: SpApiError::Throttled {
@@ -201,7 +201,7 @@ impl SpApiClient {
                     },
                     response: throttled,
                 });
-            }
+            };
             if wait >= Duration::from_secs(1) {
                 (pacing.report)(&Wait {
                     operation,
@@ -212,7 +212,6 @@ impl SpApiClient {
             }
             tokio::time::sleep(wait).await;
             waited += wait;
-            bucket.take(Instant::now());
             match self.send(token, request, policy, false).await {
                 Err(ApiFailure {
                     response: Some(refused),
@@ -409,6 +408,28 @@ fn throttle_wait(refused: &ApiResponse) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// The body with every token spvault sent replaced by `[redacted]`: a server that
+/// echoes one must not make spvault print it (nor the proxy hand it out).
+pub fn without_secrets(body: &[u8], secrets: &[&str]) -> Vec<u8> {
+    let mut clean = body.to_vec();
+    for secret in secrets
+        .iter()
+        .map(|s| s.as_bytes())
+        .filter(|s| !s.is_empty())
+    {
+        let mut out = Vec::with_capacity(clean.len());
+        let mut rest = clean.as_slice();
+        while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(b"[redacted]");
+            rest = &rest[at + secret.len()..];
+        }
+        out.extend_from_slice(rest);
+        clean = out;
+    }
+    clean
+}
+
 /// JSON text without the white space between its tokens: one page per line.
 pub fn compact_json(text: &[u8]) -> Result<String, serde_json::Error> {
     serde_json::from_slice::<serde::de::IgnoredAny>(text)?;
@@ -435,6 +456,18 @@ pub fn compact_json(text: &[u8]) -> Result<String, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoed_tokens_are_cut_out_of_the_body() {
+        assert_eq!(
+            without_secrets(
+                br#"{"a":"Atza|x1","b":"Atza|x1 Atz.r"}"#,
+                &["Atza|x1", "Atz.r"]
+            ),
+            br#"{"a":"[redacted]","b":"[redacted] [redacted]"}"#
+        );
+        assert_eq!(without_secrets(b"plain", &["", "zz"]), b"plain");
+    }
 
     #[test]
     fn compact_json_keeps_strings_and_key_order() {

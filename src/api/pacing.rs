@@ -35,26 +35,29 @@ impl Bucket {
         self.updated = now;
     }
 
-    /// How long until a token is there (zero when one is).
-    pub fn wait(&mut self, now: Instant) -> Duration {
+    /// Reserves the next token, first come first served: how long to wait before
+    /// sending (zero when a token is there), or, when that is longer than `max_wait`,
+    /// `Err` with how long it would have been (nothing is reserved then). Reserved
+    /// tokens are owed: the bucket goes below zero, so later requests queue behind.
+    pub fn reserve(&mut self, now: Instant, max_wait: Duration) -> Result<Duration, Duration> {
         self.refill(now);
-        if self.tokens >= 1.0 {
+        let wait = if self.tokens >= 1.0 {
             Duration::ZERO
         } else {
             Duration::from_secs_f64((1.0 - self.tokens) / self.plan.rate)
+        };
+        if wait > max_wait {
+            return Err(wait);
         }
+        self.tokens -= 1.0;
+        Ok(wait)
     }
 
-    /// Takes a token for a request sent now; the caller waited `wait(now)` first.
-    pub fn take(&mut self, now: Instant) {
-        self.refill(now);
-        self.tokens = (self.tokens - 1.0).max(0.0);
-    }
-
-    /// Amazon answered 429: its bucket is empty, whatever this one counted.
+    /// Amazon answered 429: its bucket is empty, whatever this one counted (tokens
+    /// already owed stay owed).
     pub fn drain(&mut self, now: Instant) {
         self.refill(now);
-        self.tokens = 0.0;
+        self.tokens = self.tokens.min(0.0);
     }
 }
 
@@ -62,8 +65,10 @@ impl Bucket {
 mod tests {
     use super::*;
 
+    const FOREVER: Duration = Duration::from_secs(3600);
+
     #[test]
-    fn a_burst_goes_at_once_then_one_request_per_token() {
+    fn a_burst_goes_at_once_then_one_request_per_token_in_turn() {
         let start = Instant::now();
         let mut bucket = Bucket::full(
             UsagePlan {
@@ -72,18 +77,29 @@ mod tests {
             },
             start,
         );
-        for _ in 0..2 {
-            assert_eq!(bucket.wait(start), Duration::ZERO);
-            bucket.take(start);
-        }
-        assert_eq!(bucket.wait(start), Duration::from_secs(2));
-        let later = start + Duration::from_secs(1);
-        assert_eq!(bucket.wait(later), Duration::from_secs(1));
-        let refilled = start + Duration::from_secs(60);
-        assert_eq!(bucket.wait(refilled), Duration::ZERO, "never above burst");
-        bucket.take(refilled);
-        bucket.take(refilled);
-        assert_eq!(bucket.wait(refilled), Duration::from_secs(2));
+        assert_eq!(bucket.reserve(start, FOREVER), Ok(Duration::ZERO));
+        assert_eq!(bucket.reserve(start, FOREVER), Ok(Duration::ZERO));
+        assert_eq!(bucket.reserve(start, FOREVER), Ok(Duration::from_secs(2)));
+        assert_eq!(
+            bucket.reserve(start, FOREVER),
+            Ok(Duration::from_secs(4)),
+            "in turn"
+        );
+        assert_eq!(
+            bucket.reserve(start, Duration::from_secs(5)),
+            Err(Duration::from_secs(6)),
+            "too long: refused, nothing reserved"
+        );
+        let later = start + Duration::from_secs(5);
+        assert_eq!(bucket.reserve(later, FOREVER), Ok(Duration::from_secs(1)));
+        let refilled = start + Duration::from_secs(600);
+        assert_eq!(bucket.reserve(refilled, FOREVER), Ok(Duration::ZERO));
+        assert_eq!(bucket.reserve(refilled, FOREVER), Ok(Duration::ZERO));
+        assert_eq!(
+            bucket.reserve(refilled, FOREVER),
+            Ok(Duration::from_secs(2)),
+            "never above burst"
+        );
     }
 
     #[test]
@@ -97,7 +113,7 @@ mod tests {
             start,
         );
         bucket.drain(start);
-        let wait = bucket.wait(start);
+        let wait = bucket.reserve(start, FOREVER).unwrap();
         assert!((59.0..61.0).contains(&wait.as_secs_f64()), "{wait:?}");
     }
 }

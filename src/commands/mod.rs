@@ -32,7 +32,7 @@ use crate::vault::file::VaultFile;
 pub fn run(cli: Cli) -> Result<()> {
     if !matches!(
         cli.command,
-        Command::Serve(_) | Command::Agent { .. } | Command::Login(_)
+        Command::Serve(_) | Command::Proxy(_) | Command::Agent { .. } | Command::Login(_)
     ) {
         crate::process::end_quietly_on_closed_pipe();
     }
@@ -95,6 +95,7 @@ fn with_vault(file: VaultFile, command: Command, settings: &Settings) -> Result<
         } => agent::run(file, foreground, exit_when_locked),
         Command::Import(command) => import::run(file, command, settings),
         Command::Serve(args) => serve::run(file, args, settings),
+        Command::Proxy(args) => serve::proxy(file, args, settings),
         Command::Migrate { to } => manage::migrate(file, &to, settings),
         Command::Recipients(command) => recipients::run(file, command),
         // Answered by `run` without a vault; listed for the match to be complete.

@@ -1,7 +1,8 @@
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ProxyArgs, ServeArgs, ServerArgs};
 use crate::error::{Error, Result};
 use crate::private_file::{self, Existing};
 use crate::serve::{self, Limits, Options};
@@ -10,36 +11,13 @@ use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> {
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(serve::tls::server_config(cert, key)?),
-        _ => None,
-    };
-    serve::check_listen(args.listen, tls.is_some())?;
+    let server = Server::new(&args.server, args.listen, settings)?;
     let (unlocked, vault) = unlock::open(file)?;
     for name in &args.profiles {
         vault.profile(name)?;
     }
-    let key = serve::new_key();
-    match &args.key_file {
-        Some(path) => private_file::write(path, key.expose().as_bytes(), Existing::Replace)?,
-        None => println!("Bearer key (shown once): {}", key.expose()),
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone())
-            .map_err(|e| Error::Other(format!("cannot handle signals: {e}")))?;
-    }
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let (options, stop, scheme) = server.start(&args.server)?;
     let served = args.profiles.join(", ");
-    let options = Options {
-        listen: args.listen,
-        tls,
-        key,
-        refresh_ahead: args.refresh_ahead,
-        workers: args.workers.into(),
-        limits: Limits::for_this_process(args.client_timeout),
-        network: settings.network()?,
-    };
     serve::run(unlocked, args.profiles, options, stop, |bound| {
         println!(
             "Serving {served} at {scheme}://{bound}/token/PROFILE; stop with Ctrl-C or SIGTERM"
@@ -47,4 +25,78 @@ pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> 
     })?;
     println!("Stopped");
     Ok(())
+}
+
+pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()> {
+    let server = Server::new(&args.server, args.listen, settings)?;
+    let (unlocked, vault) = unlock::open(file)?;
+    for name in &args.profiles {
+        vault.profile(name)?;
+    }
+    let (options, stop, scheme) = server.start(&args.server)?;
+    let proxied = args.profiles.join(", ");
+    let base = match args.profiles.as_slice() {
+        [only] => format!("/{only} (or /)"),
+        _ => "/PROFILE".to_owned(),
+    };
+    let options = crate::proxy::Options {
+        serve: options,
+        max_wait: args.max_wait,
+        shared_limits: args.shared_limits,
+    };
+    crate::proxy::run(unlocked, &vault, args.profiles, options, stop, |bound| {
+        println!(
+            "Proxying SP-API for {proxied} at {scheme}://{bound}{base}; stop with Ctrl-C or SIGTERM"
+        )
+    })?;
+    println!("Stopped");
+    Ok(())
+}
+
+/// What `serve` and `proxy` check and set up alike before they open the vault.
+struct Server {
+    listen: SocketAddr,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    network: crate::settings::Network,
+}
+
+impl Server {
+    fn new(args: &ServerArgs, listen: SocketAddr, settings: &Settings) -> Result<Self> {
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::server::tls::server_config(cert, key)?),
+            _ => None,
+        };
+        serve::check_listen(listen, tls.is_some())?;
+        Ok(Server {
+            listen,
+            tls,
+            network: settings.network()?,
+        })
+    }
+
+    /// The key (written to --key-file, or printed once), the signals that stop the
+    /// server, and its options.
+    fn start(self, args: &ServerArgs) -> Result<(Options, Arc<AtomicBool>, &'static str)> {
+        let key = serve::new_key();
+        match &args.key_file {
+            Some(path) => private_file::write(path, key.expose().as_bytes(), Existing::Replace)?,
+            None => println!("Bearer key (shown once): {}", key.expose()),
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(signal, stop.clone())
+                .map_err(|e| Error::Other(format!("cannot handle signals: {e}")))?;
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let options = Options {
+            listen: self.listen,
+            tls: self.tls,
+            key,
+            refresh_ahead: args.refresh_ahead,
+            workers: args.workers.into(),
+            limits: Limits::for_this_process(args.client_timeout),
+            network: self.network,
+        };
+        Ok((options, stop, scheme))
+    }
 }

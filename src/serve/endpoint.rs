@@ -5,12 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use std::net::SocketAddr;
+
 use http_body_util::Full;
-use hyper::body::Bytes;
+use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
 use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
+use crate::server::listener::{Answer, Handler};
 use crate::vault::model::CachedToken;
 
 /// What the endpoint answers for one profile.
@@ -25,6 +28,13 @@ pub type Table = Arc<RwLock<HashMap<String, Served>>>;
 pub struct Endpoint {
     pub table: Table,
     pub key: Secret,
+}
+
+impl Handler for Endpoint {
+    fn handle(self: Arc<Self>, request: Request<Incoming>, _peer: SocketAddr) -> Answer {
+        let response = self.answer(&request);
+        Box::pin(async move { response })
+    }
 }
 
 impl Endpoint {

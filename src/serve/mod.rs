@@ -4,8 +4,6 @@
 //! bearer key; it is compared in constant time.
 
 mod endpoint;
-mod listener;
-pub mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,11 +16,13 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::server::listener::Handler;
+pub use crate::server::listener::Limits;
 use crate::settings::Network;
 use crate::tokens::TokenService;
 use crate::vault::Unlocked;
-use endpoint::{Endpoint, Served, Table};
-pub use listener::Limits;
+use endpoint::Endpoint;
+pub use endpoint::{Served, Table};
 
 /// How long a profile whose refresh failed waits before it is tried again.
 const RETRY_FAILED_AFTER: Duration = Duration::from_secs(60);
@@ -59,15 +59,31 @@ pub fn check_listen(listen: SocketAddr, tls: bool) -> Result<()> {
     }
 }
 
-/// Serves `profiles` until `stop` is set (SIGTERM, SIGINT), then returns. `on_ready`
-/// runs with the bound address once the first tokens are in. Fails when the listener
-/// dies, so a service manager sees the server is gone.
+/// Serves `profiles`' tokens until `stop` is set (SIGTERM, SIGINT), then returns.
+/// `on_ready` runs with the bound address once the first tokens are in. Fails when
+/// the listener dies, so a service manager sees the server is gone.
 pub fn run(
     unlocked: Unlocked,
     profiles: Vec<String>,
     options: Options,
     stop: Arc<AtomicBool>,
     on_ready: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let key = options.key.clone();
+    run_with(unlocked, profiles, options, stop, on_ready, |table| {
+        Arc::new(Endpoint { table, key })
+    })
+}
+
+/// The same with the handler `handler` makes of the token table, which this keeps
+/// fresh in the background: the server stack `vault proxy` shares.
+pub fn run_with<H: Handler>(
+    unlocked: Unlocked,
+    profiles: Vec<String>,
+    options: Options,
+    stop: Arc<AtomicBool>,
+    on_ready: impl FnOnce(SocketAddr),
+    handler: impl FnOnce(Table) -> Arc<H>,
 ) -> Result<()> {
     check_listen(options.listen, options.tls.is_some())?;
     let table: Table = Arc::new(RwLock::new(HashMap::new()));
@@ -82,13 +98,10 @@ pub fn run(
         .block_on(tokio::net::TcpListener::bind(options.listen))
         .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", options.listen)))?;
     let bound = listener.local_addr().unwrap_or(options.listen);
-    let endpoint = Arc::new(Endpoint {
-        table: table.clone(),
-        key: options.key,
-    });
+    let endpoint = handler(table.clone());
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let tls = options.tls.map(tokio_rustls::TlsAcceptor::from);
-    let server = runtime.spawn(listener::serve(
+    let server = runtime.spawn(crate::server::listener::serve(
         listener,
         tls,
         endpoint,

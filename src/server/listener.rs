@@ -1,21 +1,34 @@
-//! The network side of `vault serve`: accepts connections within limits an abusive
-//! client cannot stretch (header size and count, time to send a request or finish a
-//! TLS handshake, connections at once), keeps accepting after transient failures such
-//! as running out of file descriptors, and reports only a dead listener as an error.
+//! The network side of `vault serve` and `vault proxy`: accepts connections within
+//! limits an abusive client cannot stretch (header size and count, time to send a
+//! request or finish a TLS handshake, connections at once), keeps accepting after
+//! transient failures such as running out of file descriptors, and reports only a
+//! dead listener as an error. What is answered is the [`Handler`]'s business.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
-use super::endpoint::Endpoint;
+/// An answer being made.
+pub type Answer = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
+
+/// What a server answers: one request at a time, from the client at `peer`.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> Answer;
+}
 
 /// A request's start line and headers together: larger gets 431.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -52,10 +65,10 @@ impl Limits {
 
 /// Serves `endpoint` on `listener` until `stop` turns true, then lets connections in
 /// flight finish. Returns an error only when the listener itself fails for good.
-pub async fn serve(
+pub async fn serve<H: Handler>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    endpoint: Arc<Endpoint>,
+    handler: Arc<H>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -72,9 +85,9 @@ pub async fn serve(
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             _ = stopped(&mut stop) => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) if listener_is_dead(&e) => return Err(e),
                 Err(e) => {
                     backoff.wait(&e).await;
@@ -85,18 +98,17 @@ pub async fn serve(
         };
         backoff.reset();
         let _ = stream.set_nodelay(true);
-        let (http, endpoint, tls, stop) =
-            (http.clone(), endpoint.clone(), tls.clone(), stop.clone());
+        let (http, handler, tls, stop) = (http.clone(), handler.clone(), tls.clone(), stop.clone());
         let timeout = limits.client_timeout;
         tokio::spawn(async move {
             let _permit = permit;
             match tls {
-                None => connection(&http, stream, endpoint, stop).await,
+                None => connection(&http, stream, peer, handler, stop).await,
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout(timeout, acceptor.accept(stream)).await
                     {
-                        connection(&http, stream, endpoint, stop).await;
+                        connection(&http, stream, peer, handler, stop).await;
                     }
                 }
             }
@@ -110,17 +122,18 @@ pub async fn serve(
 }
 
 /// One HTTP/1 connection, closed gracefully when the server stops.
-async fn connection<S>(
+async fn connection<S, H: Handler>(
     http: &http1::Builder,
     stream: S,
-    endpoint: Arc<Endpoint>,
+    peer: SocketAddr,
+    handler: Arc<H>,
     mut stop: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| {
-        let response = endpoint.answer(&request);
-        async move { Ok::<_, Infallible>(response) }
+        let answer = handler.clone().handle(request, peer);
+        async move { Ok::<_, Infallible>(answer.await) }
     });
     let conn = http.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
@@ -157,7 +170,7 @@ struct Backoff {
 impl Backoff {
     async fn wait(&mut self, error: &std::io::Error) {
         if self.failures == 0 {
-            eprintln!("vault serve: cannot accept connections for now ({error}); retrying");
+            eprintln!("vault: cannot accept connections for now ({error}); retrying");
         }
         let delay = Duration::from_millis(10 << self.failures.min(7)).min(Duration::from_secs(1));
         self.failures += 1;
@@ -166,7 +179,7 @@ impl Backoff {
 
     fn reset(&mut self) {
         if self.failures > 0 {
-            eprintln!("vault serve: accepting connections again");
+            eprintln!("vault: accepting connections again");
         }
         self.failures = 0;
     }

@@ -1,0 +1,634 @@
+//! What `vault proxy` answers: SP-API requests with no credential in them, sent on
+//! to the profile's own SP-API host with the real access token (or a Restricted
+//! Data Token where the operation needs one), paced to the operation's usage plan;
+//! its own LWA and Tokens endpoints, which hand out proxy tokens only; and metrics.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode, header};
+use jiff::{SignedDuration, Timestamp};
+
+use super::credentials::{ACCESS_LIFETIME, Caller, Credentials};
+use super::limits::Limits;
+use super::metrics::Metrics;
+use crate::api::operations::{self, Operation, Restriction};
+use crate::api::restricted::parse_resource;
+use crate::secret::Secret;
+use crate::serve::{Served, Table};
+use crate::server::listener::{Answer, Handler};
+use crate::spapi_client::{RestrictedResource, SpApiClient};
+
+/// The largest request body taken from a client (SP-API's are far smaller).
+const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// Where a client names the data elements of a restricted operation.
+const DATA_ELEMENTS_HEADER: &str = "x-spvault-data-elements";
+/// A Restricted Data Token is reused while it has this much left.
+const RDT_MARGIN: SignedDuration = SignedDuration::from_secs(60);
+/// Headers of one hop, never passed on (RFC 9110 §7.6.1), and those the proxy sets.
+const NOT_FORWARDED: [&str; 11] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "authorization",
+];
+
+/// One served profile: where its requests go, and whose usage plans they count
+/// against (Amazon meters per app and selling partner).
+pub struct Route {
+    pub client: SpApiClient,
+    /// The app's client id and the selling partner id (the profile's name where
+    /// the seller id is unknown).
+    pub meter: String,
+}
+
+pub struct Proxy {
+    pub table: Table,
+    pub routes: HashMap<String, Route>,
+    pub credentials: Credentials,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    pub max_wait: Duration,
+    /// Restricted Data Tokens got for requests, reused for the same resource.
+    pub restricted: Mutex<HashMap<String, (Secret, Timestamp)>>,
+}
+
+/// A finished answer.
+type Reply = Response<Full<Bytes>>;
+
+impl Handler for Proxy {
+    fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> Answer {
+        Box::pin(async move { self.answer(request, peer).await })
+    }
+}
+
+/// What one request was, for the log line and the metrics.
+struct Outcome {
+    profile: String,
+    operation: String,
+    waited: Duration,
+    upstream: Option<Duration>,
+}
+
+impl Proxy {
+    async fn answer(&self, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+        let mut outcome = Outcome {
+            profile: "-".into(),
+            operation: "-".into(),
+            waited: Duration::ZERO,
+            upstream: None,
+        };
+        let reply = self.route(request, &mut outcome).await;
+        let status = reply.status().as_u16();
+        if outcome.profile != "-" {
+            self.metrics
+                .request(&outcome.profile, &outcome.operation, status);
+        }
+        eprintln!(
+            "vault proxy: {} {} {} {status} waited={}ms upstream={}",
+            peer.ip(),
+            outcome.profile,
+            outcome.operation,
+            outcome.waited.as_millis(),
+            outcome
+                .upstream
+                .map_or_else(|| "-".to_owned(), |d| format!("{}ms", d.as_millis()))
+        );
+        reply
+    }
+
+    async fn route(&self, request: Request<Incoming>, outcome: &mut Outcome) -> Reply {
+        // Not an open proxy: only origin-form paths, only to the profile's host.
+        if request.method() == Method::CONNECT
+            || request.uri().authority().is_some()
+            || request.uri().path().starts_with("//")
+        {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                "InvalidInput",
+                "the proxy sends requests only to the profile's own SP-API host: give a path like /orders/v0/orders, not a host",
+            );
+        }
+        if request.method() == Method::POST && request.uri().path() == "/auth/o2/token" {
+            return self.lwa_token(request).await;
+        }
+        let Some(caller) = presented(request.headers()).and_then(|p| self.credentials.identify(p))
+        else {
+            return errors(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "send the proxy key, or a token from the proxy's /auth/o2/token, as x-amz-access-token or Authorization: Bearer",
+            );
+        };
+        if request.uri().path() == "/_spvault/metrics" {
+            return text(StatusCode::OK, self.metrics.render(self.limits.shared_up()));
+        }
+        let Some((profile, path)) = self.profile_of(request.uri().path()) else {
+            return errors(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "no served profile in the path: send requests to /PROFILE/... (with one profile, / works too)",
+            );
+        };
+        outcome.profile = profile.clone();
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return errors(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "InvalidInput",
+                    "the request body is too large or was cut off",
+                );
+            }
+        };
+        if parts.method == Method::POST && path == "/tokens/2021-03-01/restrictedDataToken" {
+            outcome.operation = "createRestrictedDataToken".into();
+            return self.restricted_data_token(&profile, &body).await;
+        }
+        let operation = operations::find(parts.method.as_str(), &path);
+        outcome.operation = operation.map_or_else(|| "unknown".to_owned(), Operation::name);
+        let Some(access) = self.access_token(&profile) else {
+            return errors(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                &format!(
+                    "profile '{profile}' has no valid access token right now: see the proxy's log"
+                ),
+            );
+        };
+        let token = match (&caller, operation.map(|op| op.restriction)) {
+            (
+                Caller::Restricted {
+                    profile: theirs,
+                    real,
+                },
+                _,
+            ) if *theirs == profile => real.clone(),
+            (Caller::Restricted { .. }, _) => {
+                return errors(
+                    StatusCode::FORBIDDEN,
+                    "Unauthorized",
+                    "this Restricted Data Token is for another profile",
+                );
+            }
+            (Caller::Trusted, Some(Restriction::Always)) => {
+                match self
+                    .rdt_for(&profile, &access, &parts.method, &path, &parts.headers)
+                    .await
+                {
+                    Ok(token) => token,
+                    Err(reply) => return reply,
+                }
+            }
+            (Caller::Trusted, Some(Restriction::WithDataElements))
+                if parts.headers.contains_key(DATA_ELEMENTS_HEADER) =>
+            {
+                match self
+                    .rdt_for(&profile, &access, &parts.method, &path, &parts.headers)
+                    .await
+                {
+                    Ok(token) => token,
+                    Err(reply) => return reply,
+                }
+            }
+            (Caller::Trusted, _) => access.clone(),
+        };
+        let query = parts.uri.query().map(str::to_owned);
+        let call = Call {
+            profile: &profile,
+            operation,
+            method: parts.method,
+            path: &path,
+            query: query.as_deref(),
+            headers: &parts.headers,
+            body,
+        };
+        let reply = self.send(&call, &token, &[&access], outcome).await;
+        if reply.status() == StatusCode::FORBIDDEN
+            && operation.is_some_and(|op| op.restriction == Restriction::AfterDenial)
+            && matches!(caller, Caller::Trusted)
+        {
+            // A restricted report type: once more with a Restricted Data Token.
+            return match self
+                .rdt_for(
+                    &profile,
+                    &access,
+                    &call.method,
+                    &path,
+                    &call.headers.clone(),
+                )
+                .await
+            {
+                Ok(rdt) => self.send(&call, &rdt, &[&access], outcome).await,
+                Err(reply) => reply,
+            };
+        }
+        reply
+    }
+
+    /// The served profile a path is for, and the SP-API path under it.
+    fn profile_of(&self, path: &str) -> Option<(String, String)> {
+        let trimmed = path.trim_start_matches('/');
+        let (first, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+        if self.routes.contains_key(first) {
+            return Some((first.to_owned(), format!("/{rest}")));
+        }
+        match self.routes.keys().collect::<Vec<_>>().as_slice() {
+            [only] => Some(((*only).clone(), path.to_owned())),
+            _ => None,
+        }
+    }
+
+    /// The profile's current access token, while it has not expired.
+    fn access_token(&self, profile: &str) -> Option<Secret> {
+        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+        match table.get(profile) {
+            Some(Served::Token(token))
+                if token.valid_for(SignedDuration::ZERO, Timestamp::now()) =>
+            {
+                Some(token.token.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// `POST /auth/o2/token` as LWA answers it, for SDKs configured with the key as
+    /// their refresh token: a proxy token, never a real one.
+    async fn lwa_token(&self, request: Request<Incoming>) -> Reply {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let body = match Limited::new(request.into_body(), 64 * 1024).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => Bytes::new(),
+        };
+        let field = |name: &str| -> Option<String> {
+            if is_json {
+                serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()?
+                    .get(name)?
+                    .as_str()
+                    .map(str::to_owned)
+            } else {
+                url::form_urlencoded::parse(&body)
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.into_owned())
+            }
+        };
+        let grant_type = field("grant_type");
+        let refresh_token = field("refresh_token").unwrap_or_default();
+        if grant_type.as_deref() != Some("refresh_token")
+            || !self.credentials.is_key(&refresh_token)
+        {
+            let mut reply = errors(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "the proxy's token endpoint takes grant_type=refresh_token with the proxy key as refresh_token",
+            );
+            *reply.body_mut() = Full::new(Bytes::from(
+                serde_json::json!({
+                    "error": "invalid_grant",
+                    "error_description": "the refresh token is not this proxy's key",
+                    "errors": [{"code": "Unauthorized", "message": "the refresh token is not this proxy's key"}],
+                })
+                .to_string(),
+            ));
+            return reply;
+        }
+        let token = self.credentials.issue_access();
+        self.metrics.token("proxy_access_token");
+        json(
+            StatusCode::OK,
+            serde_json::json!({
+                "access_token": token.expose(),
+                "token_type": "bearer",
+                "expires_in": ACCESS_LIFETIME.as_secs(),
+            }),
+        )
+    }
+
+    /// `POST /tokens/2021-03-01/restrictedDataToken` from client code: a real RDT
+    /// is got for the same resources, and a proxy token that stands for it answered.
+    async fn restricted_data_token(&self, profile: &str, body: &[u8]) -> Reply {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Asked {
+            restricted_resources: Vec<AskedResource>,
+            target_application: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct AskedResource {
+            method: String,
+            path: String,
+            #[serde(default)]
+            data_elements: Vec<String>,
+        }
+        let asked: Asked = match serde_json::from_slice(body) {
+            Ok(asked) => asked,
+            Err(_) => {
+                return errors(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    "the body is not a createRestrictedDataToken request",
+                );
+            }
+        };
+        if asked.target_application.is_some() {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                "InvalidInput",
+                "targetApplication is not taken through the proxy: another app cannot use a proxy token (use `vault rdt --target-application`)",
+            );
+        }
+        let resources: Result<Vec<RestrictedResource>, String> = asked
+            .restricted_resources
+            .iter()
+            .map(|r| parse_resource(&format!("{} {}", r.method, r.path), &r.data_elements))
+            .collect();
+        let resources = match resources {
+            Ok(resources) if !resources.is_empty() => resources,
+            Ok(_) => {
+                return errors(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    "no restrictedResources",
+                );
+            }
+            Err(e) => return errors(StatusCode::BAD_REQUEST, "InvalidInput", &e),
+        };
+        let Some(access) = self.access_token(profile) else {
+            return errors(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                &format!("profile '{profile}' has no valid access token right now"),
+            );
+        };
+        let client = &self.routes[profile].client;
+        match client
+            .restricted_data_token(&access, &resources, None)
+            .await
+        {
+            Ok(issued) => {
+                self.metrics.token("restricted_data_token");
+                let left = Timestamp::now().duration_until(issued.expires_at);
+                let lifetime = Duration::try_from(left).unwrap_or_default();
+                let proxy_token =
+                    self.credentials
+                        .issue_restricted(profile, issued.token, lifetime);
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({
+                        "restrictedDataToken": proxy_token.expose(),
+                        "expiresIn": lifetime.as_secs(),
+                    }),
+                )
+            }
+            Err(e) => errors(
+                StatusCode::BAD_GATEWAY,
+                "RestrictedDataTokenFailed",
+                &crate::http::sanitize(&e.to_string(), &[access.expose()]),
+            ),
+        }
+    }
+
+    /// A Restricted Data Token for exactly this method and path (and the data
+    /// elements the client named), reused while it stays valid.
+    async fn rdt_for(
+        &self,
+        profile: &str,
+        access: &Secret,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Result<Secret, Reply> {
+        let elements: Vec<String> = headers
+            .get(DATA_ELEMENTS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .map(|e| e.trim().to_owned())
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let resource = parse_resource(&format!("{method} {path}"), &elements)
+            .map_err(|e| errors(StatusCode::BAD_REQUEST, "InvalidInput", &e))?;
+        let key = format!("{profile} {method} {path} {}", elements.join(","));
+        let now = Timestamp::now();
+        if let Some((token, expires_at)) = self
+            .restricted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && now.duration_until(*expires_at) > RDT_MARGIN
+        {
+            return Ok(token.clone());
+        }
+        let client = &self.routes[profile].client;
+        let issued = client
+            .restricted_data_token(access, &[resource], None)
+            .await
+            .map_err(|e| {
+                errors(
+                    StatusCode::BAD_GATEWAY,
+                    "RestrictedDataTokenFailed",
+                    &crate::http::sanitize(&e.to_string(), &[access.expose()]),
+                )
+            })?;
+        self.metrics.token("restricted_data_token");
+        let mut cache = self.restricted.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (_, expires_at)| now.duration_until(*expires_at) > RDT_MARGIN);
+        cache.insert(key, (issued.token.clone(), issued.expires_at));
+        Ok(issued.token)
+    }
+
+    /// Sends `call` upstream with `token`, paced to its operation's usage plan: it
+    /// waits its turn up to `--max-wait` (else 429 with `Retry-After`), and after an
+    /// upstream 429 waits for the bucket's next token and sends it again.
+    async fn send(
+        &self,
+        call: &Call<'_>,
+        token: &Secret,
+        also_secret: &[&Secret],
+        outcome: &mut Outcome,
+    ) -> Reply {
+        let route = &self.routes[call.profile];
+        let paced = call
+            .operation
+            .and_then(|op| op.usage_plan.map(|plan| (op, plan)));
+        let bucket = paced.map(|(op, _)| format!("{}:{}", route.meter, op.qualified_name()));
+        loop {
+            if let (Some((_, plan)), Some(bucket)) = (paced, &bucket) {
+                let left = self.max_wait.saturating_sub(outcome.waited);
+                match self.limits.reserve(bucket, plan, left).await {
+                    Ok(wait) => {
+                        tokio::time::sleep(wait).await;
+                        outcome.waited += wait;
+                    }
+                    Err(needed) => {
+                        self.metrics.waited(&outcome.operation, outcome.waited);
+                        let mut reply = errors(
+                            StatusCode::TOO_MANY_REQUESTS,
+                            "QuotaExceeded",
+                            &format!(
+                                "{} is paced to its usage plan ({} requests/s, burst {}): its next turn is more than --max-wait away",
+                                outcome.operation, plan.rate, plan.burst
+                            ),
+                        );
+                        let seconds = needed.as_secs_f64().ceil().max(1.0) as u64;
+                        reply
+                            .headers_mut()
+                            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+                        return reply;
+                    }
+                }
+            }
+            let started = Instant::now();
+            let answer = self.upstream(call, token, also_secret).await;
+            let latency = started.elapsed();
+            outcome.upstream = Some(outcome.upstream.unwrap_or_default() + latency);
+            let reply = match answer {
+                Ok(reply) => reply,
+                Err(why) => {
+                    return errors(StatusCode::BAD_GATEWAY, "UpstreamFailed", &why);
+                }
+            };
+            self.metrics
+                .upstream(&outcome.operation, reply.status().as_u16(), latency);
+            match (&paced, &bucket) {
+                (Some((_, plan)), Some(bucket))
+                    if reply.status() == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    self.limits.drain(bucket, *plan).await;
+                }
+                _ => {
+                    self.metrics.waited(&outcome.operation, outcome.waited);
+                    return reply;
+                }
+            }
+        }
+    }
+
+    /// One request to the profile's SP-API host, and its answer with every real token
+    /// cut out.
+    async fn upstream(
+        &self,
+        call: &Call<'_>,
+        token: &Secret,
+        also_secret: &[&Secret],
+    ) -> Result<Reply, String> {
+        let client = &self.routes[call.profile].client;
+        let mut url = client.url(call.path);
+        url.set_query(call.query);
+        let mut request = client.http.request(call.method.clone(), url.clone());
+        for (name, value) in call.headers {
+            let name_text = name.as_str();
+            if NOT_FORWARDED.contains(&name_text)
+                || name_text == "x-amz-access-token"
+                || name_text.starts_with("x-spvault-")
+            {
+                continue;
+            }
+            request = request.header(name.clone(), value.clone());
+        }
+        request = request.header("x-amz-access-token", token.expose());
+        if !call.body.is_empty() {
+            request = request.body(call.body.clone());
+        }
+        let response = request.send().await.map_err(|e| {
+            format!(
+                "{}: {}",
+                url.origin().ascii_serialization(),
+                crate::http::describe_transport(&e)
+            )
+        })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = crate::http::read_bounded(response, crate::api::MAX_RESPONSE_BYTES).await?;
+        let secrets: Vec<&str> = std::iter::once(token)
+            .chain(also_secret.iter().copied())
+            .map(Secret::expose)
+            .collect();
+        let body = crate::api::without_secrets(&body, &secrets);
+        let mut reply = Response::new(Full::new(Bytes::from(body)));
+        *reply.status_mut() =
+            StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        for (name, value) in &headers {
+            if NOT_FORWARDED.contains(&name.as_str()) {
+                continue;
+            }
+            let clean = crate::http::sanitize(&String::from_utf8_lossy(value.as_bytes()), &secrets);
+            if let Ok(value) = header::HeaderValue::from_str(&clean) {
+                reply.headers_mut().append(name.clone(), value);
+            }
+        }
+        Ok(reply)
+    }
+}
+
+/// One request to send on.
+struct Call<'a> {
+    profile: &'a str,
+    operation: Option<&'static Operation>,
+    method: Method,
+    path: &'a str,
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: Bytes,
+}
+
+/// The credential a request presents: `x-amz-access-token`, or a bearer token.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-amz-access-token")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        })
+        .map(str::trim)
+}
+
+/// An answer in SP-API's error form: `{"errors": [{"code", "message"}]}`.
+fn errors(status: StatusCode, code: &str, message: &str) -> Reply {
+    json(
+        status,
+        serde_json::json!({"errors": [{"code": code, "message": message}]}),
+    )
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Reply {
+    let mut reply = text(status, body.to_string());
+    reply.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    reply
+}
+
+fn text(status: StatusCode, body: String) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    reply
+}

@@ -1,0 +1,5 @@
+//! The one HTTP server stack `vault serve` and `vault proxy` stand on: listening
+//! within limits, TLS, and shutdown. Each endpoint is its own module on top.
+
+pub mod listener;
+pub mod tls;
