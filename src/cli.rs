@@ -766,6 +766,10 @@ pub struct EnvArgs {
 pub struct ExecArgs {
     /// The profile's name
     pub profile: String,
+    /// Start a `vault proxy` for the profile on a free loopback port for the command's
+    /// lifetime, and give the command its address and key instead of any credential
+    #[arg(long, conflicts_with = "with_secrets")]
+    pub proxy: bool,
     #[command(flatten)]
     pub variables: VariableArgs,
     #[command(flatten)]

@@ -47,9 +47,28 @@ pub struct Variable {
 pub struct Source<'a> {
     pub profile_name: &'a str,
     pub profile: &'a Profile,
-    pub app: &'a App,
-    pub token: &'a CachedToken,
+    pub credentials: Credentials<'a>,
 }
+
+/// The credentials the variables hold.
+pub enum Credentials<'a> {
+    /// The profile's own: its app and a valid access token.
+    Real {
+        app: &'a App,
+        token: &'a CachedToken,
+    },
+    /// A `vault proxy` for the profile (`exec --proxy`): its address, and its key in
+    /// place of every token; client id and secret are placeholders.
+    Proxy {
+        base_url: &'a str,
+        token_url: &'a str,
+        key: &'a Secret,
+    },
+}
+
+/// What a client library is given for the client id and secret under `exec --proxy`:
+/// the proxy takes any.
+pub const PROXY_PLACEHOLDER: &str = "spvault-proxy-placeholder";
 
 enum Value {
     ClientId,
@@ -108,15 +127,44 @@ pub fn variables(source: &Source<'_>, preset: Option<Preset>, with_secrets: bool
             out.push(Variable { name, value });
         }
     };
-    push("SP_API_ACCESS_TOKEN", source.token.token.clone());
-    push(
-        "SP_API_ACCESS_TOKEN_EXPIRES_AT",
-        Secret::new(crate::display::timestamp(source.token.expires_at)),
-    );
-    push(
-        "SP_API_ENDPOINT",
-        Secret::from(region.endpoint(profile.sandbox)),
-    );
+    let (client_id, client_secret, refresh_token, access_token) = match &source.credentials {
+        Credentials::Real { app, token } => {
+            push("SP_API_ACCESS_TOKEN", token.token.clone());
+            push(
+                "SP_API_ACCESS_TOKEN_EXPIRES_AT",
+                Secret::new(crate::display::timestamp(token.expires_at)),
+            );
+            push(
+                "SP_API_ENDPOINT",
+                Secret::from(region.endpoint(profile.sandbox)),
+            );
+            (
+                Secret::new(app.client_id.clone()),
+                app.client_secret.clone(),
+                profile.refresh_token.clone(),
+                token.token.clone(),
+            )
+        }
+        Credentials::Proxy {
+            base_url,
+            token_url,
+            key,
+        } => {
+            push("SP_API_ACCESS_TOKEN", (*key).clone());
+            push("SP_API_ENDPOINT", Secret::from(*base_url));
+            push("LWA_TOKEN_ENDPOINT", Secret::from(*token_url));
+            push("LWA_CLIENT_ID", Secret::from(PROXY_PLACEHOLDER));
+            push("LWA_CLIENT_SECRET", Secret::from(PROXY_PLACEHOLDER));
+            push("LWA_REFRESH_TOKEN", (*key).clone());
+            push("SP_API_REFRESH_TOKEN", (*key).clone());
+            (
+                Secret::from(PROXY_PLACEHOLDER),
+                Secret::from(PROXY_PLACEHOLDER),
+                Some((*key).clone()),
+                (*key).clone(),
+            )
+        }
+    };
     push("SP_API_AWS_REGION", Secret::from(region.aws_region()));
     push("SP_API_REGION", Secret::from(region.code()));
     if let Some(id) = &profile.marketplace_id {
@@ -128,10 +176,10 @@ pub fn variables(source: &Source<'_>, preset: Option<Preset>, with_secrets: bool
     push(PROFILE_VAR, Secret::from(source.profile_name));
     let value_of = |value: &Value| -> Option<Secret> {
         match value {
-            Value::ClientId => Some(Secret::new(source.app.client_id.clone())),
-            Value::ClientSecret => Some(source.app.client_secret.clone()),
-            Value::RefreshToken => profile.refresh_token.clone(),
-            Value::AccessToken => Some(source.token.token.clone()),
+            Value::ClientId => Some(client_id.clone()),
+            Value::ClientSecret => Some(client_secret.clone()),
+            Value::RefreshToken => refresh_token.clone(),
+            Value::AccessToken => Some(access_token.clone()),
             Value::MarketplaceCode => marketplace.map(|m| Secret::from(m.code)),
         }
     };

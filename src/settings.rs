@@ -27,6 +27,17 @@ pub const CONSENT_BASE_URL_VAR: &str = "SPVAULT_CONSENT_BASE_URL";
 pub const SPAPI_URL_VAR: &str = "SPVAULT_SPAPI_URL";
 pub const SPAPI_SANDBOX_URL_VAR: &str = "SPVAULT_SPAPI_SANDBOX_URL";
 pub const BAO_TOKEN_FILE_VAR: &str = "SPVAULT_BAO_TOKEN_FILE";
+/// The variables that open the vault itself (or its store): never passed to a
+/// program spvault starts for a profile.
+pub const VAULT_KEY_VARS: [&str; 7] = [
+    PASSPHRASE_VAR,
+    PASSPHRASE_FILE_VAR,
+    PASSPHRASE_COMMAND_VAR,
+    NEW_PASSPHRASE_VAR,
+    IDENTITY_FILE_VAR,
+    "BAO_TOKEN",
+    "VAULT_TOKEN",
+];
 
 /// The global flags, as given; the rest is read from the environment on demand.
 #[derive(Debug, Clone, Default)]

@@ -225,6 +225,11 @@ fn an_sdk_gets_a_proxy_token_from_the_proxys_lwa_endpoint() {
         standin.spapi_calls().pop().unwrap().access_token,
         "Atza|standin-1"
     );
+    let seen = format!("{:?}{:?}", standin.seen(), standin.spapi_calls());
+    assert!(
+        !seen.contains(&token),
+        "the stand-in never sees a proxy token"
+    );
 
     // JSON works too; a wrong refresh token gets 401.
     let json = format!(
@@ -427,4 +432,67 @@ fn an_unreachable_redis_falls_back_to_local_buckets_and_says_so() {
         metrics.contains("spvault_proxy_shared_limits_up 0"),
         "{metrics}"
     );
+}
+
+#[test]
+fn exec_with_a_proxy_gives_the_command_no_real_credential() {
+    if !have("curl") {
+        skip_or_fail("curl is missing");
+        return;
+    }
+    let (standin, mut env) = logged_in_with_spapi();
+    // The vault is opened with SPVAULT_PASSPHRASE, as the test environment sets it.
+    env.set("BAO_TOKEN", "an OpenBao token");
+    let script = r#"curl -sf -H "x-amz-access-token: $SP_API_ACCESS_TOKEN" "$SP_API_ENDPOINT/sellers/v1/marketplaceParticipations" && echo && env"#;
+    let out = env
+        .run(&[
+            "exec",
+            "p",
+            "--proxy",
+            "--preset",
+            "python-amazon-sp-api",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .ok();
+    let (body, environment) = out.stdout.split_once('\n').unwrap();
+    assert!(body.contains("A1PA6795UKMFR9"), "{body}");
+    no_real_token_in(&out.stdout);
+    for absent in [
+        "SPVAULT_PASSPHRASE",
+        "BAO_TOKEN",
+        "the vault's own passphrase",
+    ] {
+        assert!(
+            !environment.contains(absent),
+            "{absent} in the child's environment"
+        );
+    }
+    let var = |name: &str| {
+        environment
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} not set:\n{environment}"))
+            .to_owned()
+    };
+    assert!(var("SP_API_ENDPOINT").starts_with("http://127.0.0.1:"));
+    assert!(var("SP_API_ENDPOINT").ends_with("/p"));
+    assert!(var("LWA_TOKEN_ENDPOINT").ends_with("/auth/o2/token"));
+    assert_eq!(var("LWA_REFRESH_TOKEN"), var("SP_API_REFRESH_TOKEN"));
+    assert_eq!(
+        var("LWA_APP_ID"),
+        "spvault-proxy-placeholder",
+        "the preset's names"
+    );
+    assert_eq!(var("SPVAULT_PROFILE"), "p");
+    assert_eq!(
+        standin.spapi_calls().pop().unwrap().access_token,
+        "Atza|standin-1"
+    );
+
+    // The command's exit status is vault's.
+    env.run(&["exec", "p", "--proxy", "--", "sh", "-c", "exit 3"])
+        .expect_code(3);
 }

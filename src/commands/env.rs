@@ -1,6 +1,6 @@
 use crate::cli::{EnvArgs, Freshness, VariableArgs};
 use crate::error::Result;
-use crate::export::{self, Source, Variable};
+use crate::export::{self, Credentials, Source, Variable};
 use crate::settings::Settings;
 use crate::vault::file::VaultFile;
 
@@ -17,8 +17,7 @@ pub fn profile_variables(
     let source = Source {
         profile_name: profile,
         profile: p,
-        app,
-        token: &token,
+        credentials: Credentials::Real { app, token: &token },
     };
     Ok(export::variables(
         &source,

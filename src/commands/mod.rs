@@ -8,6 +8,7 @@ mod check;
 mod edit_profile;
 mod env;
 mod exec;
+mod exec_proxy;
 mod import;
 mod init;
 mod list;

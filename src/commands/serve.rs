@@ -43,6 +43,7 @@ pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()
         serve: options,
         max_wait: args.max_wait,
         shared_limits: args.shared_limits,
+        log_requests: true,
     };
     crate::proxy::run(unlocked, &vault, args.profiles, options, stop, |bound| {
         println!(

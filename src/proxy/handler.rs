@@ -60,6 +60,7 @@ pub struct Proxy {
     pub limits: Limits,
     pub metrics: Metrics,
     pub max_wait: Duration,
+    pub log_requests: bool,
     /// Restricted Data Tokens got for requests, reused for the same resource.
     pub restricted: Mutex<HashMap<String, (Secret, Timestamp)>>,
 }
@@ -94,6 +95,9 @@ impl Proxy {
         if outcome.profile != "-" {
             self.metrics
                 .request(&outcome.profile, &outcome.operation, status);
+        }
+        if !self.log_requests {
+            return reply;
         }
         eprintln!(
             "vault proxy: {} {} {} {status} waited={}ms upstream={}",

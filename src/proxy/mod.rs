@@ -28,6 +28,9 @@ pub struct Options {
     pub max_wait: Duration,
     /// `redis://HOST:PORT/DB`, to share the buckets with other proxies.
     pub shared_limits: Option<String>,
+    /// One line per request on stderr (not under `exec --proxy`, where stderr is
+    /// the command's).
+    pub log_requests: bool,
 }
 
 /// Proxies `profiles` until `stop` is set, then returns; `on_ready` runs with the
@@ -58,7 +61,7 @@ pub fn run(
         Some(url) => limits::Limits::shared(url).map_err(Error::Invalid)?,
     };
     let credentials = credentials::Credentials::new(options.serve.key.clone());
-    let max_wait = options.max_wait;
+    let (max_wait, log_requests) = (options.max_wait, options.log_requests);
     serve::run_with(
         unlocked,
         profiles,
@@ -73,6 +76,7 @@ pub fn run(
                 limits,
                 metrics: metrics::Metrics::new(),
                 max_wait,
+                log_requests,
                 restricted: Mutex::default(),
             })
         },
