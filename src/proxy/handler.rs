@@ -25,6 +25,8 @@ use crate::spapi_client::{RestrictedResource, SpApiClient};
 
 /// The largest request body taken from a client (SP-API's are far smaller).
 const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// The Tokens API's createRestrictedDataToken, which the proxy answers itself.
+const RDT_PATH: &str = "/tokens/2021-03-01/restrictedDataToken";
 /// Where a client names the data elements of a restricted operation.
 const DATA_ELEMENTS_HEADER: &str = "x-spvault-data-elements";
 /// A Restricted Data Token is reused while it has this much left.
@@ -138,14 +140,6 @@ impl Proxy {
         if request.uri().path() == "/_spvault/metrics" {
             return text(StatusCode::OK, self.metrics.render(self.limits.shared_up()));
         }
-        let Some((profile, path)) = self.profile_of(request.uri().path()) else {
-            return errors(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "no served profile in the path: send requests to /PROFILE/... (with one profile, / works too)",
-            );
-        };
-        outcome.profile = profile.clone();
         let (parts, body) = request.into_parts();
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(body) => body.to_bytes(),
@@ -157,10 +151,22 @@ impl Proxy {
                 );
             }
         };
-        if parts.method == Method::POST && path == "/tokens/2021-03-01/restrictedDataToken" {
+        let routed = self.profile_of(parts.uri.path());
+        if parts.method == Method::POST
+            && routed.as_ref().map_or(parts.uri.path(), |(_, path)| path) == RDT_PATH
+        {
             outcome.operation = "createRestrictedDataToken".into();
-            return self.restricted_data_token(&profile, &body).await;
+            let profile = routed.map(|(profile, _)| profile);
+            return self.restricted_data_token(profile, &body, outcome).await;
         }
+        let Some((profile, path)) = routed else {
+            return errors(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "no served profile in the path: send requests to /PROFILE/... (with one profile, / works too)",
+            );
+        };
+        outcome.profile = profile.clone();
         let operation = operations::find(parts.method.as_str(), &path);
         outcome.operation = operation.map_or_else(|| "unknown".to_owned(), Operation::name);
         let Some(access) = self.access_token(&profile) else {
@@ -327,7 +333,12 @@ impl Proxy {
 
     /// `POST /tokens/2021-03-01/restrictedDataToken` from client code: a real RDT
     /// is got for the same resources, and a proxy token that stands for it answered.
-    async fn restricted_data_token(&self, profile: &str, body: &[u8]) -> Reply {
+    async fn restricted_data_token(
+        &self,
+        profile: Option<String>,
+        body: &[u8],
+        outcome: &mut Outcome,
+    ) -> Reply {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Asked {
@@ -359,11 +370,43 @@ impl Proxy {
                 "targetApplication is not taken through the proxy: another app cannot use a proxy token (use `vault rdt --target-application`)",
             );
         }
-        let resources: Result<Vec<RestrictedResource>, String> = asked
-            .restricted_resources
-            .iter()
-            .map(|r| parse_resource(&format!("{} {}", r.method, r.path), &r.data_elements))
-            .collect();
+        // SDKs that know only the proxy's base URL ask at its origin, with the
+        // profile's prefix in each resource's path: it names the profile.
+        let mut profile = profile;
+        let mut resources = Vec::new();
+        for asked in &asked.restricted_resources {
+            let (prefix, path) = match self.profile_of(&asked.path) {
+                Some((named, path)) if asked.path.starts_with(&format!("/{named}/")) => {
+                    (Some(named), path)
+                }
+                _ => (None, asked.path.clone()),
+            };
+            match (&profile, prefix) {
+                (Some(one), Some(other)) if *one != other => {
+                    return errors(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidInput",
+                        "the restrictedResources are for more than one profile",
+                    );
+                }
+                (None, Some(named)) => profile = Some(named),
+                _ => {}
+            }
+            resources.push(parse_resource(
+                &format!("{} {path}", asked.method),
+                &asked.data_elements,
+            ));
+        }
+        let Some(profile) = profile else {
+            return errors(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "no served profile named: ask at /PROFILE/tokens/2021-03-01/restrictedDataToken",
+            );
+        };
+        outcome.profile = profile.clone();
+        let profile = profile.as_str();
+        let resources: Result<Vec<RestrictedResource>, String> = resources.into_iter().collect();
         let resources = match resources {
             Ok(resources) if !resources.is_empty() => resources,
             Ok(_) => {

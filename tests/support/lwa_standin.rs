@@ -597,7 +597,15 @@ async fn any_spapi_call(
             .iter()
             .map(|(id, code)| {
                 serde_json::json!({
-                    "marketplace": {"id": id, "countryCode": code, "name": format!("Amazon {code}")},
+                    "marketplace": {
+                        "id": id,
+                        "countryCode": code,
+                        "name": format!("Amazon {code}"),
+                        "defaultCurrencyCode": "EUR",
+                        "defaultLanguageCode": "de_DE",
+                        "domainName": format!("www.amazon.{}", code.to_ascii_lowercase()),
+                    },
+                    "storeName": "Stand-in Store",
                     "participation": {"isParticipating": true, "hasSuspendedListings": false}
                 })
             })
@@ -608,9 +616,20 @@ async fn any_spapi_call(
         )
             .into_response();
     }
+    let mut payload = serde_json::json!({"path": path});
+    // getOrderAddress, as Amazon's SDKs expect its answer.
+    if let Some(order) = path
+        .strip_prefix("/orders/v0/orders/")
+        .and_then(|rest| rest.strip_suffix("/address"))
+    {
+        payload["AmazonOrderId"] = order.into();
+        payload["ShippingAddress"] = serde_json::json!({
+            "Name": "Stand-in Buyer", "AddressLine1": "1 Test Street", "City": "Berlin", "CountryCode": "DE"
+        });
+    }
     (
         StatusCode::OK,
-        axum::Json(serde_json::json!({"payload": {"path": path}})),
+        axum::Json(serde_json::json!({ "payload": payload })),
     )
         .into_response()
 }

@@ -6,6 +6,9 @@
 #[rustfmt::skip]
 mod table;
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 /// One SP-API operation.
 #[derive(Debug, PartialEq)]
 pub struct Operation {
@@ -103,7 +106,15 @@ impl Operation {
     /// The shortest name that finds it: the operationId, qualified when another API
     /// has an operation of the same name.
     pub fn name(&self) -> String {
-        if all().iter().filter(|other| other.id == self.id).count() > 1 {
+        static SHARED_IDS: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+        let shared = SHARED_IDS.get_or_init(|| {
+            let mut counts = HashMap::new();
+            for op in all() {
+                *counts.entry(op.id).or_insert(0) += 1;
+            }
+            counts
+        });
+        if shared.get(self.id).copied().unwrap_or(0) > 1 {
             self.qualified_name()
         } else {
             self.id.to_owned()
@@ -151,10 +162,25 @@ fn parameter_name(segment: &str) -> Option<&str> {
     segment.strip_prefix('{')?.strip_suffix('}')
 }
 
-/// The operation a request for `method` and `path` (no query string) calls.
+/// The operation a request for `method` and `path` (no query string) calls. The
+/// proxy asks this for every request: the operations are indexed by method and
+/// number of path segments.
 pub fn find(method: &str, path: &str) -> Option<&'static Operation> {
-    all()
+    type Index = HashMap<(String, usize), Vec<&'static Operation>>;
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut index: Index = HashMap::new();
+        for op in all() {
+            let key = (op.method.to_owned(), op.path.split('/').count());
+            index.entry(key).or_default().push(op);
+        }
+        index
+    });
+    let segments = path.trim_end_matches('/').split('/').count();
+    index
+        .get(&(method.to_ascii_uppercase(), segments))?
         .iter()
+        .copied()
         .filter(|op| op.matches(method, path))
         .max_by_key(|op| op.literal_segments())
 }
