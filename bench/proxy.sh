@@ -47,6 +47,9 @@ echo
 echo "## vault proxy: 64 connections (wrk, 10 s)"
 echo
 echo '```'
+echo "direct to the stand-in:"
+wrk -t2 -c64 -d10s --latency -H "x-amz-access-token: x" "$SPVAULT_SPAPI_URL$operation" | figures
+echo "through vault proxy:"
 wrk -t2 -c64 -d10s --latency -H "x-amz-access-token: $key" "http://127.0.0.1:$port/p0$operation" | figures
 echo "peak RSS of vault proxy: $(awk '/VmHWM/ {print $2, $3}' "/proc/$proxy_pid/status")"
 echo '```'

@@ -584,3 +584,33 @@ fn amazons_javascript_sdk_works_through_the_proxy_unchanged() {
         }
     }
 }
+
+#[test]
+fn an_upstream_429_empties_the_bucket_and_is_sent_again_at_its_next_token() {
+    let (standin, env) = logged_in_with_spapi();
+    let proxy = proxy(&env, &["p"], &["--max-wait", "5s"]);
+    // getItemOffers: 0.5 requests/s, burst 1; Amazon's bucket is empty (another app
+    // of the seller's, say), though the proxy's is full.
+    standin.queue_spapi(Canned::json(
+        429,
+        r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource."}]}"#,
+    ));
+    let started = Instant::now();
+    let (status, _, body) = get(
+        &proxy.addr,
+        "/p/products/pricing/v0/items/B0TEST/offers?MarketplaceId=A1PA6795UKMFR9&ItemCondition=New",
+        &proxy.key,
+    );
+    assert_eq!(status, 200, "{body}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900),
+        "sent again after the next token, took {took:?}"
+    );
+    assert_eq!(standin.spapi_calls().len(), 2);
+    let log = proxy.log();
+    assert!(
+        log.contains("getItemOffers 200 waited=19") || log.contains("getItemOffers 200 waited=2"),
+        "{log}"
+    );
+}
