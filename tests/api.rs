@@ -311,33 +311,12 @@ fn throttling_is_retried_and_a_post_only_after_a_429() {
 
     // A POST refused with 429 is sent again (after its bucket's next token: 10/s);
     // one that failed with a 500 is not.
-    let validations = "/aplus/2020-11-01/contentAsinValidations";
-    standin.queue_spapi(Canned::json(429, "{}"));
-    standin.queue_spapi(Canned::json(200, r#"{"warnings":[]}"#));
-    env.run_stdin(
-        &[
-            "api",
-            "p",
-            validations,
-            "-q",
-            "marketplaceId=A1PA6795UKMFR9",
-            "--body",
-            "-",
-        ],
-        "{}",
-    )
-    .ok();
-    assert_eq!(standin.spapi_calls().len(), 4);
-    standin.queue_spapi(Canned::json(
-        500,
-        r#"{"errors":[{"code":"InternalFailure","message":"Service failure."}]}"#,
-    ));
-    let out = env
-        .run_stdin(
+    let validate = || {
+        env.run_stdin(
             &[
                 "api",
                 "p",
-                validations,
+                "/aplus/2020-11-01/contentAsinValidations",
                 "-q",
                 "marketplaceId=A1PA6795UKMFR9",
                 "--body",
@@ -345,7 +324,16 @@ fn throttling_is_retried_and_a_post_only_after_a_429() {
             ],
             "{}",
         )
-        .expect_code(7);
+    };
+    standin.queue_spapi(Canned::json(429, "{}"));
+    standin.queue_spapi(Canned::json(200, r#"{"warnings":[]}"#));
+    validate().ok();
+    assert_eq!(standin.spapi_calls().len(), 4);
+    standin.queue_spapi(Canned::json(
+        500,
+        r#"{"errors":[{"code":"InternalFailure","message":"Service failure."}]}"#,
+    ));
+    let out = validate().expect_code(7);
     assert_eq!(standin.spapi_calls().len(), 5, "the POST was not repeated");
     says(&out.stderr, "InternalFailure");
     says(&out.stderr, "not repeated");

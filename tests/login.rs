@@ -44,14 +44,6 @@ fn approve(refresh_token: &str) -> Consent {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A running `vault login` whose stderr is read line by line.
 struct Login {
     child: Option<Child>,

@@ -21,14 +21,6 @@ fn bao_program() -> Option<PathBuf> {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn wait_for_port(addr: &str) {
     let started = Instant::now();
     while std::net::TcpStream::connect(addr).is_err() {

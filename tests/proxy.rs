@@ -31,14 +31,6 @@ impl Proxying {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts `vault proxy PROFILES EXTRA…` and waits until it says it proxies.
 fn proxy(env: &Env, profiles: &[&str], extra: &[&str]) -> Proxying {
     let addr = format!("127.0.0.1:{}", free_port());

@@ -22,14 +22,6 @@ impl Drop for Serving {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts `vault serve` for the profiles and waits until it says it serves.
 fn serve(env: &Env, profiles: &[&str], extra: &[&str]) -> Serving {
     serve_with(env, profiles, extra, |_| {})

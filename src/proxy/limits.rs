@@ -171,39 +171,17 @@ impl Shared {
         let connect = self
             .connection
             .get_or_try_init(|| redis::aio::ConnectionManager::new(self.client.clone()));
-        let mut connection = match tokio::time::timeout(REDIS_TIMEOUT, connect).await {
-            Ok(Ok(connection)) => connection.clone(),
-            Ok(Err(e)) => {
-                self.failed(&e.to_string());
-                return None;
-            }
-            Err(_) => {
-                self.failed("no answer");
-                return None;
-            }
-        };
+        let mut connection = self.answered(connect).await?.clone();
         let mut invocation = self.script.key(format!("spvault:bucket:{key}"));
         invocation
             .arg(plan.rate)
             .arg(plan.burst)
             .arg(max_wait.as_secs_f64())
             .arg(action);
-        let answer = tokio::time::timeout(
-            REDIS_TIMEOUT,
-            invocation.invoke_async::<String>(&mut connection),
-        )
-        .await;
-        let seconds = match answer {
-            Ok(Ok(text)) => text.parse::<f64>().ok(),
-            Ok(Err(e)) => {
-                self.failed(&e.to_string());
-                return None;
-            }
-            Err(_) => {
-                self.failed("no answer");
-                return None;
-            }
-        };
+        let text: String = self
+            .answered(invocation.invoke_async(&mut connection))
+            .await?;
+        let seconds = text.parse::<f64>().ok();
         let Some(seconds) = seconds.filter(|s| s.is_finite()) else {
             self.failed("an answer that is not a number");
             return None;
@@ -219,6 +197,24 @@ impl Shared {
         } else {
             Ok(Duration::from_secs_f64(seconds))
         })
+    }
+
+    /// What Redis answered within the time allowed; `None` (said) when it failed.
+    async fn answered<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(REDIS_TIMEOUT, call).await {
+            Ok(Ok(answer)) => Some(answer),
+            Ok(Err(e)) => {
+                self.failed(&e.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("no answer");
+                None
+            }
+        }
     }
 
     fn failed(&self, why: &str) {

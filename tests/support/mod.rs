@@ -312,6 +312,15 @@ pub fn finish(mut child: Child, input: &str, limit: Duration) -> Out {
 
 /// Whether a program is on PATH. In CI every tool the tests use must be there: a
 /// missing one fails the test instead of skipping it.
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn have(program: &str) -> bool {
     let found = Command::new("sh")
         .arg("-c")
