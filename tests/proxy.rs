@@ -606,3 +606,23 @@ fn an_upstream_429_empties_the_bucket_and_is_sent_again_at_its_next_token() {
         "{log}"
     );
 }
+
+#[test]
+fn a_token_amazon_echoes_is_cut_out_before_the_client_sees_it() {
+    let (standin, env) = logged_in_with_spapi();
+    let proxy = proxy(&env, &["p"], &[]);
+    standin.queue_spapi(
+        Canned::json(200, r#"{"echo":"Atza|standin-1","piece":"standin-1"}"#)
+            .with_header("x-echo", "token=Atza|standin-1"),
+    );
+    let (status, headers, body) = get(
+        &proxy.addr,
+        "/p/sellers/v1/marketplaceParticipations",
+        &proxy.key,
+    );
+    assert_eq!(status, 200);
+    no_real_token_in(&body);
+    no_real_token_in(&headers);
+    assert!(body.contains("[redacted]"), "{body}");
+    assert!(headers.contains("x-echo: token=[redacted]"), "{headers}");
+}

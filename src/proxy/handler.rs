@@ -611,12 +611,21 @@ impl Proxy {
             .chain(also_secret.iter().copied())
             .map(Secret::expose)
             .collect();
-        let body = crate::api::without_secrets(&body, &secrets);
+        let pieces = crate::http::SecretPieces::of(&secrets);
+        let body = if pieces.in_text(&body) {
+            crate::api::without_secrets(&body, &secrets)
+        } else {
+            body
+        };
         let mut reply = Response::new(Full::new(Bytes::from(body)));
         *reply.status_mut() =
             StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         for (name, value) in &headers {
             if NOT_FORWARDED.contains(&name.as_str()) {
+                continue;
+            }
+            if !pieces.in_text(value.as_bytes()) {
+                reply.headers_mut().append(name.clone(), value.clone());
                 continue;
             }
             let clean = crate::http::sanitize(&String::from_utf8_lossy(value.as_bytes()), &secrets);
