@@ -15,6 +15,7 @@ pub mod online_check;
 pub mod passphrase;
 pub mod private_file;
 pub mod process;
+pub mod question;
 pub mod restricted_tokens;
 pub mod secret;
 pub mod serve;

@@ -88,12 +88,7 @@ fn warn_if_weak(passphrase: &Secret) -> bool {
 }
 
 fn keep_weak() -> Result<bool> {
-    dialoguer::Confirm::new()
-        .with_prompt("Keep this weak passphrase anyway?")
-        .default(false)
-        .wait_for_newline(true)
-        .interact()
-        .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))
+    crate::question::yes_no("Keep this weak passphrase anyway?", false)
 }
 
 /// A passphrase file others can read gives the vault away to them.

@@ -473,3 +473,47 @@ fn a_weak_passphrase_typed_at_a_terminal_can_be_refused() {
     assert!(screen.contains("weak"), "{screen}");
     assert!(!env.vault.exists(), "the weak passphrase was used");
 }
+
+#[test]
+fn yes_no_questions_take_only_yes_or_no() {
+    if !have("script") {
+        return;
+    }
+    let mut env = Env::new();
+    env.with_app(None);
+    env.run(&["add-profile", "tmp1", "--region", "eu"]).ok();
+    let mut terminal = Terminal::start(&env, &["remove", "tmp1"]);
+    terminal.expect("Remove profile 'tmp1'? [y/N]");
+    terminal.type_line("not yet");
+    terminal.expect("answer y (yes) or n (no)");
+    terminal.type_line("NO");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    assert!(screen.contains("Kept profile 'tmp1'"), "{screen}");
+    assert_eq!(env.profiles_json().as_array().unwrap().len(), 1);
+    // The wizard asks the same way: `maybe` is no answer, Enter the default.
+    let mut terminal = Terminal::start(&env, &["add-profile", "eu-seller"]);
+    terminal.expect("Region (na, eu, fe)");
+    terminal.type_line("");
+    terminal.expect("Marketplace code or id");
+    terminal.type_line("DE");
+    terminal.expect("Is this a Vendor Central account? [y/N]");
+    terminal.type_line("maybe");
+    terminal.expect("answer y (yes) or n (no)");
+    terminal.type_line("Yes");
+    terminal.expect("sandbox");
+    terminal.type_line("");
+    terminal.expect("to the vault? [Y/n]");
+    terminal.type_line("");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    let rows = env.profiles_json();
+    let added = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "eu-seller")
+        .unwrap_or_else(|| panic!("not saved: {screen}"));
+    assert_eq!(added["vendor"], true);
+    assert_eq!(added["sandbox"], false);
+}

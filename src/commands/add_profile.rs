@@ -1,10 +1,9 @@
-use dialoguer::Confirm;
-
 use super::prompt::{self, ask};
 
 use crate::cli::AddProfileArgs;
 use crate::error::{Error, Result};
 use crate::passphrase;
+use crate::question::yes_no;
 use crate::spapi::Region;
 use crate::unlock;
 use crate::vault::crypto::KdfParams;
@@ -109,12 +108,7 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
             not_a_secret(v)?;
             model::validate_app_ids(client_id.trim(), Some(v.trim()))
         })?;
-        let draft = Confirm::new()
-            .wait_for_newline(true)
-            .with_prompt("Is the app still in Draft?")
-            .default(false)
-            .interact()
-            .map_err(prompt::terminal_error)?;
+        let draft = yes_no("Is the app still in Draft?", false)?;
         let client_secret = passphrase::prompt_secret(
             "LWA client secret: ",
             "`vault app add --client-secret-stdin`",
@@ -166,29 +160,18 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         "" => None,
         m => Some(model::resolve_marketplace(m, region)?.id.to_owned()),
     };
-    let vendor = Confirm::new()
-        .wait_for_newline(true)
-        .with_prompt("Is this a Vendor Central account?")
-        .default(false)
-        .interact()
-        .map_err(prompt::terminal_error)?;
-    let sandbox = Confirm::new()
-        .wait_for_newline(true)
-        .with_prompt("Use the SP-API sandbox (test calls with canned answers)?")
-        .default(false)
-        .interact()
-        .map_err(prompt::terminal_error)?;
+    let vendor = yes_no("Is this a Vendor Central account?", false)?;
+    let sandbox = yes_no(
+        "Use the SP-API sandbox (test calls with canned answers)?",
+        false,
+    )?;
     let mut profile = Profile::new(app_name.clone(), region, marketplace_id);
     profile.vendor = vendor;
     profile.sandbox = sandbox;
-    let confirmed = Confirm::new()
-        .wait_for_newline(true)
-        .with_prompt(format!(
-            "Save profile '{name}' (app '{app_name}', region {region}) to the vault?"
-        ))
-        .default(true)
-        .interact()
-        .map_err(prompt::terminal_error)?;
+    let confirmed = yes_no(
+        &format!("Save profile '{name}' (app '{app_name}', region {region}) to the vault?"),
+        true,
+    )?;
     if !confirmed {
         println!("Nothing was saved");
         return Ok(());

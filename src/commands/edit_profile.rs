@@ -92,12 +92,8 @@ fn confirm_drop(name: &str, current: &Profile, edited: &Profile) -> Result<bool>
         );
     }
     eprintln!("{why}.");
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "Drop the refresh token of '{name}' (you will need `vault login {name}`)?"
-        ))
-        .default(false)
-        .wait_for_newline(true)
-        .interact()
-        .map_err(super::prompt::terminal_error)
+    crate::question::yes_no(
+        &format!("Drop the refresh token of '{name}' (you will need `vault login {name}`)?"),
+        false,
+    )
 }

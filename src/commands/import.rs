@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use dialoguer::{Confirm, Input};
+use dialoguer::Input;
 
 use crate::cli::{ImportCommand, ImportEnvArgs};
 use crate::display::escape_controls;
@@ -88,15 +88,12 @@ fn offer_deletion(source: &Path, delete: bool) -> Result<()> {
     let interactive = !delete && super::prompt::interactive();
     let confirmed = delete
         || (interactive
-            && Confirm::new()
-                .wait_for_newline(true)
-                .with_prompt(format!(
-                    "Delete the plaintext file {} now?",
-                    source.display()
-                ))
-                .default(false)
-                .interact()
-                .unwrap_or(false));
+            && crate::question::yes_no(
+                &format!("Delete the plaintext file {} now?", source.display()),
+                false,
+            )
+            // The import is done: a terminal that cannot answer keeps the file.
+            .unwrap_or(false));
     if confirmed {
         std::fs::remove_file(source).map_err(|e| Error::io("delete", source, e))?;
         println!(

@@ -14,13 +14,7 @@ pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
         } else {
             format!("Remove profile '{name}'?")
         };
-        let confirmed = dialoguer::Confirm::new()
-            .with_prompt(what)
-            .default(false)
-            .wait_for_newline(true)
-            .interact()
-            .map_err(super::prompt::terminal_error)?;
-        if !confirmed {
+        if !crate::question::yes_no(&what, false)? {
             println!("Kept profile '{name}'");
             return Ok(());
         }

@@ -4,7 +4,7 @@
 use dialoguer::Input;
 use jiff::Timestamp;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::vault::model;
 
 /// Whether a person can answer: a terminal that is also where input comes from.
@@ -26,11 +26,9 @@ pub fn ask(
         Some(default) => input = input.default(default.to_owned()),
         None => {}
     }
-    input.interact_text().map_err(terminal_error)
-}
-
-pub fn terminal_error(e: dialoguer::Error) -> Error {
-    Error::Other(format!("cannot read from the terminal: {e}"))
+    input
+        .interact_text()
+        .map_err(crate::question::terminal_error)
 }
 
 /// The client secret's expiry: `given` (`--expires`), else asked at a terminal (Enter
