@@ -277,7 +277,10 @@ pub fn merge(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<Merged> {
         }
         (None, wanted) => {
             let name = wanted.clone().unwrap_or_else(|| plan.profile.clone());
-            model::validate_app_ids(&client_id, plan.application_id.as_deref())?;
+            match &plan.application_id {
+                Some(application_id) => model::validate_app_ids(&client_id, application_id)?,
+                None => model::validate_client_id(&client_id)?,
+            }
             let app = App::new(
                 client_id,
                 plan.application_id.clone(),

@@ -167,8 +167,13 @@ fn prompt_once(prompt: &str) -> Result<Secret> {
 }
 
 /// Reads a secret value (client secret, refresh token) from a no-echo prompt, asking
-/// again when the answer is empty (a stray Enter must not store an empty secret).
-pub fn prompt_secret(prompt: &str, stdin_flag: &str) -> Result<Secret> {
+/// again when the answer is empty (a stray Enter must not store an empty secret) or
+/// fails `check` (a mistyped or misplaced paste), at most `TERMINAL_ATTEMPTS` times.
+pub fn prompt_secret(
+    prompt: &str,
+    stdin_flag: &str,
+    check: impl Fn(&str) -> Result<()>,
+) -> Result<Secret> {
     if !terminal_available() {
         return Err(Error::Invalid(format!(
             "no terminal to ask \"{}\"",
@@ -176,14 +181,23 @@ pub fn prompt_secret(prompt: &str, stdin_flag: &str) -> Result<Secret> {
         ))
         .with_hint(format!("pass the value on stdin with {stdin_flag}")));
     }
+    let mut last = Error::Invalid("no value was entered".into());
     for _ in 0..TERMINAL_ATTEMPTS {
         let value = rpassword::prompt_password(prompt)
             .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?;
         let value = zeroize::Zeroizing::new(value);
-        if !value.trim().is_empty() {
-            return Ok(Secret::from(value.trim()));
+        let value = value.trim();
+        if value.is_empty() {
+            eprintln!("Nothing was entered; paste or type the value.");
+            continue;
         }
-        eprintln!("Nothing was entered; paste or type the value.");
+        match check(value) {
+            Ok(()) => return Ok(Secret::from(value)),
+            Err(e) => {
+                eprintln!("{}; try again.", e.in_full());
+                last = e;
+            }
+        }
     }
-    Err(Error::Invalid("no value was entered".into()))
+    Err(last)
 }

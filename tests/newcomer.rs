@@ -517,3 +517,101 @@ fn yes_no_questions_take_only_yes_or_no() {
     assert_eq!(added["vendor"], true);
     assert_eq!(added["sandbox"], false);
 }
+
+#[test]
+fn a_client_id_is_no_client_secret() {
+    let mut env = Env::new();
+    // From a script on a new machine: refused, saying what it is, and no vault appears.
+    let out = env.add_main_app_with(CLIENT_ID, &[]).expect_code(2);
+    assert!(
+        out.stderr.contains("that is the LWA client id") && out.stderr.contains("amzn1.oa2-cs."),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(CLIENT_ID), "{}", out.stderr);
+    assert!(!env.vault.exists(), "an empty vault was left behind");
+    env.with_app(None);
+    let before = env.vault_bytes();
+    for (given, said) in [
+        (CLIENT_ID, "that is the LWA client id"),
+        (REFRESH_TOKEN, "that is a refresh token"),
+        ("hunter2", "amzn1.oa2-cs."),
+    ] {
+        let out = env
+            .run_stdin(&["app", "set-secret", "main", "--stdin"], given)
+            .expect_code(2);
+        assert!(out.stderr.contains(said), "{given}: {}", out.stderr);
+    }
+    assert_eq!(env.vault_bytes(), before, "a wrong secret was stored");
+}
+
+#[test]
+fn the_help_examples_placeholders_are_not_ids() {
+    let env = Env::new();
+    let add = |client_id: &str, application_id: &str| {
+        env.run(&[
+            "app",
+            "add",
+            "my-app",
+            "--client-id",
+            client_id,
+            "--application-id",
+            application_id,
+            "--client-secret-stdin",
+        ])
+        .expect_code(2)
+        .stderr
+    };
+    for client_id in [
+        "amzn1.application-oa2-client....",
+        "amzn1.application-oa2-client.0123",
+    ] {
+        let stderr = add(client_id, APP_ID);
+        assert!(
+            stderr.contains("followed by 32 hex digits") && stderr.contains("placeholders"),
+            "{client_id}: {stderr}"
+        );
+    }
+    for application_id in ["amzn1.sp.solution.zzz", "amzn1.sp.solution...."] {
+        let stderr = add(CLIENT_ID, application_id);
+        assert!(
+            stderr.contains("followed by a UUID"),
+            "{application_id}: {stderr}"
+        );
+    }
+    assert!(!env.vault.exists());
+}
+
+#[test]
+fn ctrl_c_at_the_first_app_adds_secret_prompt_leaves_no_vault() {
+    if !have("script") {
+        return;
+    }
+    let mut env = Env::new();
+    env.unset("SPVAULT_PASSPHRASE");
+    let mut terminal = Terminal::start(
+        &env,
+        &[
+            "app",
+            "add",
+            "my-app",
+            "--client-id",
+            CLIENT_ID,
+            "--application-id",
+            APP_ID,
+        ],
+    );
+    terminal.expect("New passphrase for");
+    terminal.type_line(PASSPHRASE);
+    terminal.expect("Repeat the new passphrase");
+    terminal.type_line(PASSPHRASE);
+    terminal.expect("LWA client secret for app 'my-app'");
+    // A client id pasted at the hidden prompt is refused there, and asked again.
+    terminal.type_line(CLIENT_ID);
+    terminal.expect("that is the LWA client id");
+    terminal.expect("LWA client secret for app 'my-app'");
+    terminal.type_line("\u{3}");
+    let (status, screen) = terminal.finish();
+    assert_ne!(status, 0, "{screen}");
+    assert!(!env.vault.exists(), "a vault was written early: {screen}");
+}

@@ -253,7 +253,7 @@ fn notification_import_keeps_the_old_secret_as_a_fallback() {
         .iter()
         .map(|s| s.client_secret.clone())
         .collect();
-    assert_eq!(tries, ["amzn1.oa2-cs.v1.NEW", NASTY_SECRET]);
+    assert_eq!(tries, ["amzn1.oa2-cs.v1.NEW", CLIENT_SECRET]);
 
     // Once Amazon knows the new one, it is used first and alone.
     standin.add_client(CLIENT_ID, "amzn1.oa2-cs.v1.NEW");
@@ -348,7 +348,7 @@ fn list_and_status_warn_about_expiring_secrets() {
             "--expires",
             &(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 10)).to_string(),
         ],
-        "s2",
+        "amzn1.oa2-cs.v1.s2",
     )
     .ok();
     let list = env.run(&["list"]).ok();

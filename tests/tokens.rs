@@ -17,10 +17,15 @@ fn failing_refresh(env: &Env, code: i32) -> Out {
 }
 
 fn setup() -> (StandIn, Env) {
+    setup_with(REFRESH_TOKEN)
+}
+
+/// Profile `p` logged in with `refresh_token`.
+fn setup_with(refresh_token: &str) -> (StandIn, Env) {
     let standin = StandIn::start();
     let mut env = Env::new();
     env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    env.logged_in_profile(&standin, "p", refresh_token);
     (standin, env)
 }
 
@@ -31,7 +36,7 @@ fn login_proves_the_refresh_token_then_token_reuses_the_cached_one() {
     assert_eq!(login.len(), 1);
     assert_eq!(login[0].grant_type, "refresh_token");
     assert_eq!(login[0].client_id, CLIENT_ID);
-    assert_eq!(login[0].client_secret, NASTY_SECRET);
+    assert_eq!(login[0].client_secret, CLIENT_SECRET);
     assert_eq!(login[0].refresh_token, REFRESH_TOKEN);
 
     let token = env.run(&["token", "p"]).ok();
@@ -362,7 +367,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "python-amazon-sp-api",
             &[
                 ("LWA_APP_ID", CLIENT_ID),
-                ("LWA_CLIENT_SECRET", NASTY_SECRET),
+                ("LWA_CLIENT_SECRET", CLIENT_SECRET),
                 ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN),
                 ("SP_API_DEFAULT_MARKETPLACE", "DE"),
             ][..],
@@ -371,7 +376,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "amazon-sp-api",
             &[
                 ("SELLING_PARTNER_APP_CLIENT_ID", CLIENT_ID),
-                ("SELLING_PARTNER_APP_CLIENT_SECRET", NASTY_SECRET),
+                ("SELLING_PARTNER_APP_CLIENT_SECRET", CLIENT_SECRET),
                 ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN),
             ],
         ),
@@ -379,7 +384,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "sp-api-sdk",
             &[
                 ("LWA_CLIENT_ID", CLIENT_ID),
-                ("LWA_CLIENT_SECRET", NASTY_SECRET),
+                ("LWA_CLIENT_SECRET", CLIENT_SECRET),
                 ("LWA_REFRESH_TOKEN", REFRESH_TOKEN),
             ],
         ),
@@ -387,7 +392,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "dotenv-amazon",
             &[
                 ("AMAZON_CLIENT_ID", CLIENT_ID),
-                ("AMAZON_CLIENT_SECRET", NASTY_SECRET),
+                ("AMAZON_CLIENT_SECRET", CLIENT_SECRET),
                 ("AMAZON_REFRESH_TOKEN", REFRESH_TOKEN),
                 ("AMAZON_ACCESS_TOKEN", "Atza|standin-1"),
             ],
@@ -414,8 +419,8 @@ const DUMP: &str = "for n in SP_API_ACCESS_TOKEN LWA_CLIENT_SECRET SP_API_REFRES
 fn expected_values() -> String {
     [
         "Atza|standin-1",
-        NASTY_SECRET,
-        REFRESH_TOKEN,
+        CLIENT_SECRET,
+        NASTY_REFRESH_TOKEN,
         CLIENT_ID,
         "p",
         "https://sellingpartnerapi-eu.amazon.com",
@@ -446,7 +451,7 @@ fn run_shell(shell: &str, script: &str, env: &Env) -> Out {
 
 #[test]
 fn eval_in_bash_and_zsh_gives_exactly_the_stored_values() {
-    let (_standin, env) = setup();
+    let (_standin, env) = setup_with(NASTY_REFRESH_TOKEN);
     for shell in ["bash", "zsh"] {
         if !have(shell) {
             continue;
@@ -463,7 +468,7 @@ fn eval_in_bash_and_zsh_gives_exactly_the_stored_values() {
 
 #[test]
 fn source_in_fish_gives_exactly_the_stored_values() {
-    let (_standin, env) = setup();
+    let (_standin, env) = setup_with(NASTY_REFRESH_TOKEN);
     if !have("fish") {
         return;
     }
@@ -474,7 +479,7 @@ fn source_in_fish_gives_exactly_the_stored_values() {
 
 #[test]
 fn dotenv_output_reads_back_with_python_dotenv() {
-    let (_standin, env) = setup();
+    let (_standin, env) = setup_with(NASTY_REFRESH_TOKEN);
     let Some(python) = python_with("dotenv") else {
         return;
     };
@@ -501,9 +506,9 @@ fn dotenv_output_reads_back_with_python_dotenv() {
         .unwrap();
     let values: serde_json::Value =
         serde_json::from_str(&finish(child, "", Duration::from_secs(60)).ok().stdout).unwrap();
-    assert_eq!(values["LWA_CLIENT_SECRET"], NASTY_SECRET);
-    assert_eq!(values["AMAZON_CLIENT_SECRET"], NASTY_SECRET);
-    assert_eq!(values["SP_API_REFRESH_TOKEN"], REFRESH_TOKEN);
+    assert_eq!(values["LWA_CLIENT_SECRET"], CLIENT_SECRET);
+    assert_eq!(values["AMAZON_CLIENT_SECRET"], CLIENT_SECRET);
+    assert_eq!(values["SP_API_REFRESH_TOKEN"], NASTY_REFRESH_TOKEN);
     assert_eq!(values["AMAZON_ACCESS_TOKEN"], "Atza|standin-1");
     assert_eq!(values["LWA_CLIENT_ID"], CLIENT_ID);
 }

@@ -323,7 +323,10 @@ fn redirect_uris_with_a_fragment_are_refused() {
     let env = Env::new();
     env.init_fast();
     let out = env
-        .add_main_app_with("s", &["--redirect-uri", "https://example.com/cb#x"])
+        .add_main_app_with(
+            "amzn1.oa2-cs.v1.s",
+            &["--redirect-uri", "https://example.com/cb#x"],
+        )
         .expect_code(2);
     assert!(out.stderr.contains("MD5110"), "{}", out.stderr);
 }

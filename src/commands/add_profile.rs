@@ -6,7 +6,6 @@ use crate::passphrase;
 use crate::question::yes_no;
 use crate::spapi::Region;
 use crate::unlock;
-use crate::vault::crypto::KdfParams;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Profile};
 use crate::vault::{Unlocked, Vault};
@@ -78,15 +77,8 @@ fn not_a_secret(value: &str) -> Result<()> {
 fn wizard(file: VaultFile, name: &str) -> Result<()> {
     eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
     // A new vault's passphrase is asked now, but the vault is written only at the end.
-    let (unlocked, vault, new_vault) = match unlock::open(file.clone()) {
-        Ok((unlocked, vault)) => (unlocked, vault, false),
-        Err(Error::NoVault(_)) => (
-            unlock::prepare_new(file, KdfParams::DEFAULT)?,
-            Vault::default(),
-            true,
-        ),
-        Err(e) => return Err(e),
-    };
+    let target = unlock::open_or_prepare(file)?;
+    let vault = &target.vault;
     let mut new_app = None;
     let app_name = if vault.apps.is_empty() {
         eprintln!(
@@ -106,12 +98,13 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         )?;
         let application_id = ask("Application id (amzn1.sp.solution....)", None, |v| {
             not_a_secret(v)?;
-            model::validate_app_ids(client_id.trim(), Some(v.trim()))
+            model::validate_app_ids(client_id.trim(), v.trim())
         })?;
         let draft = yes_no("Is the app still in Draft?", false)?;
         let client_secret = passphrase::prompt_secret(
             "LWA client secret: ",
             "`vault app add --client-secret-stdin`",
+            model::validate_client_secret,
         )?;
         new_app = Some((
             app_name.clone(),
@@ -176,12 +169,14 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         println!("Nothing was saved");
         return Ok(());
     }
-    if new_vault {
-        unlocked.save_new(|vault| add(vault, name, &profile, &new_app))?;
-        println!(
-            "Created the vault and added profile '{name}' (app '{app_name}'); next: `vault login {name}`"
-        );
-        return Ok(());
-    }
-    save(&unlocked, name, profile, new_app)
+    target.save(Some(&[name]), |vault| add(vault, name, &profile, &new_app))?;
+    println!(
+        "{} profile '{name}' (app '{app_name}'); next: `vault login {name}`",
+        if target.new {
+            "Created the vault and added"
+        } else {
+            "Added"
+        }
+    );
+    Ok(())
 }

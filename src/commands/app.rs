@@ -40,14 +40,15 @@ pub fn run(file: VaultFile, command: AppCommand, settings: &Settings) -> Result<
 
 /// The client secret from stdin (`stdin_flag` given) or a no-echo prompt.
 fn read_client_secret(from_stdin: bool, app: &str, stdin_flag: &str) -> Result<Secret> {
-    let secret = if from_stdin {
-        secret_from_stdin("client secret")?
-    } else {
-        passphrase::prompt_secret(&format!("LWA client secret for app '{app}': "), stdin_flag)?
-    };
-    if secret.is_empty() {
-        return Err(Error::Invalid("the client secret is empty".into()));
+    if !from_stdin {
+        return passphrase::prompt_secret(
+            &format!("LWA client secret for app '{app}': "),
+            stdin_flag,
+            model::validate_client_secret,
+        );
     }
+    let secret = secret_from_stdin("client secret")?;
+    model::validate_client_secret(secret.expose())?;
     Ok(secret)
 }
 
@@ -64,7 +65,7 @@ fn expiry_note(name: &str, expires: Option<Timestamp>) -> String {
 /// Checks everything about a new app that can be checked before asking for secrets.
 fn check_new_app(args: &AppAddArgs) -> Result<()> {
     model::validate_name("app", &args.name)?;
-    model::validate_app_ids(&args.client_id, Some(&args.application_id))?;
+    model::validate_app_ids(&args.client_id, &args.application_id)?;
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
     }
@@ -73,7 +74,7 @@ fn check_new_app(args: &AppAddArgs) -> Result<()> {
 
 fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     check_new_app(&args)?;
-    let (unlocked, _) = unlock::open_or_create(file)?;
+    let target = unlock::open_or_prepare(file)?;
     let client_secret = read_client_secret(
         args.client_secret_stdin,
         &args.name,
@@ -88,9 +89,14 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     );
     app.redirect_uri = args.redirect_uri.clone();
     app.draft = args.draft;
-    unlocked.update_profiles(&[], |vault| vault.add_app(&args.name, app.clone()))?;
+    target.save(Some(&[]), |vault| vault.add_app(&args.name, app.clone()))?;
     println!(
-        "Added app '{}' (client secret {})",
+        "{} app '{}' (client secret {})",
+        if target.new {
+            "Created the vault and added"
+        } else {
+            "Added"
+        },
         args.name,
         expiry_note(&args.name, expires)
     );
@@ -342,9 +348,9 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
         None => None,
     };
     let (unlocked, vault) = unlock::open(file)?;
-    let client_id = vault.app(&args.app)?.client_id.clone();
+    vault.app(&args.app)?;
     if let Some(application_id) = &args.application_id {
-        model::validate_app_ids(&client_id, Some(application_id))?;
+        model::validate_application_id(application_id)?;
     }
     unlocked.update_profiles(&[], |vault| {
         let app = vault.app_mut(&args.app)?;

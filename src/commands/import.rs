@@ -77,8 +77,8 @@ fn env(file: VaultFile, args: ImportEnvArgs, settings: &Settings) -> Result<()> 
             &settings.network()?,
         )?;
     }
-    let (unlocked, _) = unlock::open_or_create(file)?;
-    let merged = unlocked.update(|vault| import::merge(vault, &plan, &args.file))?;
+    let merged = unlock::open_or_prepare(file)?
+        .save(None, |vault| import::merge(vault, &plan, &args.file))?;
     report(&plan, &merged);
     offer_deletion(&args.file, args.delete_source)
 }
@@ -169,8 +169,7 @@ fn python_sp_api(
     if verify_tokens {
         import::verify(&mut plans, &source, &settings.network()?)?;
     }
-    let (unlocked, _) = unlock::open_or_create(file)?;
-    let merged = unlocked.update(|vault| {
+    let merged = unlock::open_or_prepare(file)?.save(None, |vault| {
         plans
             .iter()
             .map(|plan| import::merge(vault, plan, &source))

@@ -30,12 +30,17 @@ pub fn run(file: VaultFile, args: LoginArgs, settings: &Settings) -> Result<()> 
     let (profile, app) = vault.profile_with_app(&args.profile)?;
     if args.refresh_token_stdin || args.self_authorized {
         let refresh_token = if args.refresh_token_stdin {
-            secret_from_stdin("refresh token")?
+            let token = secret_from_stdin("refresh token")?;
+            check_refresh_token(token.expose())?;
+            token
         } else {
             eprintln!("{}", self_authorization_guide(profile.vendor));
-            passphrase::prompt_secret("Refresh token (Atzr|...): ", "--refresh-token-stdin")?
+            passphrase::prompt_secret(
+                "Refresh token (Atzr|...): ",
+                "--refresh-token-stdin",
+                check_refresh_token,
+            )?
         };
-        check_refresh_token(&refresh_token)?;
         let service = TokenService::new(&settings.network()?)?;
         let grant = exchange(
             &service,
@@ -220,8 +225,7 @@ fn stdin_lines() -> mpsc::Receiver<String> {
 }
 
 /// A refresh token starts with `Atzr|`; an access token (`Atza|`) is the usual mix-up.
-fn check_refresh_token(token: &Secret) -> Result<()> {
-    let value = token.expose();
+fn check_refresh_token(value: &str) -> Result<()> {
     if value.starts_with("Atza|") {
         return Err(Error::Invalid(
             "that is an access token (Atza|...), not a refresh token (Atzr|...)".into(),
