@@ -66,11 +66,11 @@ fn apps_and_profiles_round_trip() {
     env.run(&["show", "de-seller"]).ok();
     let refused = env.run(&["app", "remove", "main"]).expect_code(2);
     assert!(refused.stderr.contains("de-seller"), "{}", refused.stderr);
-    env.run(&["remove", "de-seller"]).ok();
-    env.run(&["remove", "us-vendor"]).ok();
+    env.run(&["remove", "de-seller", "--yes"]).ok();
+    env.run(&["remove", "us-vendor", "--yes"]).ok();
     env.run(&["app", "remove", "main"]).ok();
     assert_eq!(env.profiles_json(), serde_json::json!([]));
-    env.run(&["remove", "us-vendor"]).expect_code(5);
+    env.run(&["remove", "us-vendor", "--yes"]).expect_code(5);
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn set_secret_replaces_the_secret_and_its_expiry() {
             "--expires",
             "2030-01-02",
         ],
-        "new-secret",
+        "amzn1.oa2-cs.v1.new-secret",
     )
     .ok();
     let apps = env.run(&["app", "list", "--json"]).ok().json();
@@ -507,7 +507,7 @@ fn add_profile_without_flags_walks_a_person_through_it() {
         ("LWA client id", CLIENT_ID),
         ("Application id", APP_ID),
         ("Draft?", "n"),
-        ("LWA client secret: ", "typed secret"),
+        ("LWA client secret: ", "amzn1.oa2-cs.v1.typed-secret"),
         ("Client secret expires", ""),
         ("Region", "de"),
         ("Region", "eu"),
@@ -531,7 +531,7 @@ fn add_profile_without_flags_walks_a_person_through_it() {
         "the wrong marketplace was explained: {screen}"
     );
     assert!(
-        !screen.contains("typed secret"),
+        !screen.contains("typed-secret"),
         "the secret was echoed: {screen}"
     );
     let row = &env.profiles_json()[0];
