@@ -130,11 +130,11 @@ pub enum Command {
         json: JsonFlag,
     },
 
-    /// Remove a profile and its tokens (asks first on a terminal)
+    /// Remove a profile and its tokens (asks first on a terminal; --yes in scripts)
     Remove {
         /// The profile's name
         profile: String,
-        /// Do not ask
+        /// Do not ask (needed where there is no terminal to ask)
         #[arg(long, short)]
         yes: bool,
     },

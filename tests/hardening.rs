@@ -141,7 +141,10 @@ fn thirty_two_processes_at_once_lose_nothing() {
                 "fe".into(),
             ],
         ));
-        jobs.push(("remove".into(), vec!["remove".into(), format!("gone{i}")]));
+        jobs.push((
+            "remove".into(),
+            vec!["remove".into(), format!("gone{i}"), "--yes".into()],
+        ));
         jobs.push(("list".into(), vec!["list".into(), "--json".into()]));
     }
     let children: Vec<_> = jobs

@@ -132,7 +132,7 @@ fn messages_name_what_actually_helps() {
     // Counts read as English.
     env.run(&["app", "edit", "main", "--secret-expires", "2099-01-01"])
         .ok();
-    env.run(&["remove", "p"]).ok();
+    env.run(&["remove", "p", "--yes"]).ok();
     let out = env.run(&["check"]).ok();
     assert_eq!(
         out.stdout.trim(),
@@ -265,9 +265,16 @@ fn remove_asks_first_on_a_terminal() {
     terminal.type_line("y");
     assert_eq!(terminal.finish().0, 0);
     assert!(env.profiles_json().as_array().unwrap().is_empty());
-    // --yes, and no terminal, proceed without asking.
+    // Without a terminal, only --yes removes.
     env.run(&["add-profile", "q", "--region", "eu"]).ok();
-    env.run(&["remove", "q"]).ok();
+    let out = env.run(&["remove", "q"]).expect_code(2);
+    assert!(
+        out.stderr.contains("hint: `vault remove q --yes`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.profiles_json().as_array().unwrap().len(), 1, "kept");
+    env.run(&["remove", "q", "--yes"]).ok();
     env.run(&["add-profile", "r", "--region", "eu"]).ok();
     let terminal = Terminal::start(&env, &["remove", "r", "--yes"]);
     assert_eq!(terminal.finish().0, 0);

@@ -317,7 +317,7 @@ fn check_exit_codes_follow_what_needs_attention() {
     let out = env.run(&["check", "--json"]).expect_code(6);
     assert_eq!(out.json()["problems"][0]["kind"], "refresh_token_missing");
     assert_eq!(out.json()["problems"][0]["profile"], "q");
-    env.run(&["remove", "q"]).ok();
+    env.run(&["remove", "q", "--yes"]).ok();
 
     standin.revoke(REFRESH_TOKEN);
     env.run(&["refresh", "p", "--force"]).expect_code(6);

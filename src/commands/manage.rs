@@ -1,14 +1,22 @@
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
     let (unlocked, vault) = unlock::open_profile(file, name)?;
     let profile = vault.profile(name)?;
-    if !yes && super::prompt::interactive() {
+    if !yes && !super::prompt::interactive() {
+        return Err(Error::Invalid(format!(
+            "removing profile '{name}' and its tokens needs a yes: there is no terminal to ask"
+        ))
+        .with_hint(format!(
+            "`vault remove {name} --yes` removes it without asking"
+        )));
+    }
+    if !yes {
         let what = if profile.refresh_token.is_some() {
             format!("Remove profile '{name}' and its refresh token?")
         } else {
