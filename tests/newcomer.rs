@@ -622,3 +622,31 @@ fn ctrl_c_at_the_first_app_adds_secret_prompt_leaves_no_vault() {
     assert_ne!(status, 0, "{screen}");
     assert!(!env.vault.exists(), "a vault was written early: {screen}");
 }
+
+#[test]
+fn an_edit_without_changes_says_so_and_writes_nothing() {
+    let mut env = Env::new();
+    env.with_app(None);
+    env.run(&["add-profile", "p", "--region", "eu"]).ok();
+    let before = env.vault_bytes();
+    for (args, hint) in [
+        (
+            &["edit-profile", "p"][..],
+            "`vault edit-profile p --marketplace FR`",
+        ),
+        (&["edit-profile", "p", "--yes"][..], "`vault edit-profile p"),
+        (
+            &["app", "edit", "main"][..],
+            "`vault app edit main --secret-expires",
+        ),
+    ] {
+        let out = env.run(args).expect_code(2);
+        assert!(
+            out.stderr.contains("nothing to change") && out.stderr.contains(hint),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("Updated"), "{args:?}: {}", out.stdout);
+    }
+    assert_eq!(env.vault_bytes(), before, "the vault was rewritten");
+}

@@ -338,6 +338,22 @@ fn rotate_secret(
 }
 
 fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
+    let changes_something = args.application_id.is_some()
+        || args.redirect_uri.is_some()
+        || args.no_redirect_uri
+        || args.draft
+        || args.published
+        || args.secret_expires.is_some();
+    if !changes_something {
+        return Err(Error::Invalid(format!(
+            "nothing to change in app '{}': nothing was written",
+            args.app
+        ))
+        .with_hint(format!(
+            "name a change, e.g. `vault app edit {} --secret-expires 2027-05-01` (`vault app edit --help` lists them)",
+            args.app
+        )));
+    }
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
     }
