@@ -120,7 +120,7 @@ pub enum Command {
     AddProfile(AddProfileArgs),
 
     /// List every profile and what expires when (no network access)
-    List(JsonFlag),
+    List(TableArgs),
 
     /// Show one profile (never its secrets)
     Show {
@@ -324,7 +324,7 @@ pub enum AppCommand {
     },
 
     /// List apps (never their secrets)
-    List(JsonFlag),
+    List(TableArgs),
 
     /// Remove an app no profile uses
     Remove {
@@ -718,6 +718,17 @@ pub struct Freshness {
 impl Freshness {
     /// The default of `--min-valid`, for commands without the flag.
     pub const DEFAULT_MIN_VALID: SignedDuration = SignedDuration::from_mins(5);
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Print JSON instead of a table
+    #[arg(long, conflicts_with = "wide")]
+    pub json: bool,
+    /// Show every column, however narrow the terminal (from 140 columns on, all are
+    /// shown anyway)
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]

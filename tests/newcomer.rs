@@ -650,3 +650,125 @@ fn an_edit_without_changes_says_so_and_writes_nothing() {
     }
     assert_eq!(env.vault_bytes(), before, "the vault was rewritten");
 }
+
+/// `vault ARGS` in a pseudo-terminal `cols` columns wide; its screen, without the
+/// carriage returns.
+fn at_width(env: &Env, cols: u16, args: &str) -> String {
+    let line = format!("stty cols {cols} rows 50; \"$VAULT\" {args}");
+    let out = env
+        .command(&[])
+        .get_envs()
+        .fold(std::process::Command::new("script"), |mut c, (k, v)| {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+            c
+        })
+        .args(["-qec", &line, "/dev/null"])
+        .env("VAULT", env!("CARGO_BIN_EXE_vault"))
+        .stdin(Stdio::piped())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
+#[test]
+fn tables_fit_80_columns_and_never_break_names_or_ids() {
+    if !have("script") {
+        return;
+    }
+    let (standin, env) = logged_in("client-10");
+    env.logged_in_profile(&standin, "client-2", "Atzr|two");
+    standin.revoke("Atzr|two");
+    env.run(&["refresh", "client-2", "--force"]).expect_code(6);
+    env.run(&[
+        "add-profile",
+        "a-rather-long-profile-name",
+        "--region",
+        "eu",
+        "--vendor",
+        "--sandbox",
+    ])
+    .ok();
+    let screen = at_width(&env, 80, "list");
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines.iter().all(|l| l.chars().count() <= 80),
+        "wider than 80:\n{screen}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with('─')).count(),
+        1,
+        "one rule, under the header:\n{screen}"
+    );
+    let at = |name: &str| {
+        lines
+            .iter()
+            .position(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} is not whole on one line:\n{screen}"))
+    };
+    assert!(
+        at("client-2") < at("client-10"),
+        "not in natural order:\n{screen}"
+    );
+    at("a-rather-long-profile-name");
+    assert!(screen.contains("vault list --wide"), "{screen}");
+    // --wide, and a wide terminal, show every column.
+    for screen in [
+        at_width(&env, 80, "list --wide"),
+        at_width(&env, 150, "list"),
+    ] {
+        assert!(
+            screen.contains("selling partner") && screen.contains("rejected (invalid_grant"),
+            "{screen}"
+        );
+        assert!(!screen.contains("--wide"), "{screen}");
+    }
+    // The client id is shown whole or not at all.
+    let apps = at_width(&env, 80, "app list");
+    assert!(apps.lines().all(|l| l.chars().count() <= 80), "{apps}");
+    assert!(
+        !apps.contains("amzn1.application") || apps.contains(CLIENT_ID),
+        "{apps}"
+    );
+    assert!(at_width(&env, 80, "app list --wide").contains(CLIENT_ID));
+}
+
+#[test]
+fn a_terminal_width_of_zero_means_no_wrapping() {
+    if !have("script") {
+        return;
+    }
+    let mut env = Env::new();
+    env.with_app(None);
+    env.run(&["add-profile", "eu-seller", "--region", "eu"])
+        .ok();
+    let screen = at_width(&env, 0, "list");
+    // The header, its rule and one row: nothing wrapped or dropped.
+    assert_eq!(screen.lines().count(), 3, "{screen}");
+    assert!(
+        screen.contains("eu-seller") && screen.contains("client secret"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn empty_lists_say_how_to_add_the_first() {
+    let env = Env::new();
+    env.init_fast();
+    let out = env.run(&["app", "list"]).ok();
+    assert!(
+        out.stdout.contains("No apps yet") && out.stdout.contains("`vault app add NAME"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(env.run(&["app", "list", "--json"]).ok().stdout, "[]\n");
+    env.add_main_app(CLIENT_SECRET);
+    let out = env.run(&["list"]).ok();
+    assert!(
+        out.stdout.contains("No profiles yet") && out.stdout.contains("`vault add-profile NAME"),
+        "{}",
+        out.stdout
+    );
+}

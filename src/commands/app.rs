@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use super::table::{self, Column};
 use super::{prompt, secret_from_stdin};
 use crate::cli::{AppAddArgs, AppCommand, AppEditArgs, SecretExpiry};
 use crate::display::escape_controls;
@@ -33,7 +34,7 @@ pub fn run(file: VaultFile, command: AppCommand, settings: &Settings) -> Result<
         } => set_secret_from_notification(file, &app),
         AppCommand::RotateSecret { app, region } => rotate_secret(file, &app, region, settings),
         AppCommand::Edit(args) => edit(file, args),
-        AppCommand::List(json) => list(file, json.json),
+        AppCommand::List(table) => list(file, table.json, table.wide),
         AppCommand::Remove { app } => remove(file, &app),
     }
 }
@@ -170,7 +171,7 @@ fn warn_about_authorization_limits(counts: &BTreeMap<&str, AuthorizationCounts>)
     }
 }
 
-fn list(file: VaultFile, json: bool) -> Result<()> {
+fn list(file: VaultFile, json: bool, wide: bool) -> Result<()> {
     let vault = super::output::open_for_reading(file)?;
     let now = Timestamp::now();
     let counts = authorization_counts(&vault);
@@ -199,34 +200,46 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let mut table = super::output::new_table(&[
-        "app",
-        "client id",
-        "application id",
-        "draft",
-        "profiles",
-        "self-authorized",
-        "consent flow",
-        "client secret",
-    ]);
-    for (name, app) in &vault.apps {
-        let count = &counts[name.as_str()];
-        table.add_row(vec![
-            name.clone(),
-            escape_controls(&app.client_id),
-            app.application_id.clone().unwrap_or_else(|| "-".into()),
-            if app.draft { "yes" } else { "no" }.to_owned(),
-            count.profiles.to_string(),
-            format!(
-                "{} of {}",
-                count.self_authorized,
-                model::SELF_AUTHORIZATION_LIMIT
-            ),
-            count.consent_flow.to_string(),
-            super::output::secret_expiry_text(app.client_secret_expires_at, now),
-        ]);
+    if vault.apps.is_empty() {
+        println!(
+            "No apps yet: add one with `vault app add NAME --client-id ID --application-id ID` (the ids are under \"LWA credentials\" in Developer Central)."
+        );
+        return Ok(());
     }
-    println!("{table}");
+    let columns = [
+        ("app", 0),
+        ("client id", 6),
+        ("application id", 7),
+        ("draft", 5),
+        ("profiles", 2),
+        ("self-authorized", 3),
+        ("consent flow", 4),
+        ("client secret", 1),
+    ]
+    .map(|(header, rank)| Column { header, rank });
+    let mut rows: Vec<Vec<String>> = vault
+        .apps
+        .iter()
+        .map(|(name, app)| {
+            let count = &counts[name.as_str()];
+            vec![
+                name.clone(),
+                escape_controls(&app.client_id),
+                app.application_id.clone().unwrap_or_else(|| "-".into()),
+                if app.draft { "yes" } else { "no" }.to_owned(),
+                count.profiles.to_string(),
+                format!(
+                    "{} of {}",
+                    count.self_authorized,
+                    model::SELF_AUTHORIZATION_LIMIT
+                ),
+                count.consent_flow.to_string(),
+                super::output::secret_expiry_text(app.client_secret_expires_at, now),
+            ]
+        })
+        .collect();
+    table::sort_naturally(&mut rows);
+    table::print(&columns, &rows, wide, "vault app list");
     warn_about_authorization_limits(&counts);
     Ok(())
 }

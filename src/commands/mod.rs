@@ -19,6 +19,7 @@ mod rdt;
 mod recipients;
 mod refresh;
 mod serve;
+mod table;
 mod token;
 
 use std::io::Read;
@@ -64,7 +65,7 @@ fn with_vault(file: VaultFile, command: Command, settings: &Settings) -> Result<
         Command::Passwd(args) => init::passwd(file, args),
         Command::App(command) => app::run(file, command, settings),
         Command::AddProfile(args) => add_profile::run(file, args),
-        Command::List(json) => list::list(file, json.json),
+        Command::List(table) => list::list(file, table.json, table.wide),
         Command::Show { profile, json } => list::show(file, &profile, json.json),
         Command::Remove { profile, yes } => manage::remove(file, &profile, yes),
         Command::Rename { old, new } => manage::rename(file, &old, &new),

@@ -1,7 +1,6 @@
-//! What several commands print the same way: tables, client secret expiry, the
+//! What several commands print the same way: client secret expiry, the
 //! warning about secrets near expiry, retries, and opening the vault for a listing.
 
-use comfy_table::{ContentArrangement, Table};
 use jiff::Timestamp;
 
 use crate::display::days_left;
@@ -20,15 +19,6 @@ pub fn secret_expiry_text(expires_at: Option<Timestamp>, now: Timestamp) -> Stri
         Some(days) if days < SECRET_WARNING_DAYS => format!("{days} days left - rotate now"),
         Some(days) => format!("{days} days left"),
     }
-}
-
-pub fn new_table(header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.to_vec());
-    table
 }
 
 /// Opens the vault for a read-only listing. A vault that is not there is an error
