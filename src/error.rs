@@ -32,6 +32,11 @@ pub enum Error {
     #[error("no passphrase available")]
     NoPassphrase,
 
+    /// A new passphrase was needed (a new vault's, or `passwd`'s when `passwd`) and
+    /// neither a source nor a terminal gave one.
+    #[error("{}", if *.passwd { "no new passphrase available" } else { "no passphrase for the new vault available" })]
+    NoNewPassphrase { passwd: bool },
+
     #[error("{0}")]
     PassphraseSource(String),
 
@@ -192,6 +197,8 @@ impl Error {
             Error::Hinted(_, hint) => hint.clone(),
             Error::Service(error) => return error.hint(),
             Error::NoPassphrase => "run `vault unlock` in a terminal first (this command then needs none), or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE".into(),
+            Error::NoNewPassphrase { passwd: true } => "set SPVAULT_NEW_PASSPHRASE to the new passphrase, or run `vault passwd` in a terminal, which asks for it".into(),
+            Error::NoNewPassphrase { passwd: false } => "set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE to the new vault's passphrase, or run the command in a terminal, which asks for it".into(),
             Error::NotARecipient(_) => "ask someone who can open the vault to run `vault recipients add`".into(),
             Error::PassphraseChanged(_) => "run the command again".into(),
             Error::Damaged { path, .. } => format!("restore it from the backup {}.bak or another copy", path.display()),
@@ -213,6 +220,7 @@ impl Error {
             Error::Hinted(error, _) => error.exit_code(),
             Error::Invalid(_) => ExitCode::Usage,
             Error::NoPassphrase
+            | Error::NoNewPassphrase { .. }
             | Error::PassphraseSource(_)
             | Error::WrongPassphrase(_)
             | Error::NotARecipient(_)

@@ -57,6 +57,9 @@ pub fn new(vault_path: &Path, sources: &PassphraseSources, replacing: bool) -> R
         warn_if_weak(&secret);
         return Ok(secret);
     }
+    if !terminal_available() {
+        return Err(Error::NoNewPassphrase { passwd: replacing });
+    }
     let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
     let second = prompt_once("Repeat the new passphrase: ")?;
     if first != second {

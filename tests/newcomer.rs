@@ -772,3 +772,64 @@ fn empty_lists_say_how_to_add_the_first() {
         out.stdout
     );
 }
+
+#[test]
+fn a_missing_passphrase_is_explained_where_unlock_cannot_help() {
+    let mut env = Env::new();
+    env.unset("SPVAULT_PASSPHRASE");
+    // No vault yet: a new passphrase is needed, which no agent holds.
+    for args in [
+        &["init"][..],
+        &[
+            "app",
+            "add",
+            "my-app",
+            "--client-id",
+            CLIENT_ID,
+            "--application-id",
+            APP_ID,
+            "--client-secret-stdin",
+        ],
+    ] {
+        let out = env.run_stdin(args, CLIENT_SECRET).expect_code(3);
+        assert!(
+            out.stderr.contains("the new vault") && out.stderr.contains("SPVAULT_PASSPHRASE_FILE"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("vault unlock"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let yml = env.path("credentials.yml");
+    std::fs::write(&yml, credentials_yml("s", 1, 8)).unwrap();
+    let out = env.import_yml(&yml, &["--no-verify"]).expect_code(3);
+    assert!(
+        !out.stderr.contains("vault unlock"),
+        "import: {}",
+        out.stderr
+    );
+    assert!(!env.vault.exists());
+    // passwd lacks the new passphrase, not the current one.
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.init_fast();
+    let out = env.run(&["passwd"]).expect_code(3);
+    assert!(
+        out.stderr.contains("SPVAULT_NEW_PASSPHRASE") && !out.stderr.contains("vault unlock"),
+        "{}",
+        out.stderr
+    );
+    // unlock itself cannot be the way to unlock.
+    env.unset("SPVAULT_PASSPHRASE");
+    let out = env.run(&["unlock"]).expect_code(3);
+    assert!(
+        out.stderr.contains("SPVAULT_PASSPHRASE_FILE") && !out.stderr.contains("`vault unlock`"),
+        "{}",
+        out.stderr
+    );
+    // Where unlocking does help, it is still named.
+    let out = env.run(&["list"]).expect_code(3);
+    assert!(out.stderr.contains("vault unlock"), "{}", out.stderr);
+}

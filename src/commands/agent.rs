@@ -12,7 +12,12 @@ pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
             "--timeout must be above zero and no longer than --max-lifetime".into(),
         ));
     }
-    let (unlocked, _, _) = unlock::open_with_passphrase(file)?;
+    let (unlocked, _, _) = unlock::open_with_passphrase(file).map_err(|e| match e {
+        Error::NoPassphrase => e.with_hint(
+            "run this in a terminal, where it asks for the passphrase, or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE for it to read once",
+        ),
+        e => e,
+    })?;
     let path = unlocked.file().path();
     if agent::call(path, &Request::Status)?.is_none() {
         server::spawn_background(
