@@ -74,7 +74,7 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
                     "the last refresh of profile '{name}' was rejected ({}, {}): {}",
                     failure.code,
                     failure.at.strftime("%Y-%m-%d %H:%M UTC"),
-                    fix_for_rejection(&failure.code, name, &profile.app)
+                    fix_for_rejection(&failure.code, name, profile)
                 ),
             ));
         }
@@ -105,15 +105,14 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
 
 /// The command that fixes a rejected refresh; never `vault refresh`, which would only
 /// repeat the rejection.
-fn fix_for_rejection(code: &str, profile: &str, app: &str) -> String {
+fn fix_for_rejection(code: &str, name: &str, profile: &Profile) -> String {
+    let app = &profile.app;
     match code {
-        "invalid_grant" => format!(
-            "the seller revoked the authorization, it lapsed after 365 days, or the app added a role: authorize again with `vault login {profile}`"
-        ),
+        "invalid_grant" => profile.authorization().when_revoked(name),
         "invalid_client" => format!(
             "the client secret of app '{app}' is wrong or expired: store the current one with `vault app set-secret {app}`"
         ),
-        _ => format!("check profile '{profile}' and app '{app}', then `vault login {profile}`"),
+        _ => format!("check profile '{name}' and app '{app}', then `vault login {name}`"),
     }
 }
 

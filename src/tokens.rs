@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::lwa::{ClientCredentials, Grant, LwaClient, LwaError, TokenGrant};
 use crate::secret::Secret;
 use crate::settings::{Network, Settings};
-use crate::vault::model::{App, CachedToken, RefreshFailure};
+use crate::vault::model::{App, Authorization, CachedToken, RefreshFailure};
 use crate::vault::{Unlocked, Vault};
 
 pub const DEFAULT_CONCURRENCY: u16 = 16;
@@ -50,6 +50,7 @@ impl AppCredentials {
 struct RefreshJob {
     profile: String,
     app: String,
+    authorization: Authorization,
     credentials: AppCredentials,
     refresh_token: Secret,
 }
@@ -174,7 +175,7 @@ impl TokenService {
                     token: g.access_token,
                     expires_at: g.expires_at,
                 })
-                .map_err(|e| explain_rejection(e, &job.profile, &job.app));
+                .map_err(|e| explain_rejection(e, &job.profile, &job.app, job.authorization));
             outcomes.push(RefreshOutcome {
                 profile: job.profile,
                 result,
@@ -335,6 +336,7 @@ fn refresh_job(vault: &Vault, name: &str) -> Result<RefreshJob> {
     Ok(RefreshJob {
         profile: name.to_owned(),
         app: profile.app.clone(),
+        authorization: profile.authorization(),
         credentials: AppCredentials::of(app),
         refresh_token,
     })
@@ -390,18 +392,23 @@ pub fn explain_code_rejection(error: LwaError, profile: &str, app: &str) -> Erro
                 ),
             }
         }
-        other => explain_rejection(other, profile, app),
+        other => explain_rejection(other, profile, app, Authorization::Unknown),
     }
 }
 
-pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
+/// `authorization`: how the rejected refresh token was given, which says how to
+/// give a new one.
+pub fn explain_rejection(
+    error: LwaError,
+    profile: &str,
+    app: &str,
+    authorization: Authorization,
+) -> Error {
     let LwaError::Rejected { code, description } = error else {
         return error.into();
     };
     let advice = match code.as_str() {
-        "invalid_grant" => format!(
-            "the seller revoked the authorization, it lapsed (Amazon asks for it again every 365 days), or the app added a role; authorize again with `vault login {profile}`"
-        ),
+        "invalid_grant" => authorization.when_revoked(profile),
         "invalid_client" => secret_advice(app),
         "unauthorized_client" => format!(
             "app '{app}' may not use this grant; check its client id and that the app is not suspended in Developer Central"

@@ -833,3 +833,32 @@ fn a_missing_passphrase_is_explained_where_unlock_cannot_help() {
     let out = env.run(&["list"]).expect_code(3);
     assert!(out.stderr.contains("vault unlock"), "{}", out.stderr);
 }
+
+#[test]
+fn a_revoked_self_authorization_is_renewed_the_self_authorized_way() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    standin.set_expires_in(1);
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    env.set("SPVAULT_SPAPI_URL", &standin.base_url());
+    standin.revoke(REFRESH_TOKEN);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let advice = |what: &str, said: &str| {
+        assert!(
+            said.contains("`vault login p --self-authorized`") && !said.contains("365"),
+            "{what}: {said}"
+        );
+    };
+    for args in [
+        &["env", "p"][..],
+        &["exec", "p", "--", "true"],
+        &["token", "p"],
+        &["api", "p", "/sellers/v1/marketplaceParticipations"],
+    ] {
+        let out = env.run(args).expect_code(6);
+        advice(&args.join(" "), &out.stderr);
+    }
+    let out = env.run(&["check"]).expect_code(6);
+    advice("check", &format!("{}{}", out.stdout, out.stderr));
+}

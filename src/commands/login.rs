@@ -254,7 +254,13 @@ fn exchange(
         .request(&AppCredentials::of(app), &grant)
         .map_err(|e| match by_code {
             true => tokens::explain_code_rejection(e, profile, &p.app),
-            false => tokens::explain_rejection(e, profile, &p.app),
+            // A refresh token given by hand is a self-authorization.
+            false => tokens::explain_rejection(
+                e,
+                profile,
+                &p.app,
+                crate::vault::model::Authorization::SelfAuthorized,
+            ),
         })
 }
 

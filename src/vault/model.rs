@@ -281,6 +281,22 @@ pub enum Authorization {
     Unknown,
 }
 
+impl Authorization {
+    /// What to do when Amazon rejects profile `profile`'s refresh token
+    /// (`invalid_grant`): authorize again the way it was authorized. A private app's
+    /// self-authorization cannot use the consent flow, and does not lapse.
+    pub fn when_revoked(&self, profile: &str) -> String {
+        match self {
+            Authorization::SelfAuthorized => format!(
+                "the self-authorization was revoked, or the app added a role: authorize the app again in Seller or Vendor Central (Develop Apps, \"Authorize app\") and store the new refresh token with `vault login {profile} --self-authorized`"
+            ),
+            _ => format!(
+                "the seller revoked the authorization, it lapsed (Amazon asks for it again every 365 days), or the app added a role: authorize again with `vault login {profile}`"
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RefreshFailure {
     pub code: String,
