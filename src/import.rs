@@ -232,6 +232,19 @@ pub fn verify(plans: &mut [Plan], source: &Path, network: &Network) -> Result<()
                 &Grant::RefreshToken(&refresh_token),
             )
             .map_err(|e| match e {
+                // invalid_client is about the app's credentials, not the seller's token.
+                LwaError::Rejected { code, description } if code == "invalid_client" => {
+                    Error::AmazonRejected {
+                        subject: format!(
+                            "the client id and secret of '{}' in {}",
+                            plan.profile,
+                            source.display()
+                        ),
+                        code,
+                        description,
+                        advice: "nothing was imported and the file is kept: the client secret is wrong or expired; put the app's current one (Developer Central, \"LWA credentials\") in the file and import again".into(),
+                    }
+                }
                 LwaError::Rejected { code, description } => Error::AmazonRejected {
                     subject: format!(
                         "the refresh token of '{}' in {}",

@@ -862,3 +862,30 @@ fn a_revoked_self_authorization_is_renewed_the_self_authorized_way() {
     let out = env.run(&["check"]).expect_code(6);
     advice("check", &format!("{}{}", out.stdout, out.stderr));
 }
+
+#[test]
+fn an_import_with_a_wrong_client_secret_blames_the_secret() {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.init_fast();
+    env.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
+    standin.add_client(CLIENT_ID, CLIENT_SECRET);
+    standin.add_refresh_token(CLIENT_ID, REFRESH_TOKEN);
+    let source = env.path(".env");
+    std::fs::write(
+        &source,
+        format!(
+            "LWA_CLIENT_ID={CLIENT_ID}\nLWA_CLIENT_SECRET=amzn1.oa2-cs.v1.old\nSP_API_REFRESH_TOKEN={REFRESH_TOKEN}\n"
+        ),
+    )
+    .unwrap();
+    let out = env.import_env(&source, "p").expect_code(6);
+    assert!(
+        out.stderr.contains("invalid_client")
+            && out.stderr.contains("client secret is wrong or expired")
+            && !out.stderr.contains("refresh token"),
+        "{}",
+        out.stderr
+    );
+    assert!(source.exists());
+}
