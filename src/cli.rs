@@ -656,8 +656,8 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
-    /// Profiles to refresh
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    /// Profiles to refresh (or --all)
+    #[arg(conflicts_with = "all")]
     pub profiles: Vec<String>,
     /// Refresh every profile that has a refresh token
     #[arg(long)]

@@ -889,3 +889,15 @@ fn an_import_with_a_wrong_client_secret_blames_the_secret() {
     );
     assert!(source.exists());
 }
+
+#[test]
+fn refresh_without_profiles_names_all() {
+    let mut env = Env::new();
+    env.with_app(None);
+    let out = env.run(&["refresh"]).expect_code(2);
+    assert!(
+        out.stderr.contains("hint: `vault refresh --all`"),
+        "{}",
+        out.stderr
+    );
+}
