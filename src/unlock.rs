@@ -178,7 +178,8 @@ pub fn create(file: VaultFile, kdf: KdfParams) -> Result<(Unlocked, Vault)> {
 /// The key for a vault not written yet: asks for the new passphrase and derives
 /// the key, but writes nothing (the wizard saves only at its end).
 pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
-    kdf.check_bounds().map_err(Error::Invalid)?;
+    kdf.check_bounds()
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     if file.read()?.is_some() {
         return Err(Error::VaultExists(file.path().to_path_buf()));
     }

@@ -901,3 +901,28 @@ fn refresh_without_profiles_names_all() {
         out.stderr
     );
 }
+
+#[test]
+fn kdf_errors_name_the_flag_that_is_wrong() {
+    let env = Env::new();
+    for (args, said) in [
+        (
+            &["--kdf-iterations", "0"][..],
+            "--kdf-iterations 0 is outside 1..=32",
+        ),
+        (
+            &["--kdf-parallelism", "0"],
+            "--kdf-parallelism 0 is outside 1..=16",
+        ),
+        (
+            &["--kdf-memory-mib", "4"],
+            "--kdf-memory-mib 4 is outside 8..=1024 (MiB)",
+        ),
+    ] {
+        let out = env.run(&[&["init"][..], args].concat()).expect_code(2);
+        assert!(out.stderr.contains(said), "{args:?}: {}", out.stderr);
+        if args[0] != "--kdf-memory-mib" {
+            assert!(!out.stderr.contains("memory"), "{args:?}: {}", out.stderr);
+        }
+    }
+}

@@ -316,7 +316,8 @@ fn check_kdf(header: KdfHeader) -> Result<(KdfParams, String), EnvelopeError> {
         iterations: header.iterations,
         parallelism: header.parallelism,
     };
-    kdf.check_bounds().map_err(EnvelopeError::Damaged)?;
+    kdf.check_bounds()
+        .map_err(|e| EnvelopeError::Damaged(e.to_string()))?;
     let salt = header.salt;
     if salt.len() < 16 || salt.len() > 128 || !salt.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(EnvelopeError::Damaged(
