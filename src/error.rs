@@ -43,6 +43,15 @@ pub enum Error {
     #[error("wrong passphrase for {}", .0.display())]
     WrongPassphrase(PathBuf),
 
+    /// The same, saying where the passphrase came from.
+    #[error("wrong passphrase for {} ({from})", .path.display())]
+    WrongPassphraseFrom {
+        path: PathBuf,
+        from: String,
+        /// The variable that gave it, if one did.
+        variable: Option<&'static str>,
+    },
+
     #[error("the identity in {} is not among the vault's recipients", .0.display())]
     NotARecipient(PathBuf),
 
@@ -199,6 +208,7 @@ impl Error {
             Error::NoPassphrase => "run `vault unlock` in a terminal first (this command then needs none), or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE".into(),
             Error::NoNewPassphrase { passwd: true } => "set SPVAULT_NEW_PASSPHRASE to the new passphrase, or run `vault passwd` in a terminal, which asks for it".into(),
             Error::NoNewPassphrase { passwd: false } => "set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE to the new vault's passphrase, or run the command in a terminal, which asks for it".into(),
+            Error::WrongPassphraseFrom { variable: Some(name), .. } => format!("fix {name}, or unset it to use the next source"),
             Error::NotARecipient(_) => "ask someone who can open the vault to run `vault recipients add`".into(),
             Error::PassphraseChanged(_) => "run the command again".into(),
             Error::Damaged { path, .. } => format!("restore it from the backup {}.bak or another copy", path.display()),
@@ -223,6 +233,7 @@ impl Error {
             | Error::NoNewPassphrase { .. }
             | Error::PassphraseSource(_)
             | Error::WrongPassphrase(_)
+            | Error::WrongPassphraseFrom { .. }
             | Error::NotARecipient(_)
             | Error::PassphraseChanged(_)
             | Error::StoreCredentials(_) => ExitCode::Locked,

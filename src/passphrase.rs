@@ -21,8 +21,39 @@ pub const TERMINAL_ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    Automation,
+    /// The variable that gave it.
+    Variable(&'static str),
     Terminal,
+}
+
+impl Origin {
+    /// Where a passphrase that did not open the vault came from, and the other
+    /// sources that are set but were not read (the first found wins), for the error.
+    pub fn describe(&self, sources: &PassphraseSources) -> String {
+        let Origin::Variable(name) = self else {
+            return "typed at the prompt".into();
+        };
+        let unread: Vec<&str> = set_sources(sources)
+            .into_iter()
+            .filter(|other| other != name)
+            .collect();
+        match unread.as_slice() {
+            [] => format!("from {name}"),
+            others => format!("from {name}, which is read before {}", others.join(" and ")),
+        }
+    }
+}
+
+/// The passphrase sources that are set, in the order they are read.
+fn set_sources(sources: &PassphraseSources) -> Vec<&'static str> {
+    [
+        (sources.file.is_some(), FILE_VAR),
+        (sources.command.is_some(), COMMAND_VAR),
+        (sources.value.is_some(), VALUE_VAR),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect()
 }
 
 /// Whether a terminal can be asked: the controlling terminal opens for reading.
@@ -38,7 +69,8 @@ pub fn terminal_available() -> bool {
 /// terminal may try again; automation may not).
 pub fn existing(vault_path: &Path, sources: &PassphraseSources) -> Result<(Secret, Origin)> {
     if let Some(secret) = from_sources(sources)? {
-        return Ok((secret, Origin::Automation));
+        let first = set_sources(sources).first().copied().unwrap_or(VALUE_VAR);
+        return Ok((secret, Origin::Variable(first)));
     }
     let prompt = format!("Passphrase for {}: ", vault_path.display());
     Ok((prompt_once(&prompt)?, Origin::Terminal))

@@ -111,6 +111,16 @@ fn open_with_passphrase_envelope(
             {
                 eprintln!("Wrong passphrase, try again.");
             }
+            Err(Error::WrongPassphrase(path)) => {
+                return Err(Error::WrongPassphraseFrom {
+                    path,
+                    from: origin.describe(file.passphrase_sources()),
+                    variable: match origin {
+                        Origin::Variable(name) => Some(name),
+                        Origin::Terminal => None,
+                    },
+                });
+            }
             Err(e) => return Err(e),
             Ok(vault) => return Ok((Unlocked::new(file, key), vault, passphrase)),
         }

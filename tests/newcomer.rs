@@ -926,3 +926,29 @@ fn kdf_errors_name_the_flag_that_is_wrong() {
         }
     }
 }
+
+#[test]
+fn a_wrong_passphrase_says_which_source_gave_it() {
+    let mut env = Env::new();
+    env.with_app(None);
+    let file = env.path("passphrase.txt");
+    std::fs::write(&file, "an old passphrase\n").unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    env.set("SPVAULT_PASSPHRASE_FILE", file.to_str().unwrap());
+    let out = env.run(&["list"]).expect_code(3);
+    assert!(
+        out.stderr
+            .contains("(from SPVAULT_PASSPHRASE_FILE, which is read before SPVAULT_PASSPHRASE)")
+            && out.stderr.contains("hint: fix SPVAULT_PASSPHRASE_FILE"),
+        "{}",
+        out.stderr
+    );
+    env.unset("SPVAULT_PASSPHRASE_FILE");
+    env.set("SPVAULT_PASSPHRASE", "not it");
+    let out = env.run(&["list"]).expect_code(3);
+    assert!(
+        out.stderr.contains("(from SPVAULT_PASSPHRASE)"),
+        "{}",
+        out.stderr
+    );
+}
