@@ -59,6 +59,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The variable behind `--min-valid`, which clap would report as the flag.
+pub const MIN_VALID_VAR: &str = "SPVAULT_MIN_VALID";
+
+/// For a bad `--min-valid` that came from `SPVAULT_MIN_VALID` (no such flag in
+/// `args`), the error naming the variable instead of the flag.
+pub fn bad_variable(error: &clap::Error, args: &[OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let about_min_valid = matches!(
+        error.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(arg)) if arg.starts_with("--min-valid")
+    );
+    let from_flag = args
+        .iter()
+        .any(|a| a.to_string_lossy().starts_with("--min-valid"));
+    if error.kind() != ErrorKind::ValueValidation || !about_min_valid || from_flag {
+        return None;
+    }
+    let value = std::env::var(MIN_VALID_VAR).unwrap_or_default();
+    let why = duration::parse_arg(&value).err().unwrap_or_default();
+    Some(format!("{MIN_VALID_VAR}: {why}"))
+}
+
 /// For `vault exec PROFILE COMMAND…` without `--` (aws-vault's habit), the same
 /// command line with `--` where it belongs.
 pub fn exec_without_separator(args: &[OsString]) -> Option<String> {
@@ -711,7 +733,7 @@ pub struct VariableArgs {
 #[derive(Debug, Args)]
 pub struct Freshness {
     /// Refresh the access token unless it stays valid at least this long
-    #[arg(long, env = "SPVAULT_MIN_VALID", default_value = "5m", value_name = "DURATION", value_parser = duration::parse_arg)]
+    #[arg(long, env = MIN_VALID_VAR, default_value = "5m", value_name = "DURATION", value_parser = duration::parse_arg)]
     pub min_valid: SignedDuration,
 }
 

@@ -14,6 +14,10 @@ fn main() -> std::process::ExitCode {
     let cli = match spvault::cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
+            if let Some(message) = spvault::cli::bad_variable(&error, &args) {
+                eprintln!("vault: {message}");
+                return std::process::ExitCode::from(spvault::ExitCode::Usage as u8);
+            }
             let _ = error.print();
             if error.use_stderr()
                 && let Some(line) = spvault::cli::exec_without_separator(&args)

@@ -952,3 +952,27 @@ fn a_wrong_passphrase_says_which_source_gave_it() {
         out.stderr
     );
 }
+
+#[test]
+fn duration_errors_name_their_source_and_spvaults_units() {
+    let (_standin, mut env) = logged_in("p");
+    env.set("SPVAULT_MIN_VALID", "abc");
+    let out = env.run(&["token", "p"]).expect_code(2);
+    assert!(
+        out.stderr.contains("SPVAULT_MIN_VALID") && !out.stderr.contains("--min-valid"),
+        "{}",
+        out.stderr
+    );
+    // The flag, when given, is what is named.
+    let out = env
+        .run(&["token", "p", "--min-valid", "abc"])
+        .expect_code(2);
+    assert!(out.stderr.contains("--min-valid"), "{}", out.stderr);
+    env.unset("SPVAULT_MIN_VALID");
+    let out = env.run(&["check", "--within", "30"]).expect_code(2);
+    assert!(
+        out.stderr.contains("30d") && !out.stderr.contains("30sec"),
+        "{}",
+        out.stderr
+    );
+}
