@@ -77,7 +77,7 @@ pub fn bad_variable(error: &clap::Error, args: &[OsString]) -> Option<String> {
         return None;
     }
     let value = std::env::var(MIN_VALID_VAR).unwrap_or_default();
-    let why = duration::parse_arg(&value).err().unwrap_or_default();
+    let why = parse_min_valid(&value).err().unwrap_or_default();
     Some(format!("{MIN_VALID_VAR}: {why}"))
 }
 
@@ -733,8 +733,21 @@ pub struct VariableArgs {
 #[derive(Debug, Args)]
 pub struct Freshness {
     /// Refresh the access token unless it stays valid at least this long
-    #[arg(long, env = MIN_VALID_VAR, default_value = "5m", value_name = "DURATION", value_parser = duration::parse_arg)]
+    #[arg(long, env = MIN_VALID_VAR, default_value = "5m", value_name = "DURATION", value_parser = parse_min_valid)]
     pub min_valid: SignedDuration,
+}
+
+/// LWA access tokens last an hour: a margin of an hour or more would refresh on
+/// every call and still hand out a token with less left than asked.
+fn parse_min_valid(text: &str) -> Result<SignedDuration, String> {
+    let margin = duration::parse_arg(text)?;
+    if margin >= SignedDuration::from_hours(1) {
+        return Err(format!(
+            "'{}' is an hour or more, but access tokens last 1 h: every call would refresh; use less, such as 50m",
+            text.trim()
+        ));
+    }
+    Ok(margin)
 }
 
 impl Freshness {

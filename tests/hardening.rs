@@ -340,6 +340,8 @@ fn no_secret_leaks_into_output_arguments_or_errors() {
     let standin = StandIn::start();
     let mut env = Env::new();
     env.with_app(Some(&standin));
+    // Half-hour tokens, so that a 45-minute margin makes `token` refresh below.
+    standin.set_expires_in(1800);
     env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
     let cmdlines = env.path("cmdlines.txt");
     env.set("CMDLINES", cmdlines.to_str().unwrap());
@@ -392,7 +394,7 @@ fn no_secret_leaks_into_output_arguments_or_errors() {
     for (args, code) in [
         (vec!["refresh", "p", "--force"], 6),
         // Falls back to the cached token, with a warning that must not leak either.
-        (vec!["token", "p", "--min-valid", "3h"], 0),
+        (vec!["token", "p", "--min-valid", "45m"], 0),
         (
             vec!["token", "p", "--grantless", "client-credential-rotation"],
             6,

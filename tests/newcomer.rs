@@ -172,21 +172,24 @@ fn a_vault_that_is_not_there_is_an_error_for_every_reader() {
 #[test]
 fn a_failed_refresh_inside_the_margin_falls_back_to_the_valid_cached_token() {
     let (standin, env) = logged_in("p");
+    standin.set_expires_in(1800);
+    env.run(&["refresh", "p", "--force"]).ok();
     standin.revoke(REFRESH_TOKEN);
-    // 59 minutes left, asked for 2 hours: the refresh fails, the token still works.
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
-    assert_eq!(out.stdout, "Atza|standin-1\n");
+    // 29 minutes left, asked for 45: the refresh fails, the token still works, and
+    // the warning says for how long.
+    let out = env.run(&["token", "p", "--min-valid", "45m"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-2\n");
     assert!(
         out.stderr
             .contains("warning: could not refresh profile 'p'")
-            && out.stderr.contains("cached access token"),
+            && out.stderr.contains("cached access token, valid 29m more"),
         "{}",
         out.stderr
     );
     let vars = env
-        .run(&["env", "p", "--min-valid", "2h", "--format", "json"])
+        .run(&["env", "p", "--min-valid", "45m", "--format", "json"])
         .ok();
-    assert_eq!(vars.json()["SP_API_ACCESS_TOKEN"], "Atza|standin-1");
+    assert_eq!(vars.json()["SP_API_ACCESS_TOKEN"], "Atza|standin-2");
     // An expired token never stands in.
     standin.set_expires_in(1);
     env.logged_in_profile(&standin, "q", "Atzr|q");
@@ -975,4 +978,29 @@ fn duration_errors_name_their_source_and_spvaults_units() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn a_margin_of_an_hour_or_more_is_refused() {
+    let (standin, mut env) = logged_in("p");
+    for args in [
+        &["token", "p", "--min-valid", "1h"][..],
+        &["env", "p", "--min-valid", "2h"],
+        &["refresh", "p", "--min-valid", "90m"],
+    ] {
+        let out = env.run(args).expect_code(2);
+        assert!(
+            out.stderr.contains("tokens last 1 h"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    env.set("SPVAULT_MIN_VALID", "3h");
+    let out = env.run(&["token", "p"]).expect_code(2);
+    assert!(
+        out.stderr.contains("SPVAULT_MIN_VALID") && out.stderr.contains("tokens last 1 h"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(standin.requests(), 1, "only login's refresh");
 }

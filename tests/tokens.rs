@@ -60,24 +60,26 @@ fn login_proves_the_refresh_token_then_token_reuses_the_cached_one() {
 #[test]
 fn a_token_inside_the_margin_is_refreshed() {
     let (standin, mut env) = setup();
-    // Login's token lives 3600 s; asking for more than that forces a refresh.
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
-    assert_eq!(out.stdout, "Atza|standin-2\n");
+    // A half-hour token is inside a 45-minute margin.
+    standin.set_expires_in(1800);
+    env.run(&["refresh", "p", "--force"]).ok();
+    let out = env.run(&["token", "p", "--min-valid", "45m"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-3\n");
     standin.set_expires_in(120);
     env.run(&["refresh", "p", "--force"]).ok();
     let row = &env.profiles_json()[0];
     assert_eq!(row["access_token_status"], "expiring");
     assert!(env.run(&["list"]).ok().stdout.contains("expires in 1m"));
     // 2 minutes left is inside the default 5-minute margin.
-    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-4\n");
+    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-5\n");
     env.set("SPVAULT_MIN_VALID", "1m");
     standin.set_expires_in(3600);
     assert_eq!(
         env.run(&["token", "p"]).ok().stdout,
-        "Atza|standin-4\n",
+        "Atza|standin-5\n",
         "SPVAULT_MIN_VALID is honoured"
     );
-    assert_eq!(standin.requests(), 4);
+    assert_eq!(standin.requests(), 5);
 }
 
 #[test]
@@ -124,16 +126,19 @@ fn a_wrong_client_secret_points_at_set_secret() {
 #[test]
 fn transient_failures_are_retried() {
     let (standin, env) = setup();
+    // Half-hour tokens, so that a 45-minute margin makes `token` refresh.
+    standin.set_expires_in(1800);
+    env.run(&["refresh", "p", "--force"]).ok();
     standin.queue(Canned::json(500, "{}"));
     standin.queue(Canned::raw(503, "text/html", b"<html>busy</html>".to_vec()));
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
-    assert_eq!(out.stdout, "Atza|standin-2\n");
-    assert_eq!(standin.requests(), 4);
+    let out = env.run(&["token", "p", "--min-valid", "45m"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-3\n");
+    assert_eq!(standin.requests(), 5);
 
     standin.queue(Canned::json(429, r#"{"error":"rate"}"#).with_header("retry-after", "1"));
     let started = std::time::Instant::now();
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
-    assert_eq!(out.stdout, "Atza|standin-3\n");
+    let out = env.run(&["token", "p", "--min-valid", "45m"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-4\n");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was not honoured"
