@@ -1004,3 +1004,63 @@ fn a_margin_of_an_hour_or_more_is_refused() {
     );
     assert_eq!(standin.requests(), 1, "only login's refresh");
 }
+
+#[test]
+fn a_secret_pasted_into_an_echoing_prompt_is_not_printed_back() {
+    if !have("script") {
+        return;
+    }
+    let mut env = Env::new();
+    env.with_app(None);
+    let mut terminal = Terminal::start(
+        &env,
+        &[
+            "app",
+            "add",
+            "other",
+            "--client-id",
+            "amzn1.application-oa2-client.ffffffffffffffffffffffffffffffff",
+            "--application-id",
+            APP_ID,
+        ],
+    );
+    terminal.expect("LWA client secret for app 'other'");
+    terminal.type_line(CLIENT_SECRET);
+    terminal.expect("Client secret expires");
+    terminal.type_line(CLIENT_SECRET);
+    terminal.expect("that looks like the client secret");
+    terminal.expect("nothing was kept");
+    terminal.type_line("");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    refused_and_cleared(&screen);
+    // The wizard's region prompt does the same.
+    let mut terminal = Terminal::start(&env, &["add-profile", "eu-seller"]);
+    terminal.expect("App (main, other)");
+    terminal.type_line("");
+    terminal.expect("Region (na, eu, fe)");
+    terminal.type_line(CLIENT_SECRET);
+    terminal.expect("that looks like the client secret");
+    terminal.type_line("\u{3}");
+    let (_, screen) = terminal.finish();
+    refused_and_cleared(&screen);
+}
+
+/// The pasted secret was wiped from its line (ESC [2K) before the error, and the
+/// error does not quote it.
+fn refused_and_cleared(screen: &str) {
+    let line = screen
+        .lines()
+        .find(|l| l.contains("looks like the client secret"))
+        .unwrap();
+    let (typed, error) = line.split_at(line.find("error:").unwrap());
+    assert!(
+        !error.contains("oa2-cs.v1.00c0ffee"),
+        "printed back: {error}"
+    );
+    let pasted = typed.rfind("oa2-cs.v1.00c0ffee").unwrap();
+    assert!(
+        typed[pasted..].contains("\u{1b}[2K"),
+        "not cleared: {line:?}"
+    );
+}

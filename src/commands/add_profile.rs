@@ -63,16 +63,6 @@ fn add(
     vault.add_profile(name, profile.clone())
 }
 
-/// What a wizard answer must not be: a client secret typed into a visible prompt.
-fn not_a_secret(value: &str) -> Result<()> {
-    if value.trim().starts_with("amzn1.oa2-cs.") {
-        return Err(Error::Invalid(
-            "that looks like the client secret: it goes into its own hidden prompt later, and nothing was kept".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Asks for everything a profile needs, creating the app (and the vault) when there is none.
 fn wizard(file: VaultFile, name: &str) -> Result<()> {
     eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
@@ -84,20 +74,13 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         eprintln!(
             "The vault has no app yet. Its LWA credentials are in Developer Central, \"LWA credentials\"."
         );
-        let app_name = ask("App name", Some("main"), |v| {
-            not_a_secret(v)?;
-            model::validate_name("app", v)
-        })?;
+        let app_name = ask("App name", Some("main"), |v| model::validate_name("app", v))?;
         let client_id = ask(
             "LWA client id (amzn1.application-oa2-client....)",
             None,
-            |v| {
-                not_a_secret(v)?;
-                model::validate_client_id(v.trim())
-            },
+            |v| model::validate_client_id(v.trim()),
         )?;
         let application_id = ask("Application id (amzn1.sp.solution....)", None, |v| {
-            not_a_secret(v)?;
             model::validate_app_ids(client_id.trim(), v.trim())
         })?;
         let draft = yes_no("Is the app still in Draft?", false)?;

@@ -1,7 +1,5 @@
 use std::path::{Path, PathBuf};
 
-use dialoguer::Input;
-
 use crate::cli::{ImportCommand, ImportEnvArgs};
 use crate::display::escape_controls;
 use crate::error::{Error, Result};
@@ -148,13 +146,11 @@ fn python_sp_api(
         found.client(&source)?;
         let region = match region {
             Some(region) => region,
-            None => Input::<String>::new()
-                .with_prompt(format!("Region of '{name}' (na, eu, fe)"))
-                .validate_with(|v: &String| v.parse::<Region>().map(drop))
-                .interact_text()
-                .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?
-                .parse()
-                .map_err(Error::Invalid)?,
+            None => super::prompt::ask(&format!("Region of '{name}' (na, eu, fe)"), None, |v| {
+                v.parse::<Region>().map(drop).map_err(Error::Invalid)
+            })?
+            .parse()
+            .map_err(Error::Invalid)?,
         };
         plans.push(Plan {
             profile: name,
