@@ -175,6 +175,19 @@ impl Error {
         }
     }
 
+    /// Whether this is a write the file system refused (no permission, read-only):
+    /// a folder spvault cannot write to, as opposed to a damaged or missing vault.
+    pub fn is_unwritable(&self) -> bool {
+        match self {
+            Error::Hinted(error, _) => error.is_unwritable(),
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ),
+            _ => false,
+        }
+    }
+
     /// The message and the hint on one line, for places that show an error among
     /// other output (a profile's line in `refresh`, a JSON field).
     pub fn in_full(&self) -> String {

@@ -116,7 +116,8 @@ impl TokenService {
     }
 
     /// Refreshes the named profiles, `concurrency` at a time, and saves every new token
-    /// (and every rejection, for `vault check`) in one write. Each profile's outcome is
+    /// (and every rejection, for `vault check`) in one write, unless the vault's
+    /// folder refuses it (`Refreshed::not_saved`). Each profile's outcome is
     /// returned, in the order given; `on_done` hears of each as it finishes.
     pub fn refresh(
         &self,
@@ -125,7 +126,7 @@ impl TokenService {
         profiles: &[String],
         concurrency: usize,
         mut on_done: impl FnMut(&str),
-    ) -> Result<Vec<RefreshOutcome>> {
+    ) -> Result<Refreshed> {
         let mut outcomes: Vec<RefreshOutcome> = Vec::with_capacity(profiles.len());
         let mut jobs = Vec::with_capacity(profiles.len());
         for name in profiles {
@@ -157,17 +158,24 @@ impl TokenService {
         let changed = results
             .iter()
             .any(|(_, r)| matches!(r, Ok(_) | Err(LwaError::Rejected { .. })));
+        let mut not_saved = None;
         if changed {
             let names: Vec<&str> = results
                 .iter()
                 .map(|(job, _)| job.profile.as_str())
                 .collect();
-            unlocked.update_profiles(&names, |vault| {
+            let saved = unlocked.update_profiles(&names, |vault| {
                 for (job, result) in &results {
                     record(vault, job, result, now);
                 }
                 Ok(())
-            })?;
+            });
+            match saved {
+                // The tokens are good all the same: the caller decides whether a
+                // refresh it could not save still serves.
+                Err(e) if e.is_unwritable() => not_saved = Some(e),
+                other => other?,
+            }
         }
         for (job, result) in results {
             let result = result
@@ -182,7 +190,28 @@ impl TokenService {
             });
         }
         sort_as_given(&mut outcomes, profiles, |o| &o.profile);
-        Ok(outcomes)
+        Ok(Refreshed {
+            outcomes,
+            not_saved,
+        })
+    }
+}
+
+/// A batch's outcomes, and why they were not saved when the vault's folder refused
+/// the write.
+pub struct Refreshed {
+    pub outcomes: Vec<RefreshOutcome>,
+    pub not_saved: Option<Error>,
+}
+
+impl Refreshed {
+    /// The outcomes, a failed save being the error: for commands whose job is to
+    /// keep the new tokens.
+    pub fn saved(self) -> Result<Vec<RefreshOutcome>> {
+        match self.not_saved {
+            Some(e) => Err(e),
+            None => Ok(self.outcomes),
+        }
     }
 }
 
@@ -197,11 +226,12 @@ pub fn sort_as_given<T>(items: &mut [T], given: &[String], name: impl Fn(&T) -> 
     items.sort_by_key(|item| order.get(name(item)).copied());
 }
 
-/// An access token to use, and why it is not a fresh one when it is not.
+/// An access token to use, and what the command should warn about.
 pub struct UsableToken {
     pub token: CachedToken,
     /// Set when a refresh within the margin failed and the cached token, still
-    /// valid, is used anyway: for the command to print.
+    /// valid, is used anyway, or when the new token could not be saved: for the
+    /// command to print.
     pub warning: Option<String>,
 }
 
@@ -227,15 +257,26 @@ pub fn valid_token(
             warning: None,
         });
     }
-    let refreshed = TokenService::new(&settings.network()?)?
-        .refresh(unlocked, vault, &[profile.to_owned()], 1, |_| {})?
+    let mut batch = TokenService::new(&settings.network()?)?.refresh(
+        unlocked,
+        vault,
+        &[profile.to_owned()],
+        1,
+        |_| {},
+    )?;
+    let refreshed = batch
+        .outcomes
         .pop()
         .map(|outcome| outcome.result)
         .unwrap_or_else(|| Err(Error::NoSuchProfile(profile.to_owned())));
     match (refreshed, &p.access_token) {
         (Ok(token), _) => Ok(UsableToken {
             token,
-            warning: None,
+            warning: batch.not_saved.map(|e| {
+                format!(
+                    "the new access token of profile '{profile}' is used but was not saved, because the vault's folder is not writable ({e}); the next command refreshes again"
+                )
+            }),
         }),
         (Err(error), Some(cached)) if cached.valid_for(SignedDuration::ZERO, now) => {
             Ok(UsableToken {

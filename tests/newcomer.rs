@@ -1064,3 +1064,51 @@ fn refused_and_cleared(screen: &str) {
         "not cleared: {line:?}"
     );
 }
+
+#[test]
+fn a_vault_folder_that_cannot_be_written_still_hands_out_fresh_tokens() {
+    use std::os::unix::fs::PermissionsExt;
+    // Root writes anywhere: read the vault as nobody, in folders only root may write.
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    standin.set_expires_in(1);
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    standin.set_expires_in(3600);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    for folder in [env.dir.path(), env.vault.parent().unwrap()] {
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&env.vault, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let binary = env.dir.path().join("vault-bin");
+    std::fs::copy(env!("CARGO_BIN_EXE_vault"), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let token_url = standin.token_url();
+    let vars = [
+        ("SPVAULT_FILE", env.vault.as_path()),
+        ("SPVAULT_PASSPHRASE", std::path::Path::new(PASSPHRASE)),
+        ("SPVAULT_LWA_TOKEN_URL", std::path::Path::new(&token_url)),
+        ("HOME", std::path::Path::new("/nonexistent")),
+    ];
+    let before = env.vault_bytes();
+    for args in [&["token", "p"][..], &["env", "p", "--format", "json"]] {
+        let out = run_as_nobody(&binary, args, &vars).ok();
+        assert!(
+            out.stdout.contains("Atza|standin-"),
+            "{args:?}: {}",
+            out.stdout
+        );
+        let warnings: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("warning:"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{args:?}: {}", out.stderr);
+        assert!(
+            warnings[0].contains("was not saved") && warnings[0].contains("not writable"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(env.vault_bytes(), before);
+}

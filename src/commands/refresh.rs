@@ -59,16 +59,18 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
             .expect("constant template is valid"),
     );
     let service = TokenService::new(&settings.network()?)?;
-    let outcomes = service.refresh(
-        &unlocked,
-        &vault,
-        &due,
-        usize::from(args.concurrency),
-        |name| {
-            progress.set_message(name.to_owned());
-            progress.inc(1);
-        },
-    )?;
+    let outcomes = service
+        .refresh(
+            &unlocked,
+            &vault,
+            &due,
+            usize::from(args.concurrency),
+            |name| {
+                progress.set_message(name.to_owned());
+                progress.inc(1);
+            },
+        )?
+        .saved()?;
     progress.finish_and_clear();
     let mut codes = Vec::new();
     for outcome in &outcomes {

@@ -158,13 +158,15 @@ fn refresh_due(
         })
         .collect();
     if !stale.is_empty() {
-        let outcomes = TokenService::new(network)?.refresh(
-            unlocked,
-            &vault,
-            &stale,
-            crate::tokens::DEFAULT_CONCURRENCY.into(),
-            |_| {},
-        )?;
+        let outcomes = TokenService::new(network)?
+            .refresh(
+                unlocked,
+                &vault,
+                &stale,
+                crate::tokens::DEFAULT_CONCURRENCY.into(),
+                |_| {},
+            )?
+            .saved()?;
         fresh.extend(outcomes.into_iter().map(|outcome| {
             let served = match outcome.result {
                 Ok(token) => Served::Token(token),
