@@ -1112,3 +1112,38 @@ fn a_vault_folder_that_cannot_be_written_still_hands_out_fresh_tokens() {
     }
     assert_eq!(env.vault_bytes(), before);
 }
+
+#[test]
+fn a_busy_port_that_the_redirect_uri_names_is_not_worked_around_with_listen() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let mut env = Env::new();
+    env.init_fast();
+    env.add_main_app_with(CLIENT_SECRET, &["--redirect-uri", &redirect])
+        .ok();
+    env.run(&["add-profile", "p", "--region", "eu"]).ok();
+    env.set("BROWSER", "true");
+    let out = env
+        .run(&["login", "p", "--no-browser", "--timeout", "2s"])
+        .expect_code(1);
+    assert!(
+        out.stderr.contains(&format!("port {port}"))
+            && out.stderr.contains("only that port works")
+            && !out.stderr.contains("--listen"),
+        "{}",
+        out.stderr
+    );
+    // Another port would never get the redirect: refused before anything opens.
+    let out = env
+        .run(&["login", "p", "--listen", "1", "--timeout", "2s"])
+        .expect_code(2);
+    assert!(
+        out.stderr
+            .contains(&format!("sends the browser to port {port}"))
+            && out.stderr.contains("hint: leave --listen out"),
+        "{}",
+        out.stderr
+    );
+    drop(busy);
+}

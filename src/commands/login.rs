@@ -122,6 +122,26 @@ fn loopback_redirect(redirect_uri: Option<&str>) -> Option<(u16, String)> {
     Some((url.port_or_known_default()?, url.path().to_owned()))
 }
 
+/// Listens for the redirect; when the port is taken, says what to do about it: a
+/// port the app's redirect URI names must be freed, another one may be changed.
+fn bind(
+    port: u16,
+    path: &str,
+    loopback: &Option<(u16, String)>,
+    args: &LoginArgs,
+) -> Result<Listener> {
+    Listener::bind(port, path).map_err(|e| {
+        let hint = match loopback {
+            Some(_) => format!(
+                "the app's redirect URI sends the browser to port {port}, so only that port works: stop what listens there, then `vault login {}` again",
+                args.profile
+            ),
+            None => "free the port, or choose another with --listen".into(),
+        };
+        e.with_hint(hint)
+    })
+}
+
 /// Shows the consent page and waits for the authorization code, by listener or paste.
 fn obtain_code(
     request: &ConsentRequest,
@@ -132,9 +152,14 @@ fn obtain_code(
     let deadline = Instant::now() + args.timeout;
     let loopback = loopback_redirect(app.redirect_uri.as_deref());
     let listener = match (args.listen, &loopback) {
-        (Some(port), Some((_, path))) => Some(Listener::bind(port, path)?),
-        (Some(port), None) => Some(Listener::bind(port, "/callback")?),
-        (None, Some((port, path))) => Some(Listener::bind(*port, path)?),
+        (Some(port), Some((registered, _))) if port != *registered => {
+            return Err(Error::Invalid(format!(
+                "--listen {port} would never receive the redirect: the app's redirect URI sends the browser to port {registered}"
+            ))
+            .with_hint(format!("leave --listen out: `vault login {}`", args.profile)));
+        }
+        (_, Some((port, path))) => Some(bind(*port, path, &loopback, args)?),
+        (Some(port), None) => Some(bind(port, "/callback", &loopback, args)?),
         (None, None) => None,
     };
     let _page = show(request.url().as_str(), "the consent page", browser);
