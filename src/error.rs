@@ -224,7 +224,15 @@ impl Error {
             Error::WrongPassphraseFrom { variable: Some(name), .. } => format!("fix {name}, or unset it to use the next source"),
             Error::NotARecipient(_) => "ask someone who can open the vault to run `vault recipients add`".into(),
             Error::PassphraseChanged(_) => "run the command again".into(),
-            Error::Damaged { path, .. } => format!("restore it from the backup {}.bak or another copy", path.display()),
+            Error::Damaged { path, .. } => {
+                // Only a backup that is there is worth naming.
+                let backup = PathBuf::from(format!("{}.bak", path.display()));
+                if backup.is_file() {
+                    format!("restore it from the backup {} or another copy", backup.display())
+                } else {
+                    "restore it from a copy you keep (there is no .bak beside it)".into()
+                }
+            }
             Error::NewerVersion { .. } => "upgrade spvault".into(),
             Error::Unreadable { .. } => "check that it is a readable file".into(),
             Error::StoreUnreachable { .. } => "check that the server is up, then try again".into(),

@@ -1147,3 +1147,40 @@ fn a_busy_port_that_the_redirect_uri_names_is_not_worked_around_with_listen() {
     );
     drop(busy);
 }
+
+#[test]
+fn a_damaged_vault_names_only_a_backup_that_exists() {
+    let env = Env::new();
+    env.init_fast();
+    assert!(!backup_of(&env).exists());
+    std::fs::write(&env.vault, "").unwrap();
+    let out = env.run(&["list"]).expect_code(4);
+    assert!(
+        out.stderr.contains("it is empty") && !out.stderr.contains("checksum"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("no .bak") && !out.stderr.contains("vault.toml.bak"),
+        "{}",
+        out.stderr
+    );
+    // With a backup, it is named.
+    let mut env = Env::new();
+    env.with_app(None);
+    assert!(backup_of(&env).exists());
+    std::fs::write(&env.vault, "garbage\n").unwrap();
+    let out = env.run(&["list"]).expect_code(4);
+    assert!(
+        out.stderr.contains(&format!(
+            "restore it from the backup {}",
+            backup_of(&env).display()
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+fn backup_of(env: &Env) -> std::path::PathBuf {
+    env.vault.with_file_name("vault.toml.bak")
+}

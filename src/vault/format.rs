@@ -174,6 +174,9 @@ impl Envelope {
     /// Reads a stored version: its header, and the age payload. Format 3's records
     /// stay where they are until opened.
     pub fn read(stored: Stored) -> Result<Envelope, EnvelopeError> {
+        if stored.size() == 0 {
+            return Err(EnvelopeError::Damaged("it is empty (0 bytes)".into()));
+        }
         // The header of formats 2 and 3 ends at its checksum line; format 1 is text
         // throughout.
         let head = stored
