@@ -203,7 +203,7 @@ pub enum Command {
 
     /// Print a Restricted Data Token for calls that return personal data
     #[command(
-        after_help = "Examples:\n  vault rdt eu-seller --resource 'GET /orders/v0/orders' --data-elements \\\n      buyerInfo,shippingAddress\n  vault rdt eu-seller --resource 'GET \\\n      /orders/v0/orders/{orderId}/address' --json"
+        after_help = "Examples:\n  vault rdt eu-seller --resource 'GET /orders/v0/orders' --data-elements \\\n      buyerInfo,shippingAddress\n  vault rdt eu-seller --json \\\n      --resource 'GET /orders/v0/orders/{orderId}/address'"
     )]
     Rdt(RdtArgs),
 
