@@ -314,7 +314,7 @@ pub enum AppCommand {
 
     /// Replace an app's client secret (prompt, --stdin, or a rotation notification)
     #[command(
-        after_help = "Examples:\n  vault app set-secret main --stdin --expires 2027-05-01 < secret.txt\n  vault app set-secret main --from-notification < notification.json"
+        after_help = "Examples:\n  vault app set-secret my-app --stdin --expires 2027-05-01 < secret.txt\n  vault app set-secret my-app --from-notification < notification.json"
     )]
     SetSecret {
         /// The app's name
@@ -331,7 +331,7 @@ pub enum AppCommand {
 
     /// Change an app's application id, redirect URI, draft state or secret expiry
     #[command(
-        after_help = "Examples:\n  vault app edit main --application-id amzn1.sp.solution.0123\n  vault app edit main --redirect-uri https://example.com/spvault.html \\\n      --published\n  vault app edit main --secret-expires 2027-05-01"
+        after_help = "Examples:\n  vault app edit my-app --application-id amzn1.sp.solution.0123\n  vault app edit my-app --redirect-uri https://example.com/spvault.html \\\n      --published\n  vault app edit my-app --secret-expires 2027-05-01"
     )]
     Edit(AppEditArgs),
 

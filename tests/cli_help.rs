@@ -161,3 +161,41 @@ fn every_help_example_pastes_as_one_working_command() {
     }
     assert!(checked > 40, "only {checked} examples found");
 }
+
+/// One set of names everywhere: the quick start's app is `my-app`, and no help
+/// example or README command names another app.
+#[test]
+fn examples_use_the_quick_starts_names() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let mut texts = vec![("README.md".to_owned(), readme)];
+    for entry in std::fs::read_dir("tests/cmd").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "stdout") {
+            texts.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    for (name, text) in texts {
+        for word in [
+            "app add ",
+            "app edit ",
+            "app set-secret ",
+            "app remove ",
+            "--app ",
+        ] {
+            for (at, _) in text.match_indices(word) {
+                let app = text[at + word.len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
+                assert!(
+                    ["my-app", "NAME", "APP", "APP_ID", "ID"].contains(&app)
+                        || !app.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                    "{name}: `{word}{app}`: the quick start's app is my-app"
+                );
+            }
+        }
+    }
+}

@@ -74,7 +74,9 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         eprintln!(
             "The vault has no app yet. Its LWA credentials are in Developer Central, \"LWA credentials\"."
         );
-        let app_name = ask("App name", Some("main"), |v| model::validate_name("app", v))?;
+        let app_name = ask("App name", Some("my-app"), |v| {
+            model::validate_name("app", v)
+        })?;
         let client_id = ask(
             "LWA client id (amzn1.application-oa2-client....)",
             None,
