@@ -16,7 +16,8 @@ use crate::vault::model;
     name = "vault",
     version,
     about = "An encrypted vault for Amazon SP-API credentials, and the whole token lifecycle",
-    after_help = "Examples:\n  vault app add my-app --client-id amzn1.application-oa2-client.... \\\n      --application-id amzn1.sp.solution....\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault login eu-seller --refresh-token-stdin < token.txt\n  eval \"$(vault env eu-seller)\"\n  vault exec eu-seller -- python3 report.py\n  vault list"
+    after_help = ROOT_EXAMPLES,
+    after_long_help = format!("{}\n{ROOT_EXAMPLES}", crate::reference::help_text())
 )]
 pub struct Cli {
     /// The vault file [default: $SPVAULT_FILE, else vault.toml in the platform data folder]
@@ -61,6 +62,10 @@ pub struct Cli {
 
 /// The variable behind `--min-valid`, which clap would report as the flag.
 pub const MIN_VALID_VAR: &str = "SPVAULT_MIN_VALID";
+
+/// `vault -h`'s epilogue; `vault --help` (and the manual) add the environment, exit
+/// statuses and files.
+pub const ROOT_EXAMPLES: &str = "Examples:\n  vault app add my-app --client-id amzn1.application-oa2-client.... \\\n      --application-id amzn1.sp.solution....\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault login eu-seller --refresh-token-stdin < token.txt\n  eval \"$(vault env eu-seller)\"\n  vault exec eu-seller -- python3 report.py\n  vault list";
 
 /// For a bad `--min-valid` that came from `SPVAULT_MIN_VALID` (no such flag in
 /// `args`), the error naming the variable instead of the flag.

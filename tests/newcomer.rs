@@ -1184,3 +1184,34 @@ fn a_damaged_vault_names_only_a_backup_that_exists() {
 fn backup_of(env: &Env) -> std::path::PathBuf {
     env.vault.with_file_name("vault.toml.bak")
 }
+
+#[test]
+fn help_and_manual_say_the_environment_exit_statuses_and_files() {
+    let env = Env::new();
+    let help = env.run(&["--help"]).ok().stdout;
+    for heading in ["Environment:", "Exit status:", "Files:", "Examples:"] {
+        assert!(help.contains(heading), "{heading}: {help}");
+    }
+    assert!(help.contains("SPVAULT_PASSPHRASE_FILE") && help.contains("vault.toml.bak"));
+    let man = env.run(&["man"]).ok().stdout;
+    for section in [
+        ".SH ENVIRONMENT",
+        ".SH \"EXIT STATUS\"",
+        ".SH FILES",
+        ".SH EXAMPLES",
+    ] {
+        assert!(man.contains(section), "{section}");
+    }
+    assert!(!man.contains(".SH EXTRA"), "an EXTRA section");
+    let synopsis = &man[man.find(".SH SYNOPSIS").unwrap()..man.find(".SH DESCRIPTION").unwrap()];
+    assert!(
+        synopsis.contains("\\-\\-vault\\fR \\fIPATH")
+            && synopsis.contains("\\-\\-store\\fR \\fISTORE"),
+        "{synopsis}"
+    );
+    let dir = env.path("man");
+    env.run(&["man", "--dir", dir.to_str().unwrap()]).ok();
+    let page = std::fs::read_to_string(dir.join("vault-app-add.1")).unwrap();
+    assert!(page.contains("\\-\\-client\\-id\\fR \\fIID"), "{page}");
+    assert!(page.contains(".SH EXAMPLES") && !page.contains(".SH EXTRA"));
+}

@@ -41,25 +41,6 @@ pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     Ok(())
 }
 
-/// The manual page on stdout, or one page per command written to `dir` (created
-/// when missing).
-pub fn man(dir: Option<&std::path::Path>) -> Result<()> {
-    let command = Cli::command();
-    match dir {
-        None => clap_mangen::Man::new(command)
-            .render(&mut std::io::stdout())
-            .map_err(|e| crate::error::Error::Other(format!("cannot print the manual: {e}"))),
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| crate::error::Error::io("create folder", dir, e))?;
-            clap_mangen::generate_to(command, dir)
-                .map_err(|e| crate::error::Error::io("write manual pages to", dir, e))?;
-            println!("Wrote the manual pages to {}", dir.display());
-            Ok(())
-        }
-    }
-}
-
 pub fn completions(shell: clap_complete::Shell) {
     clap_complete::generate(shell, &mut Cli::command(), "vault", &mut std::io::stdout());
 }

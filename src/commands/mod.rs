@@ -13,6 +13,7 @@ mod init;
 mod list;
 mod login;
 mod manage;
+mod manual;
 mod output;
 mod prompt;
 mod rdt;
@@ -49,7 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
             recipients::new_identity(&path)
         }
-        Command::Man { dir } => manage::man(dir.as_deref()),
+        Command::Man { dir } => manual::man(dir.as_deref()),
         Command::Completions { shell } => {
             manage::completions(shell);
             Ok(())
