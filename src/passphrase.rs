@@ -92,20 +92,22 @@ pub fn new(vault_path: &Path, sources: &PassphraseSources, replacing: bool) -> R
     if !terminal_available() {
         return Err(Error::NoNewPassphrase { passwd: replacing });
     }
-    let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
-    let second = prompt_once("Repeat the new passphrase: ")?;
-    if first != second {
-        return Err(Error::Invalid(
-            "the two passphrases differ: nothing was changed, try again".into(),
-        ));
+    // A person who mistypes the repeat, or declines a weak passphrase, is asked
+    // for another rather than sent back to the start of the command.
+    for _ in 0..TERMINAL_ATTEMPTS {
+        let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
+        let second = prompt_once("Repeat the new passphrase: ")?;
+        if first != second {
+            eprintln!("The two passphrases differ; type the new one again.");
+        } else if warn_if_weak(&first) && !keep_weak()? {
+            eprintln!("Choose a stronger one (several unrelated words work well).");
+        } else {
+            return Ok(first);
+        }
     }
-    if warn_if_weak(&first) && !keep_weak()? {
-        return Err(Error::Invalid(
-            "choose a stronger passphrase (several unrelated words work well): nothing was changed"
-                .into(),
-        ));
-    }
-    Ok(first)
+    Err(Error::Invalid(
+        "no new passphrase was settled on: nothing was changed".into(),
+    ))
 }
 
 /// Rates a new passphrase (zxcvbn, the estimator password managers use) and warns

@@ -477,11 +477,40 @@ fn a_weak_passphrase_typed_at_a_terminal_can_be_refused() {
     terminal.expect("Repeat the new passphrase");
     terminal.type_line("password1");
     terminal.expect("Keep this weak passphrase anyway?");
+    // Enter declines, and a stronger one is asked for: the command goes on.
     terminal.type_line("");
+    terminal.expect("New passphrase for");
+    terminal.type_line(PASSPHRASE);
+    terminal.expect("Repeat the new passphrase");
+    terminal.type_line(PASSPHRASE);
     let (status, screen) = terminal.finish();
-    assert_eq!(status, 2, "{screen}");
+    assert_eq!(status, 0, "{screen}");
     assert!(screen.contains("weak"), "{screen}");
-    assert!(!env.vault.exists(), "the weak passphrase was used");
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.run(&["list"]).ok();
+    env.set("SPVAULT_PASSPHRASE", "password1");
+    env.run(&["list"]).expect_code(3);
+}
+
+#[test]
+fn a_mistyped_refresh_token_at_the_prompt_is_asked_again() {
+    if !have("script") {
+        return;
+    }
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    env.run(&["add-profile", "p", "--region", "eu"]).ok();
+    standin.add_refresh_token(CLIENT_ID, REFRESH_TOKEN);
+    let mut terminal = Terminal::start(&env, &["login", "p", "--self-authorized"]);
+    terminal.expect("Refresh token (Atzr|...)");
+    terminal.type_line("Atza|an-access-token");
+    terminal.expect("that is an access token");
+    terminal.expect("Refresh token (Atzr|...)");
+    terminal.type_line(REFRESH_TOKEN);
+    let (status, screen) = terminal.finish();
+    assert_eq!(status, 0, "{screen}");
+    assert_eq!(env.profiles_json()[0]["refresh_token_present"], true);
 }
 
 #[test]
