@@ -100,7 +100,57 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
             });
         }
     }
+    for (name, first) in duplicate_refresh_tokens(vault) {
+        found.push(Problem {
+            kind: "duplicate_refresh_token",
+            app: None,
+            profile: Some(name.to_owned()),
+            message: duplicate_message(name, first),
+        });
+    }
     found
+}
+
+/// Each profile whose refresh token an earlier profile (in name order) already
+/// holds, with that earlier profile: one authorization stored twice, usually a
+/// copy made by mistake.
+fn duplicate_refresh_tokens(vault: &Vault) -> Vec<(&str, &str)> {
+    let mut first_holder: std::collections::HashMap<&str, &str> = Default::default();
+    let mut duplicates = Vec::new();
+    for (name, profile) in &vault.profiles {
+        if let Some(token) = &profile.refresh_token {
+            match first_holder.entry(token.expose()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    duplicates.push((name.as_str(), *first.get()))
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(name);
+                }
+            }
+        }
+    }
+    duplicates
+}
+
+fn duplicate_message(name: &str, other: &str) -> String {
+    format!(
+        "profile '{name}' holds the same refresh token as '{other}', one authorization stored twice: remove the copy with `vault remove {name} --yes`, or authorize its own account with `vault login {name}`"
+    )
+}
+
+/// The warning `login` prints when the token it stored for `name` is another
+/// profile's too.
+pub fn shared_refresh_token_warning(vault: &Vault, name: &str, token: &str) -> Option<String> {
+    vault
+        .profiles
+        .iter()
+        .find(|(other, p)| {
+            other.as_str() != name
+                && p.refresh_token
+                    .as_ref()
+                    .is_some_and(|t| t.expose() == token)
+        })
+        .map(|(other, _)| duplicate_message(name, other))
 }
 
 /// The command that fixes a rejected refresh; never `vault refresh`, which would only

@@ -1244,3 +1244,37 @@ fn help_and_manual_say_the_environment_exit_statuses_and_files() {
     assert!(page.contains("\\-\\-client\\-id\\fR \\fIID"), "{page}");
     assert!(page.contains(".SH EXAMPLES") && !page.contains(".SH EXTRA"));
 }
+
+#[test]
+fn one_refresh_token_in_two_profiles_is_warned_about() {
+    let (standin, env) = logged_in("a");
+    env.run(&["add-profile", "b", "--region", "eu"]).ok();
+    let out = env
+        .run_stdin(&["login", "b", "--refresh-token-stdin"], REFRESH_TOKEN)
+        .ok();
+    assert!(
+        out.stderr
+            .contains("warning: profile 'b' holds the same refresh token as 'a'")
+            && out.stderr.contains("`vault remove b --yes`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(REFRESH_TOKEN), "{}", out.stderr);
+    let out = env.run(&["check", "--json"]).expect_code(6);
+    let problems = out.json()["problems"].clone();
+    let duplicate: Vec<_> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "duplicate_refresh_token")
+        .collect();
+    assert_eq!(duplicate.len(), 1, "{problems}");
+    assert_eq!(duplicate[0]["profile"], "b");
+    // Another account's token is no duplicate.
+    env.logged_in_profile(&standin, "c", "Atzr|another-account");
+    let out = env.run(&["check", "--json"]).expect_code(6);
+    assert_eq!(
+        out.json()["problems"].as_array().unwrap().len(),
+        problems.as_array().unwrap().len()
+    );
+}

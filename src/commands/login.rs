@@ -48,6 +48,13 @@ pub fn run(file: VaultFile, args: LoginArgs, settings: &Settings) -> Result<()> 
             &args.profile,
             Grant::RefreshToken(&refresh_token),
         )?;
+        if let Some(warning) = crate::health::shared_refresh_token_warning(
+            &vault,
+            &args.profile,
+            refresh_token.expose(),
+        ) {
+            eprintln!("warning: {warning}");
+        }
         return store_authorization(&unlocked, &args.profile, refresh_token, &grant, None, false);
     }
     let network = settings.network()?;
