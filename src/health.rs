@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::api::participation::Participation;
-use crate::display::days_left;
+use crate::display::time_left;
 use crate::vault::Vault;
 use crate::vault::model::{Authorization, Profile};
 
@@ -35,14 +35,9 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
             continue;
         };
         if now.duration_until(expires) <= within {
-            let days = days_left(Some(expires), now).unwrap_or_default();
-            let (kind, when) = if expires <= now {
-                (
-                    "client_secret_expired",
-                    format!("expired {} days ago", -days),
-                )
-            } else {
-                ("client_secret_expiring", format!("expires in {days} days"))
+            let (kind, when) = match time_left(expires, now) {
+                (span, true) => ("client_secret_expired", format!("expired {span} ago")),
+                (span, false) => ("client_secret_expiring", format!("expires in {span}")),
             };
             found.push(Problem {
                 kind,
@@ -81,22 +76,19 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
         if let Authorization::ConsentFlow { expires_at } = profile.authorization()
             && now.duration_until(expires_at) <= within
         {
-            let days = days_left(Some(expires_at), now).unwrap_or_default();
-            found.push(if expires_at <= now {
-                problem(
+            found.push(match time_left(expires_at, now) {
+                (span, true) => problem(
                     "authorization_expired",
                     format!(
-                        "the seller's authorization of profile '{name}' lapsed {} days ago (Amazon asks for it every 365 days): `vault login {name}`",
-                        -days
+                        "the seller's authorization of profile '{name}' lapsed {span} ago (Amazon asks for it every 365 days): `vault login {name}`"
                     ),
-                )
-            } else {
-                problem(
+                ),
+                (span, false) => problem(
                     "authorization_expiring",
                     format!(
-                        "the seller's authorization of profile '{name}' lapses in {days} days (Amazon asks for it every 365 days): `vault login {name}` before then"
+                        "the seller's authorization of profile '{name}' lapses in {span} (Amazon asks for it every 365 days): `vault login {name}` before then"
                     ),
-                )
+                ),
             });
         }
     }

@@ -1278,3 +1278,28 @@ fn one_refresh_token_in_two_profiles_is_warned_about() {
         problems.as_array().unwrap().len()
     );
 }
+
+#[test]
+fn day_counts_are_rounded_and_hours_shown_under_a_day() {
+    let mut env = Env::new();
+    env.with_app(None);
+    let apps = env.run(&["app", "list"]).ok().stdout;
+    assert!(apps.contains("180 days left"), "{apps}");
+    let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5 * 60 + 10)).to_string();
+    env.run(&["app", "edit", "main", "--secret-expires", &soon])
+        .ok();
+    let apps = env.run(&["app", "list"]).ok();
+    assert!(
+        apps.stdout.contains("5 hours left - rotate now"),
+        "{}",
+        apps.stdout
+    );
+    let list = env.run(&["list"]).ok();
+    assert!(
+        list.stderr.contains("expires in 5 hours"),
+        "{}",
+        list.stderr
+    );
+    let check = env.run(&["check"]).expect_code(6).stdout;
+    assert!(check.contains("expires in 5 hours"), "{check}");
+}

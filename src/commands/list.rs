@@ -103,10 +103,7 @@ impl ProfileSummary {
     fn authorization_text(&self) -> String {
         match self.authorization {
             Authorization::ConsentFlow { expires_at } => {
-                match days_left(Some(expires_at), self.now).unwrap_or_default() {
-                    days if days < 0 => format!("EXPIRED {} days ago", -days),
-                    days => format!("{days} days left"),
-                }
+                crate::display::time_left_text(expires_at, self.now)
             }
             Authorization::SelfAuthorized => "self-authorized".into(),
             Authorization::Unknown if self.refresh_token_present => "unknown".into(),

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use crate::display::days_left;
+use crate::display::{days_left, time_left, time_left_text};
 use crate::error::Result;
 use crate::unlock;
 use crate::vault::Vault;
@@ -13,11 +13,12 @@ use crate::vault::file::VaultFile;
 pub const SECRET_WARNING_DAYS: i64 = 30;
 
 pub fn secret_expiry_text(expires_at: Option<Timestamp>, now: Timestamp) -> String {
-    match days_left(expires_at, now) {
-        None => "unknown".into(),
-        Some(days) if days < 0 => format!("EXPIRED {} days ago", -days),
-        Some(days) if days < SECRET_WARNING_DAYS => format!("{days} days left - rotate now"),
-        Some(days) => format!("{days} days left"),
+    let (Some(at), Some(days)) = (expires_at, days_left(expires_at, now)) else {
+        return "unknown".into();
+    };
+    match time_left_text(at, now) {
+        text if (0..SECRET_WARNING_DAYS).contains(&days) => format!("{text} - rotate now"),
+        text => text,
     }
 }
 
@@ -31,14 +32,16 @@ pub fn open_for_reading(file: VaultFile) -> Result<Vault> {
 /// Warns on stderr about client secrets that expire within 30 days.
 pub fn warn_about_secrets(vault: &Vault, now: Timestamp) {
     for (name, app) in &vault.apps {
-        let Some(days) = days_left(app.client_secret_expires_at, now) else {
+        let (Some(at), Some(days)) = (
+            app.client_secret_expires_at,
+            days_left(app.client_secret_expires_at, now),
+        ) else {
             continue;
         };
         if days < SECRET_WARNING_DAYS {
-            let when = if days < 0 {
-                "has expired".to_owned()
-            } else {
-                format!("expires in {days} days")
+            let when = match time_left(at, now) {
+                (_, true) => "has expired".to_owned(),
+                (span, false) => format!("expires in {span}"),
             };
             eprintln!(
                 "warning: the client secret of app '{name}' {when}: rotate it in Developer Central and run `vault app set-secret {name}`"
