@@ -542,12 +542,16 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// Lock after this long without use
-    #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = duration::parse)]
+    #[arg(long, default_value = DEFAULT_UNLOCK_TIMEOUT, value_name = "DURATION", value_parser = duration::parse)]
     pub timeout: std::time::Duration,
     /// Lock after this long whatever the use
-    #[arg(long, default_value = "12h", value_name = "DURATION", value_parser = duration::parse)]
+    #[arg(long, default_value = DEFAULT_UNLOCK_LIFETIME, value_name = "DURATION", value_parser = duration::parse)]
     pub max_lifetime: std::time::Duration,
 }
+
+/// `vault unlock`'s defaults, which `vault agent` also names when it starts.
+pub const DEFAULT_UNLOCK_TIMEOUT: &str = "15m";
+pub const DEFAULT_UNLOCK_LIFETIME: &str = "12h";
 
 #[derive(Debug, Args)]
 pub struct AppAddArgs {

@@ -1303,3 +1303,32 @@ fn day_counts_are_rounded_and_hours_shown_under_a_day() {
     let check = env.run(&["check"]).expect_code(6).stdout;
     assert!(check.contains("expires in 5 hours"), "{check}");
 }
+
+#[test]
+fn the_agent_in_the_foreground_says_where_it_listens() {
+    use std::io::BufRead;
+    let mut env = Env::new();
+    env.with_app(None);
+    let mut child = env
+        .command(&["agent", "--foreground"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let line = std::io::BufReader::new(stdout).lines().next();
+        let _ = sender.send(line);
+    });
+    let line = receiver.recv_timeout(std::time::Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a line within 30 s").unwrap().unwrap();
+    let folder = env.agent_folder().display().to_string();
+    assert!(
+        line.contains(&folder) && line.contains("15m") && line.contains("12h"),
+        "{line}"
+    );
+}

@@ -106,7 +106,15 @@ pub fn status(file: VaultFile, json: bool) -> Result<()> {
 pub fn run(file: VaultFile, foreground: bool, exit_when_locked: bool) -> Result<()> {
     let options = server::Options { exit_when_locked };
     if foreground {
-        server::run(file.path(), options)
+        server::run(file.path(), options, |socket| {
+            println!(
+                "Agent for {} listening on {}; it holds no key until `vault unlock`, whose --timeout ({} by default) and --max-lifetime ({}) end each session",
+                file.path().display(),
+                socket.display(),
+                crate::cli::DEFAULT_UNLOCK_TIMEOUT,
+                crate::cli::DEFAULT_UNLOCK_LIFETIME
+            );
+        })
     } else {
         server::spawn_background(file.path(), options)?;
         println!(
