@@ -191,7 +191,11 @@ pub fn participation_problems(
         found.push(problem(
             "marketplace_not_participating",
             format!(
-                "profile '{name}' is for marketplace {id}, but Amazon says the account participates in {}: fix the region or marketplace with `vault edit-profile {name} --region REGION --marketplace CODE`",
+                "profile '{name}' is for marketplace {}, but Amazon says the account participates in {}: fix the region or marketplace with `vault edit-profile {name} --region REGION --marketplace CODE`",
+                match crate::spapi::Marketplace::by_id(id) {
+                    Some(known) => format!("{} ({id})", known.code),
+                    None => id.clone(),
+                },
                 describe_marketplaces(marketplaces)
             ),
         ));

@@ -1332,3 +1332,16 @@ fn the_agent_in_the_foreground_says_where_it_listens() {
         "{line}"
     );
 }
+
+#[test]
+fn check_online_names_the_profiles_marketplace_by_country_too() {
+    let (standin, env) = logged_in_with_spapi();
+    standin.set_participations(&[("A13V1IB3VIYZZH", "FR")]);
+    let out = env.run(&["check", "--online"]).expect_code(6);
+    assert!(
+        out.stdout
+            .contains("profile 'p' is for marketplace DE (A1PA6795UKMFR9)"),
+        "{}",
+        out.stdout
+    );
+}
