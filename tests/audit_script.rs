@@ -46,7 +46,10 @@ fn with_the_snapshot_an_advisory_still_fails() {
         &[
             ("git", "exit 128"),
             ("cargo-audit", "exit 0"),
-            ("cargo", "echo \"error: 1 vulnerability found ($*)\"; exit 1"),
+            (
+                "cargo",
+                "echo \"error: 1 vulnerability found ($*)\"; exit 1",
+            ),
         ],
     );
     let out = audit(&found, &snapshot);

@@ -1345,3 +1345,34 @@ fn check_online_names_the_profiles_marketplace_by_country_too() {
         out.stdout
     );
 }
+
+#[test]
+fn completions_offer_names_from_the_agent_and_nothing_when_locked() {
+    let mut env = Env::new();
+    env.with_app(None);
+    for name in ["eu-seller", "us-seller"] {
+        env.run(&["add-profile", name, "--region", "eu"]).ok();
+    }
+    let complete = |env: &Env, words: &[&str]| {
+        let mut command = env.command(&[&["--", "vault"][..], words].concat());
+        command.env("SPVAULT_COMPLETE", "fish");
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Locked: no names, and no passphrase used (SPVAULT_PASSPHRASE is set).
+    let locked = complete(&env, &["token", ""]);
+    assert!(!locked.contains("eu-seller"), "{locked}");
+    env.run(&["unlock"]).ok();
+    let profiles = complete(&env, &["token", "eu"]);
+    assert_eq!(
+        profiles.lines().collect::<Vec<_>>(),
+        ["eu-seller"],
+        "{profiles}"
+    );
+    let apps = complete(&env, &["add-profile", "x", "--app", ""]);
+    assert!(apps.lines().any(|l| l == "main"), "{apps}");
+    let edited = complete(&env, &["edit-profile", "us"]);
+    assert!(edited.lines().any(|l| l == "us-seller"), "{edited}");
+    env.run(&["lock"]).ok();
+}

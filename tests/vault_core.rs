@@ -487,11 +487,15 @@ fn the_vault_flag_wins_over_the_variable() {
 
 #[test]
 fn completions_are_printed_for_each_shell() {
-    let env = Env::new();
+    let mut env = Env::new();
+    // Each script calls vault back at every TAB, which answers with the commands.
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let out = env.run(&["completions", shell]).ok();
-        assert!(out.stdout.contains("add-profile"), "{shell}");
+        assert!(out.stdout.contains("SPVAULT_COMPLETE"), "{shell}");
     }
+    env.set("SPVAULT_COMPLETE", "fish");
+    let out = env.run(&["--", "vault", "add"]).ok();
+    assert!(out.stdout.contains("add-profile"), "{}", out.stdout);
 }
 
 #[test]

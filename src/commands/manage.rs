@@ -1,6 +1,3 @@
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 use crate::error::{Error, Result};
 use crate::unlock;
 use crate::vault::file::VaultFile;
@@ -39,10 +36,6 @@ pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     unlocked.update_profiles(&[old, new], |vault| vault.rename_profile(old, new))?;
     println!("Renamed profile '{old}' to '{new}'");
     Ok(())
-}
-
-pub fn completions(shell: clap_complete::Shell) {
-    clap_complete::generate(shell, &mut Cli::command(), "vault", &mut std::io::stdout());
 }
 
 /// Copies the envelope as it is (no decryption: the passphrase, KDF settings and

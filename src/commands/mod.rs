@@ -5,6 +5,7 @@ mod agent;
 mod api;
 mod app;
 mod check;
+pub mod completions;
 mod edit_profile;
 mod env;
 mod exec;
@@ -52,7 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Man { dir } => manual::man(dir.as_deref()),
         Command::Completions { shell } => {
-            manage::completions(shell);
+            completions::print_script(shell);
             Ok(())
         }
         command => with_vault(VaultFile::locate(&settings)?, command, &settings),
