@@ -16,7 +16,8 @@ use crate::vault::model;
     name = "vault",
     version,
     about = "An encrypted vault for Amazon SP-API credentials, and the whole token lifecycle",
-    after_help = "Examples:\n  vault app add my-app --client-id amzn1.application-oa2-client.... \\\n      --application-id amzn1.sp.solution....\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault login eu-seller --refresh-token-stdin < token.txt\n  eval \"$(vault env eu-seller)\"\n  vault exec eu-seller -- python3 report.py\n  vault list"
+    after_help = ROOT_EXAMPLES,
+    after_long_help = format!("{}\n{ROOT_EXAMPLES}", crate::reference::help_text())
 )]
 pub struct Cli {
     /// The vault file [default: $SPVAULT_FILE, else vault.toml in the platform data folder]
@@ -57,6 +58,32 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The variable behind `--min-valid`, which clap would report as the flag.
+pub const MIN_VALID_VAR: &str = "SPVAULT_MIN_VALID";
+
+/// `vault -h`'s epilogue; `vault --help` (and the manual) add the environment, exit
+/// statuses and files.
+pub const ROOT_EXAMPLES: &str = "Examples:\n  vault app add my-app --client-id amzn1.application-oa2-client.... \\\n      --application-id amzn1.sp.solution....\n  vault add-profile eu-seller --region eu --marketplace DE\n  vault login eu-seller --refresh-token-stdin < token.txt\n  eval \"$(vault env eu-seller)\"\n  vault exec eu-seller -- python3 report.py\n  vault list";
+
+/// For a bad `--min-valid` that came from `SPVAULT_MIN_VALID` (no such flag in
+/// `args`), the error naming the variable instead of the flag.
+pub fn bad_variable(error: &clap::Error, args: &[OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let about_min_valid = matches!(
+        error.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(arg)) if arg.starts_with("--min-valid")
+    );
+    let from_flag = args
+        .iter()
+        .any(|a| a.to_string_lossy().starts_with("--min-valid"));
+    if error.kind() != ErrorKind::ValueValidation || !about_min_valid || from_flag {
+        return None;
+    }
+    let value = std::env::var(MIN_VALID_VAR).unwrap_or_default();
+    let why = parse_min_valid(&value).err().unwrap_or_default();
+    Some(format!("{MIN_VALID_VAR}: {why}"))
 }
 
 /// For `vault exec PROFILE COMMAND…` without `--` (aws-vault's habit), the same
@@ -120,7 +147,7 @@ pub enum Command {
     AddProfile(AddProfileArgs),
 
     /// List every profile and what expires when (no network access)
-    List(JsonFlag),
+    List(TableArgs),
 
     /// Show one profile (never its secrets)
     Show {
@@ -130,11 +157,11 @@ pub enum Command {
         json: JsonFlag,
     },
 
-    /// Remove a profile and its tokens (asks first on a terminal)
+    /// Remove a profile and its tokens (asks first on a terminal; --yes in scripts)
     Remove {
         /// The profile's name
         profile: String,
-        /// Do not ask
+        /// Do not ask (needed where there is no terminal to ask)
         #[arg(long, short)]
         yes: bool,
     },
@@ -181,7 +208,7 @@ pub enum Command {
 
     /// Print a Restricted Data Token for calls that return personal data
     #[command(
-        after_help = "Examples:\n  vault rdt eu-seller --resource 'GET /orders/v0/orders' --data-elements \\\n      buyerInfo,shippingAddress\n  vault rdt eu-seller --resource 'GET \\\n      /orders/v0/orders/{orderId}/address' --json"
+        after_help = "Examples:\n  vault rdt eu-seller --resource 'GET /orders/v0/orders' --data-elements \\\n      buyerInfo,shippingAddress\n  vault rdt eu-seller --json \\\n      --resource 'GET /orders/v0/orders/{orderId}/address'"
     )]
     Rdt(RdtArgs),
 
@@ -298,7 +325,7 @@ pub enum AppCommand {
 
     /// Replace an app's client secret (prompt, --stdin, or a rotation notification)
     #[command(
-        after_help = "Examples:\n  vault app set-secret main --stdin --expires 2027-05-01 < secret.txt\n  vault app set-secret main --from-notification < notification.json"
+        after_help = "Examples:\n  vault app set-secret my-app --stdin --expires 2027-05-01 < secret.txt\n  vault app set-secret my-app --from-notification < notification.json"
     )]
     SetSecret {
         /// The app's name
@@ -315,7 +342,7 @@ pub enum AppCommand {
 
     /// Change an app's application id, redirect URI, draft state or secret expiry
     #[command(
-        after_help = "Examples:\n  vault app edit main --application-id amzn1.sp.solution.0123\n  vault app edit main --redirect-uri https://example.com/spvault.html \\\n      --published\n  vault app edit main --secret-expires 2027-05-01"
+        after_help = "Examples:\n  vault app edit my-app --application-id amzn1.sp.solution.0123\n  vault app edit my-app --redirect-uri https://example.com/spvault.html \\\n      --published\n  vault app edit my-app --secret-expires 2027-05-01"
     )]
     Edit(AppEditArgs),
 
@@ -330,7 +357,7 @@ pub enum AppCommand {
     },
 
     /// List apps (never their secrets)
-    List(JsonFlag),
+    List(TableArgs),
 
     /// Remove an app no profile uses
     Remove {
@@ -511,6 +538,9 @@ pub struct ApiArgs {
     /// With --list, print JSON
     #[arg(long, requires = "list")]
     pub json: bool,
+    /// With --list, show every column however narrow the terminal
+    #[arg(long, requires = "list")]
+    pub wide: bool,
     /// The HTTP method, with a path: GET, POST, PUT, PATCH or DELETE [default: GET, or POST with --body]
     #[arg(short = 'X', long, value_name = "METHOD")]
     pub method: Option<String>,
@@ -592,12 +622,16 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// Lock after this long without use
-    #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = duration::parse)]
+    #[arg(long, default_value = DEFAULT_UNLOCK_TIMEOUT, value_name = "DURATION", value_parser = duration::parse)]
     pub timeout: std::time::Duration,
     /// Lock after this long whatever the use
-    #[arg(long, default_value = "12h", value_name = "DURATION", value_parser = duration::parse)]
+    #[arg(long, default_value = DEFAULT_UNLOCK_LIFETIME, value_name = "DURATION", value_parser = duration::parse)]
     pub max_lifetime: std::time::Duration,
 }
+
+/// `vault unlock`'s defaults, which `vault agent` also names when it starts.
+pub const DEFAULT_UNLOCK_TIMEOUT: &str = "15m";
+pub const DEFAULT_UNLOCK_LIFETIME: &str = "12h";
 
 #[derive(Debug, Args)]
 pub struct AppAddArgs {
@@ -733,8 +767,8 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
-    /// Profiles to refresh
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    /// Profiles to refresh (or --all)
+    #[arg(conflicts_with = "all")]
     pub profiles: Vec<String>,
     /// Refresh every profile that has a refresh token
     #[arg(long)]
@@ -792,13 +826,37 @@ pub struct VariableArgs {
 #[derive(Debug, Args)]
 pub struct Freshness {
     /// Refresh the access token unless it stays valid at least this long
-    #[arg(long, env = "SPVAULT_MIN_VALID", default_value = "5m", value_name = "DURATION", value_parser = duration::parse_arg)]
+    #[arg(long, env = MIN_VALID_VAR, default_value = "5m", value_name = "DURATION", value_parser = parse_min_valid)]
     pub min_valid: SignedDuration,
+}
+
+/// LWA access tokens last an hour: a margin of an hour or more would refresh on
+/// every call and still hand out a token with less left than asked.
+fn parse_min_valid(text: &str) -> Result<SignedDuration, String> {
+    let margin = duration::parse_arg(text)?;
+    if margin >= SignedDuration::from_hours(1) {
+        return Err(format!(
+            "'{}' is an hour or more, but access tokens last 1 h: every call would refresh; use less, such as 50m",
+            text.trim()
+        ));
+    }
+    Ok(margin)
 }
 
 impl Freshness {
     /// The default of `--min-valid`, for commands without the flag.
     pub const DEFAULT_MIN_VALID: SignedDuration = SignedDuration::from_mins(5);
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Print JSON instead of a table
+    #[arg(long, conflicts_with = "wide")]
+    pub json: bool,
+    /// Show every column, however narrow the terminal (from 140 columns on, all are
+    /// shown anyway)
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]

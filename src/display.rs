@@ -21,14 +21,64 @@ pub fn timestamp(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Whole days until `expires_at`; `None` when it is unknown.
+/// Whole days until `expires_at` (rounded down, so negative once expired), as JSON
+/// gives them; `None` when it is unknown.
 pub fn days_left(expires_at: Option<jiff::Timestamp>, now: jiff::Timestamp) -> Option<i64> {
     expires_at.map(|t| now.duration_until(t).as_secs().div_euclid(86_400))
+}
+
+/// How long from `now` to `at`, or since, for people: days rounded to the nearest
+/// (a secret issued just now has "180 days", not 179), hours under a day.
+/// `"180 days"`, `"1 day"`, `"5 hours"`, `"1 hour"`; with whether `at` has passed.
+pub fn time_left(at: jiff::Timestamp, now: jiff::Timestamp) -> (String, bool) {
+    let seconds = now.duration_until(at).as_secs();
+    let size = seconds.unsigned_abs();
+    let (count, unit) = if size < 86_400 {
+        ((size + 1_800) / 3_600, "hour")
+    } else {
+        ((size + 43_200) / 86_400, "day")
+    };
+    let count = count.max(1);
+    let plural = if count == 1 { "" } else { "s" };
+    (format!("{count} {unit}{plural}"), seconds <= 0)
+}
+
+/// "180 days left" or "EXPIRED 3 days ago".
+pub fn time_left_text(at: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    match time_left(at, now) {
+        (span, false) => format!("{span} left"),
+        (span, true) => format!("EXPIRED {span} ago"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_are_rounded_to_the_nearest_day_and_hours_under_a_day() {
+        let now: jiff::Timestamp = "2026-11-28T09:40:15Z".parse().unwrap();
+        let later = |secs: i64| now + jiff::SignedDuration::from_secs(secs);
+        assert_eq!(
+            time_left_text(later(180 * 86_400 - 5), now),
+            "180 days left"
+        );
+        assert_eq!(
+            time_left_text(later(364 * 86_400 + 86_000), now),
+            "365 days left"
+        );
+        assert_eq!(time_left_text(later(86_400 + 3_600), now), "1 day left");
+        assert_eq!(time_left_text(later(5 * 3_600 + 60), now), "5 hours left");
+        assert_eq!(time_left_text(later(600), now), "1 hour left");
+        assert_eq!(
+            time_left_text(later(-3 * 86_400), now),
+            "EXPIRED 3 days ago"
+        );
+        assert_eq!(
+            time_left_text(later(-2 * 3_600), now),
+            "EXPIRED 2 hours ago"
+        );
+    }
 
     #[test]
     fn timestamps_are_whole_seconds_in_utc() {

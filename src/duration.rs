@@ -6,11 +6,18 @@ use std::time::Duration;
 use jiff::SignedDuration;
 
 pub fn parse(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        format!(
-            "'{}' is not a duration like 90s, 5m, 12h or 30d ({e})",
-            text.escape_debug()
-        )
+    let text = text.trim();
+    // humantime's own advice names units such as 30sec and 30ms; say what spvault
+    // documents instead.
+    humantime::parse_duration(text).map_err(|_| {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            format!("'{text}' has no unit: write {text}s, {text}m, {text}h or {text}d")
+        } else {
+            format!(
+                "'{}' is not a duration like 90s, 5m, 12h or 30d",
+                text.escape_debug()
+            )
+        }
     })
 }
 
@@ -55,6 +62,8 @@ mod tests {
         assert_eq!(parse("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse("30d").unwrap(), Duration::from_secs(30 * 86400));
         assert!(parse("soon").is_err());
+        let bare = parse("30").unwrap_err();
+        assert!(bare.contains("30d") && !bare.contains("sec"), "{bare}");
     }
 
     #[test]

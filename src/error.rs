@@ -32,11 +32,25 @@ pub enum Error {
     #[error("no passphrase available")]
     NoPassphrase,
 
+    /// A new passphrase was needed (a new vault's, or `passwd`'s when `passwd`) and
+    /// neither a source nor a terminal gave one.
+    #[error("{}", if *.passwd { "no new passphrase available" } else { "no passphrase for the new vault available" })]
+    NoNewPassphrase { passwd: bool },
+
     #[error("{0}")]
     PassphraseSource(String),
 
     #[error("wrong passphrase for {}", .0.display())]
     WrongPassphrase(PathBuf),
+
+    /// The same, saying where the passphrase came from.
+    #[error("wrong passphrase for {} ({from})", .path.display())]
+    WrongPassphraseFrom {
+        path: PathBuf,
+        from: String,
+        /// The variable that gave it, if one did.
+        variable: Option<&'static str>,
+    },
 
     #[error("the identity in {} is not among the vault's recipients", .0.display())]
     NotARecipient(PathBuf),
@@ -161,6 +175,19 @@ impl Error {
         }
     }
 
+    /// Whether this is a write the file system refused (no permission, read-only):
+    /// a folder spvault cannot write to, as opposed to a damaged or missing vault.
+    pub fn is_unwritable(&self) -> bool {
+        match self {
+            Error::Hinted(error, _) => error.is_unwritable(),
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ),
+            _ => false,
+        }
+    }
+
     /// The message and the hint on one line, for places that show an error among
     /// other output (a profile's line in `refresh`, a JSON field).
     pub fn in_full(&self) -> String {
@@ -192,9 +219,20 @@ impl Error {
             Error::Hinted(_, hint) => hint.clone(),
             Error::Service(error) => return error.hint(),
             Error::NoPassphrase => "run `vault unlock` in a terminal first (this command then needs none), or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE".into(),
+            Error::NoNewPassphrase { passwd: true } => "set SPVAULT_NEW_PASSPHRASE to the new passphrase, or run `vault passwd` in a terminal, which asks for it".into(),
+            Error::NoNewPassphrase { passwd: false } => "set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE to the new vault's passphrase, or run the command in a terminal, which asks for it".into(),
+            Error::WrongPassphraseFrom { variable: Some(name), .. } => format!("fix {name}, or unset it to use the next source"),
             Error::NotARecipient(_) => "ask someone who can open the vault to run `vault recipients add`".into(),
             Error::PassphraseChanged(_) => "run the command again".into(),
-            Error::Damaged { path, .. } => format!("restore it from the backup {}.bak or another copy", path.display()),
+            Error::Damaged { path, .. } => {
+                // Only a backup that is there is worth naming.
+                let backup = PathBuf::from(format!("{}.bak", path.display()));
+                if backup.is_file() {
+                    format!("restore it from the backup {} or another copy", backup.display())
+                } else {
+                    "restore it from a copy you keep (there is no .bak beside it)".into()
+                }
+            }
             Error::NewerVersion { .. } => "upgrade spvault".into(),
             Error::Unreadable { .. } => "check that it is a readable file".into(),
             Error::StoreUnreachable { .. } => "check that the server is up, then try again".into(),
@@ -213,8 +251,10 @@ impl Error {
             Error::Hinted(error, _) => error.exit_code(),
             Error::Invalid(_) => ExitCode::Usage,
             Error::NoPassphrase
+            | Error::NoNewPassphrase { .. }
             | Error::PassphraseSource(_)
             | Error::WrongPassphrase(_)
+            | Error::WrongPassphraseFrom { .. }
             | Error::NotARecipient(_)
             | Error::PassphraseChanged(_)
             | Error::StoreCredentials(_) => ExitCode::Locked,

@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::api::participation::Participation;
-use crate::display::days_left;
+use crate::display::time_left;
 use crate::vault::Vault;
 use crate::vault::model::{Authorization, Profile};
 
@@ -35,14 +35,9 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
             continue;
         };
         if now.duration_until(expires) <= within {
-            let days = days_left(Some(expires), now).unwrap_or_default();
-            let (kind, when) = if expires <= now {
-                (
-                    "client_secret_expired",
-                    format!("expired {} days ago", -days),
-                )
-            } else {
-                ("client_secret_expiring", format!("expires in {days} days"))
+            let (kind, when) = match time_left(expires, now) {
+                (span, true) => ("client_secret_expired", format!("expired {span} ago")),
+                (span, false) => ("client_secret_expiring", format!("expires in {span}")),
             };
             found.push(Problem {
                 kind,
@@ -74,46 +69,92 @@ pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Pr
                     "the last refresh of profile '{name}' was rejected ({}, {}): {}",
                     failure.code,
                     failure.at.strftime("%Y-%m-%d %H:%M UTC"),
-                    fix_for_rejection(&failure.code, name, &profile.app)
+                    fix_for_rejection(&failure.code, name, profile)
                 ),
             ));
         }
         if let Authorization::ConsentFlow { expires_at } = profile.authorization()
             && now.duration_until(expires_at) <= within
         {
-            let days = days_left(Some(expires_at), now).unwrap_or_default();
-            found.push(if expires_at <= now {
-                problem(
+            found.push(match time_left(expires_at, now) {
+                (span, true) => problem(
                     "authorization_expired",
                     format!(
-                        "the seller's authorization of profile '{name}' lapsed {} days ago (Amazon asks for it every 365 days): `vault login {name}`",
-                        -days
+                        "the seller's authorization of profile '{name}' lapsed {span} ago (Amazon asks for it every 365 days): `vault login {name}`"
                     ),
-                )
-            } else {
-                problem(
+                ),
+                (span, false) => problem(
                     "authorization_expiring",
                     format!(
-                        "the seller's authorization of profile '{name}' lapses in {days} days (Amazon asks for it every 365 days): `vault login {name}` before then"
+                        "the seller's authorization of profile '{name}' lapses in {span} (Amazon asks for it every 365 days): `vault login {name}` before then"
                     ),
-                )
+                ),
             });
         }
+    }
+    for (name, first) in duplicate_refresh_tokens(vault) {
+        found.push(Problem {
+            kind: "duplicate_refresh_token",
+            app: None,
+            profile: Some(name.to_owned()),
+            message: duplicate_message(name, first),
+        });
     }
     found
 }
 
+/// Each profile whose refresh token an earlier profile (in name order) already
+/// holds, with that earlier profile: one authorization stored twice, usually a
+/// copy made by mistake.
+fn duplicate_refresh_tokens(vault: &Vault) -> Vec<(&str, &str)> {
+    let mut first_holder: std::collections::HashMap<&str, &str> = Default::default();
+    let mut duplicates = Vec::new();
+    for (name, profile) in &vault.profiles {
+        if let Some(token) = &profile.refresh_token {
+            match first_holder.entry(token.expose()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    duplicates.push((name.as_str(), *first.get()))
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(name);
+                }
+            }
+        }
+    }
+    duplicates
+}
+
+fn duplicate_message(name: &str, other: &str) -> String {
+    format!(
+        "profile '{name}' holds the same refresh token as '{other}', one authorization stored twice: remove the copy with `vault remove {name} --yes`, or authorize its own account with `vault login {name}`"
+    )
+}
+
+/// The warning `login` prints when the token it stored for `name` is another
+/// profile's too.
+pub fn shared_refresh_token_warning(vault: &Vault, name: &str, token: &str) -> Option<String> {
+    vault
+        .profiles
+        .iter()
+        .find(|(other, p)| {
+            other.as_str() != name
+                && p.refresh_token
+                    .as_ref()
+                    .is_some_and(|t| t.expose() == token)
+        })
+        .map(|(other, _)| duplicate_message(name, other))
+}
+
 /// The command that fixes a rejected refresh; never `vault refresh`, which would only
 /// repeat the rejection.
-fn fix_for_rejection(code: &str, profile: &str, app: &str) -> String {
+fn fix_for_rejection(code: &str, name: &str, profile: &Profile) -> String {
+    let app = &profile.app;
     match code {
-        "invalid_grant" => format!(
-            "the seller revoked the authorization, it lapsed after 365 days, or the app added a role: authorize again with `vault login {profile}`"
-        ),
+        "invalid_grant" => profile.authorization().when_revoked(name),
         "invalid_client" => format!(
             "the client secret of app '{app}' is wrong or expired: store the current one with `vault app set-secret {app}`"
         ),
-        _ => format!("check profile '{profile}' and app '{app}', then `vault login {profile}`"),
+        _ => format!("check profile '{name}' and app '{app}', then `vault login {name}`"),
     }
 }
 
@@ -154,7 +195,11 @@ pub fn participation_problems(
         found.push(problem(
             "marketplace_not_participating",
             format!(
-                "profile '{name}' is for marketplace {id}, but Amazon says the account participates in {}: fix the region or marketplace with `vault edit-profile {name} --region REGION --marketplace CODE`",
+                "profile '{name}' is for marketplace {}, but Amazon says the account participates in {}: fix the region or marketplace with `vault edit-profile {name} --region REGION --marketplace CODE`",
+                match crate::spapi::Marketplace::by_id(id) {
+                    Some(known) => format!("{} ({id})", known.code),
+                    None => id.clone(),
+                },
                 describe_marketplaces(marketplaces)
             ),
         ));

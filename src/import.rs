@@ -232,6 +232,19 @@ pub fn verify(plans: &mut [Plan], source: &Path, network: &Network) -> Result<()
                 &Grant::RefreshToken(&refresh_token),
             )
             .map_err(|e| match e {
+                // invalid_client is about the app's credentials, not the seller's token.
+                LwaError::Rejected { code, description } if code == "invalid_client" => {
+                    Error::AmazonRejected {
+                        subject: format!(
+                            "the client id and secret of '{}' in {}",
+                            plan.profile,
+                            source.display()
+                        ),
+                        code,
+                        description,
+                        advice: "nothing was imported and the file is kept: the client secret is wrong or expired; put the app's current one (Developer Central, \"LWA credentials\") in the file and import again".into(),
+                    }
+                }
                 LwaError::Rejected { code, description } => Error::AmazonRejected {
                     subject: format!(
                         "the refresh token of '{}' in {}",
@@ -277,7 +290,10 @@ pub fn merge(vault: &mut Vault, plan: &Plan, source: &Path) -> Result<Merged> {
         }
         (None, wanted) => {
             let name = wanted.clone().unwrap_or_else(|| plan.profile.clone());
-            model::validate_app_ids(&client_id, plan.application_id.as_deref())?;
+            match &plan.application_id {
+                Some(application_id) => model::validate_app_ids(&client_id, application_id)?,
+                None => model::validate_client_id(&client_id)?,
+            }
             let app = App::new(
                 client_id,
                 plan.application_id.clone(),

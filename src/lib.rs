@@ -16,6 +16,8 @@ pub mod passphrase;
 pub mod private_file;
 pub mod process;
 pub mod proxy;
+pub mod question;
+pub mod reference;
 pub mod restricted_tokens;
 pub mod secret;
 pub mod serve;

@@ -10,10 +10,18 @@ fn main() -> std::process::ExitCode {
             .unwrap_or_default();
         eprintln!("vault: internal error{at}; please report it (see SECURITY.md)");
     }));
+    // A completion script calling back (SPVAULT_COMPLETE set) is answered and exits.
+    clap_complete::CompleteEnv::with_factory(spvault::commands::completions::command)
+        .var(spvault::commands::completions::VAR)
+        .complete();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match spvault::cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
+            if let Some(message) = spvault::cli::bad_variable(&error, &args) {
+                eprintln!("vault: {message}");
+                return std::process::ExitCode::from(spvault::ExitCode::Usage as u8);
+            }
             let _ = error.print();
             if error.use_stderr()
                 && let Some(line) = spvault::cli::exec_without_separator(&args)

@@ -55,8 +55,9 @@ pub fn check(
         }
     }
     if !due.is_empty() {
-        let refreshed =
-            TokenService::new(network)?.refresh(unlocked, vault, &due, concurrency, |_| {})?;
+        let refreshed = TokenService::new(network)?
+            .refresh(unlocked, vault, &due, concurrency, |_| {})?
+            .saved()?;
         for outcome in refreshed {
             tokens.insert(outcome.profile, outcome.result.map(|t| t.token));
         }

@@ -21,8 +21,39 @@ pub const TERMINAL_ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    Automation,
+    /// The variable that gave it.
+    Variable(&'static str),
     Terminal,
+}
+
+impl Origin {
+    /// Where a passphrase that did not open the vault came from, and the other
+    /// sources that are set but were not read (the first found wins), for the error.
+    pub fn describe(&self, sources: &PassphraseSources) -> String {
+        let Origin::Variable(name) = self else {
+            return "typed at the prompt".into();
+        };
+        let unread: Vec<&str> = set_sources(sources)
+            .into_iter()
+            .filter(|other| other != name)
+            .collect();
+        match unread.as_slice() {
+            [] => format!("from {name}"),
+            others => format!("from {name}, which is read before {}", others.join(" and ")),
+        }
+    }
+}
+
+/// The passphrase sources that are set, in the order they are read.
+fn set_sources(sources: &PassphraseSources) -> Vec<&'static str> {
+    [
+        (sources.file.is_some(), FILE_VAR),
+        (sources.command.is_some(), COMMAND_VAR),
+        (sources.value.is_some(), VALUE_VAR),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect()
 }
 
 /// Whether a terminal can be asked: the controlling terminal opens for reading.
@@ -38,7 +69,8 @@ pub fn terminal_available() -> bool {
 /// terminal may try again; automation may not).
 pub fn existing(vault_path: &Path, sources: &PassphraseSources) -> Result<(Secret, Origin)> {
     if let Some(secret) = from_sources(sources)? {
-        return Ok((secret, Origin::Automation));
+        let first = set_sources(sources).first().copied().unwrap_or(VALUE_VAR);
+        return Ok((secret, Origin::Variable(first)));
     }
     let prompt = format!("Passphrase for {}: ", vault_path.display());
     Ok((prompt_once(&prompt)?, Origin::Terminal))
@@ -57,20 +89,25 @@ pub fn new(vault_path: &Path, sources: &PassphraseSources, replacing: bool) -> R
         warn_if_weak(&secret);
         return Ok(secret);
     }
-    let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
-    let second = prompt_once("Repeat the new passphrase: ")?;
-    if first != second {
-        return Err(Error::Invalid(
-            "the two passphrases differ: nothing was changed, try again".into(),
-        ));
+    if !terminal_available() {
+        return Err(Error::NoNewPassphrase { passwd: replacing });
     }
-    if warn_if_weak(&first) && !keep_weak()? {
-        return Err(Error::Invalid(
-            "choose a stronger passphrase (several unrelated words work well): nothing was changed"
-                .into(),
-        ));
+    // A person who mistypes the repeat, or declines a weak passphrase, is asked
+    // for another rather than sent back to the start of the command.
+    for _ in 0..TERMINAL_ATTEMPTS {
+        let first = prompt_once(&format!("New passphrase for {}: ", vault_path.display()))?;
+        let second = prompt_once("Repeat the new passphrase: ")?;
+        if first != second {
+            eprintln!("The two passphrases differ; type the new one again.");
+        } else if warn_if_weak(&first) && !keep_weak()? {
+            eprintln!("Choose a stronger one (several unrelated words work well).");
+        } else {
+            return Ok(first);
+        }
     }
-    Ok(first)
+    Err(Error::Invalid(
+        "no new passphrase was settled on: nothing was changed".into(),
+    ))
 }
 
 /// Rates a new passphrase (zxcvbn, the estimator password managers use) and warns
@@ -88,12 +125,7 @@ fn warn_if_weak(passphrase: &Secret) -> bool {
 }
 
 fn keep_weak() -> Result<bool> {
-    dialoguer::Confirm::new()
-        .with_prompt("Keep this weak passphrase anyway?")
-        .default(false)
-        .wait_for_newline(true)
-        .interact()
-        .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))
+    crate::question::yes_no("Keep this weak passphrase anyway?", false)
 }
 
 /// A passphrase file others can read gives the vault away to them.
@@ -172,8 +204,13 @@ fn prompt_once(prompt: &str) -> Result<Secret> {
 }
 
 /// Reads a secret value (client secret, refresh token) from a no-echo prompt, asking
-/// again when the answer is empty (a stray Enter must not store an empty secret).
-pub fn prompt_secret(prompt: &str, stdin_flag: &str) -> Result<Secret> {
+/// again when the answer is empty (a stray Enter must not store an empty secret) or
+/// fails `check` (a mistyped or misplaced paste), at most `TERMINAL_ATTEMPTS` times.
+pub fn prompt_secret(
+    prompt: &str,
+    stdin_flag: &str,
+    check: impl Fn(&str) -> Result<()>,
+) -> Result<Secret> {
     if !terminal_available() {
         return Err(Error::Invalid(format!(
             "no terminal to ask \"{}\"",
@@ -181,14 +218,23 @@ pub fn prompt_secret(prompt: &str, stdin_flag: &str) -> Result<Secret> {
         ))
         .with_hint(format!("pass the value on stdin with {stdin_flag}")));
     }
+    let mut last = Error::Invalid("no value was entered".into());
     for _ in 0..TERMINAL_ATTEMPTS {
         let value = rpassword::prompt_password(prompt)
             .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?;
         let value = zeroize::Zeroizing::new(value);
-        if !value.trim().is_empty() {
-            return Ok(Secret::from(value.trim()));
+        let value = value.trim();
+        if value.is_empty() {
+            eprintln!("Nothing was entered; paste or type the value.");
+            continue;
         }
-        eprintln!("Nothing was entered; paste or type the value.");
+        match check(value) {
+            Ok(()) => return Ok(Secret::from(value)),
+            Err(e) => {
+                eprintln!("{}; try again.", e.in_full());
+                last = e;
+            }
+        }
     }
-    Err(Error::Invalid("no value was entered".into()))
+    Err(last)
 }

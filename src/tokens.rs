@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::lwa::{ClientCredentials, Grant, LwaClient, LwaError, TokenGrant};
 use crate::secret::Secret;
 use crate::settings::{Network, Settings};
-use crate::vault::model::{App, CachedToken, RefreshFailure};
+use crate::vault::model::{App, Authorization, CachedToken, RefreshFailure};
 use crate::vault::{Unlocked, Vault};
 
 pub const DEFAULT_CONCURRENCY: u16 = 16;
@@ -50,6 +50,7 @@ impl AppCredentials {
 struct RefreshJob {
     profile: String,
     app: String,
+    authorization: Authorization,
     credentials: AppCredentials,
     refresh_token: Secret,
 }
@@ -115,7 +116,8 @@ impl TokenService {
     }
 
     /// Refreshes the named profiles, `concurrency` at a time, and saves every new token
-    /// (and every rejection, for `vault check`) in one write. Each profile's outcome is
+    /// (and every rejection, for `vault check`) in one write, unless the vault's
+    /// folder refuses it (`Refreshed::not_saved`). Each profile's outcome is
     /// returned, in the order given; `on_done` hears of each as it finishes.
     pub fn refresh(
         &self,
@@ -124,7 +126,7 @@ impl TokenService {
         profiles: &[String],
         concurrency: usize,
         mut on_done: impl FnMut(&str),
-    ) -> Result<Vec<RefreshOutcome>> {
+    ) -> Result<Refreshed> {
         let mut outcomes: Vec<RefreshOutcome> = Vec::with_capacity(profiles.len());
         let mut jobs = Vec::with_capacity(profiles.len());
         for name in profiles {
@@ -156,17 +158,24 @@ impl TokenService {
         let changed = results
             .iter()
             .any(|(_, r)| matches!(r, Ok(_) | Err(LwaError::Rejected { .. })));
+        let mut not_saved = None;
         if changed {
             let names: Vec<&str> = results
                 .iter()
                 .map(|(job, _)| job.profile.as_str())
                 .collect();
-            unlocked.update_profiles(&names, |vault| {
+            let saved = unlocked.update_profiles(&names, |vault| {
                 for (job, result) in &results {
                     record(vault, job, result, now);
                 }
                 Ok(())
-            })?;
+            });
+            match saved {
+                // The tokens are good all the same: the caller decides whether a
+                // refresh it could not save still serves.
+                Err(e) if e.is_unwritable() => not_saved = Some(e),
+                other => other?,
+            }
         }
         for (job, result) in results {
             let result = result
@@ -174,14 +183,35 @@ impl TokenService {
                     token: g.access_token,
                     expires_at: g.expires_at,
                 })
-                .map_err(|e| explain_rejection(e, &job.profile, &job.app));
+                .map_err(|e| explain_rejection(e, &job.profile, &job.app, job.authorization));
             outcomes.push(RefreshOutcome {
                 profile: job.profile,
                 result,
             });
         }
         sort_as_given(&mut outcomes, profiles, |o| &o.profile);
-        Ok(outcomes)
+        Ok(Refreshed {
+            outcomes,
+            not_saved,
+        })
+    }
+}
+
+/// A batch's outcomes, and why they were not saved when the vault's folder refused
+/// the write.
+pub struct Refreshed {
+    pub outcomes: Vec<RefreshOutcome>,
+    pub not_saved: Option<Error>,
+}
+
+impl Refreshed {
+    /// The outcomes, a failed save being the error: for commands whose job is to
+    /// keep the new tokens.
+    pub fn saved(self) -> Result<Vec<RefreshOutcome>> {
+        match self.not_saved {
+            Some(e) => Err(e),
+            None => Ok(self.outcomes),
+        }
     }
 }
 
@@ -196,11 +226,12 @@ pub fn sort_as_given<T>(items: &mut [T], given: &[String], name: impl Fn(&T) -> 
     items.sort_by_key(|item| order.get(name(item)).copied());
 }
 
-/// An access token to use, and why it is not a fresh one when it is not.
+/// An access token to use, and what the command should warn about.
 pub struct UsableToken {
     pub token: CachedToken,
     /// Set when a refresh within the margin failed and the cached token, still
-    /// valid, is used anyway: for the command to print.
+    /// valid, is used anyway, or when the new token could not be saved: for the
+    /// command to print.
     pub warning: Option<String>,
 }
 
@@ -226,15 +257,26 @@ pub fn valid_token(
             warning: None,
         });
     }
-    let refreshed = TokenService::new(&settings.network()?)?
-        .refresh(unlocked, vault, &[profile.to_owned()], 1, |_| {})?
+    let mut batch = TokenService::new(&settings.network()?)?.refresh(
+        unlocked,
+        vault,
+        &[profile.to_owned()],
+        1,
+        |_| {},
+    )?;
+    let refreshed = batch
+        .outcomes
         .pop()
         .map(|outcome| outcome.result)
         .unwrap_or_else(|| Err(Error::NoSuchProfile(profile.to_owned())));
     match (refreshed, &p.access_token) {
         (Ok(token), _) => Ok(UsableToken {
             token,
-            warning: None,
+            warning: batch.not_saved.map(|e| {
+                format!(
+                    "the new access token of profile '{profile}' is used but was not saved, because the vault's folder is not writable ({e}); the next command refreshes again"
+                )
+            }),
         }),
         (Err(error), Some(cached)) if cached.valid_for(SignedDuration::ZERO, now) => {
             Ok(UsableToken {
@@ -335,6 +377,7 @@ fn refresh_job(vault: &Vault, name: &str) -> Result<RefreshJob> {
     Ok(RefreshJob {
         profile: name.to_owned(),
         app: profile.app.clone(),
+        authorization: profile.authorization(),
         credentials: AppCredentials::of(app),
         refresh_token,
     })
@@ -390,18 +433,23 @@ pub fn explain_code_rejection(error: LwaError, profile: &str, app: &str) -> Erro
                 ),
             }
         }
-        other => explain_rejection(other, profile, app),
+        other => explain_rejection(other, profile, app, Authorization::Unknown),
     }
 }
 
-pub fn explain_rejection(error: LwaError, profile: &str, app: &str) -> Error {
+/// `authorization`: how the rejected refresh token was given, which says how to
+/// give a new one.
+pub fn explain_rejection(
+    error: LwaError,
+    profile: &str,
+    app: &str,
+    authorization: Authorization,
+) -> Error {
     let LwaError::Rejected { code, description } = error else {
         return error.into();
     };
     let advice = match code.as_str() {
-        "invalid_grant" => format!(
-            "the seller revoked the authorization, it lapsed (Amazon asks for it again every 365 days), or the app added a role; authorize again with `vault login {profile}`"
-        ),
+        "invalid_grant" => authorization.when_revoked(profile),
         "invalid_client" => secret_advice(app),
         "unauthorized_client" => format!(
             "app '{app}' may not use this grant; check its client id and that the app is not suspended in Developer Central"

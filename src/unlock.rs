@@ -111,18 +111,70 @@ fn open_with_passphrase_envelope(
             {
                 eprintln!("Wrong passphrase, try again.");
             }
+            Err(Error::WrongPassphrase(path)) => {
+                return Err(Error::WrongPassphraseFrom {
+                    path,
+                    from: origin.describe(file.passphrase_sources()),
+                    variable: match origin {
+                        Origin::Variable(name) => Some(name),
+                        Origin::Terminal => None,
+                    },
+                });
+            }
             Err(e) => return Err(e),
             Ok(vault) => return Ok((Unlocked::new(file, key), vault, passphrase)),
         }
     }
 }
 
-/// Opens the vault, or creates an empty one (asking for a new passphrase twice)
-/// when there is none yet.
-pub fn open_or_create(file: VaultFile) -> Result<(Unlocked, Vault)> {
+/// A vault to add to: the one there is, or the key of a new one that is written
+/// only with the command's change, so a command stopped before its end (Ctrl-C at
+/// its last question) leaves no empty vault sealed with a passphrase just typed.
+pub struct Target {
+    pub unlocked: Unlocked,
+    /// The vault as it is; empty when it is new.
+    pub vault: Vault,
+    pub new: bool,
+}
+
+/// Opens the vault, or, when there is none yet, asks for a new passphrase (twice)
+/// and writes nothing.
+pub fn open_or_prepare(file: VaultFile) -> Result<Target> {
     match open(file.clone()) {
-        Err(Error::NoVault(_)) => create(file, KdfParams::DEFAULT),
-        other => other,
+        Ok((unlocked, vault)) => Ok(Target {
+            unlocked,
+            vault,
+            new: false,
+        }),
+        Err(Error::NoVault(_)) => Ok(Target {
+            unlocked: prepare_new(file, KdfParams::DEFAULT)?,
+            vault: Vault::default(),
+            new: true,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+impl Target {
+    /// Applies `change` (to profiles `names` and apps, or to the whole vault when
+    /// `names` is `None`), creating the vault with it when it is new.
+    pub fn save<T>(
+        &self,
+        names: Option<&[&str]>,
+        mut change: impl FnMut(&mut Vault) -> Result<T>,
+    ) -> Result<T> {
+        if self.new {
+            let mut result = None;
+            self.unlocked.save_new(|vault| {
+                result = Some(change(vault)?);
+                Ok(())
+            })?;
+            return Ok(result.expect("save_new runs the change once"));
+        }
+        match names {
+            Some(names) => self.unlocked.update_profiles(names, change),
+            None => self.unlocked.update(change),
+        }
     }
 }
 
@@ -136,7 +188,8 @@ pub fn create(file: VaultFile, kdf: KdfParams) -> Result<(Unlocked, Vault)> {
 /// The key for a vault not written yet: asks for the new passphrase and derives
 /// the key, but writes nothing (the wizard saves only at its end).
 pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
-    kdf.check_bounds().map_err(Error::Invalid)?;
+    kdf.check_bounds()
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     if file.read()?.is_some() {
         return Err(Error::VaultExists(file.path().to_path_buf()));
     }

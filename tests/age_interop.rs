@@ -61,7 +61,7 @@ fn the_documented_script_decrypts_a_vault_with_argon2_and_age() {
     let profile = &payload["profiles"]["eu-seller"];
     assert_eq!(profile["refresh_token"], REFRESH_TOKEN);
     assert_eq!(profile["marketplace_id"], "A1PA6795UKMFR9");
-    assert_eq!(payload["apps"]["main"]["client_secret"], NASTY_SECRET);
+    assert_eq!(payload["apps"]["main"]["client_secret"], CLIENT_SECRET);
 
     let wrong = run_documented_script(&env, "wrong", &python);
     assert_ne!(wrong.code, 0);

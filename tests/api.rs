@@ -13,7 +13,7 @@ fn setup() -> (StandIn, Env) {
 /// No secret spvault holds for profile `p` in what a command printed.
 #[track_caller]
 fn no_secret_in(out: &Out) {
-    for secret in [REFRESH_TOKEN, "Atza|standin", "Atz.sprdt|", NASTY_SECRET] {
+    for secret in [REFRESH_TOKEN, "Atza|standin", "Atz.sprdt|", CLIENT_SECRET] {
         for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             assert!(!text.contains(secret), "{secret} in {stream}: {text}");
         }

@@ -39,7 +39,7 @@ fn iterations() -> usize {
 fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app("s");
+    env.add_main_app("amzn1.oa2-cs.v1.s");
     // A large vault, so that a write takes long enough to be interrupted at many points.
     let yml = env.path("many.yml");
     let text = credentials_yml("seller", 400, 400);
@@ -102,7 +102,7 @@ fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
 fn a_backup_that_is_the_vault_itself_leaves_no_temp_file() {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app("s");
+    env.add_main_app("amzn1.oa2-cs.v1.s");
     let backup = env.path("vault/vault.toml.bak");
     std::fs::remove_file(&backup).unwrap();
     std::fs::hard_link(&env.vault, &backup).unwrap();
@@ -141,7 +141,10 @@ fn thirty_two_processes_at_once_lose_nothing() {
                 "fe".into(),
             ],
         ));
-        jobs.push(("remove".into(), vec!["remove".into(), format!("gone{i}")]));
+        jobs.push((
+            "remove".into(),
+            vec!["remove".into(), format!("gone{i}"), "--yes".into()],
+        ));
         jobs.push(("list".into(), vec!["list".into(), "--json".into()]));
     }
     let children: Vec<_> = jobs
@@ -181,7 +184,7 @@ fn truncation_anywhere_and_swapped_payloads_are_refused_untouched() {
     env.init_fast();
     env.run(&["add-profile", "x", "--region", "eu"])
         .expect_code(2);
-    env.add_main_app("s");
+    env.add_main_app("amzn1.oa2-cs.v1.s");
     let good = env.vault_bytes();
     let header_end = payload_start(&good);
     let header_lines = good[..header_end]
@@ -220,7 +223,7 @@ fn truncation_anywhere_and_swapped_payloads_are_refused_untouched() {
 fn a_damaged_record_is_named_and_spoils_no_other_profile() {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app("s");
+    env.add_main_app("amzn1.oa2-cs.v1.s");
     for name in ["a", "b"] {
         env.run(&["add-profile", name, "--region", "eu"]).ok();
     }
@@ -307,7 +310,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_vault() {
     let vault = mount.join("vault.toml");
     env2.set("SPVAULT_FILE", vault.to_str().unwrap());
     env2.init_fast();
-    env2.add_main_app("s");
+    env2.add_main_app("amzn1.oa2-cs.v1.s");
     let yml = env.path("big.yml");
     let text = credentials_yml("s", 200, 300);
     std::fs::write(&yml, text).unwrap();
@@ -337,6 +340,8 @@ fn no_secret_leaks_into_output_arguments_or_errors() {
     let standin = StandIn::start();
     let mut env = Env::new();
     env.with_app(Some(&standin));
+    // Half-hour tokens, so that a 45-minute margin makes `token` refresh below.
+    standin.set_expires_in(1800);
     env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
     let cmdlines = env.path("cmdlines.txt");
     env.set("CMDLINES", cmdlines.to_str().unwrap());
@@ -389,7 +394,7 @@ fn no_secret_leaks_into_output_arguments_or_errors() {
     for (args, code) in [
         (vec!["refresh", "p", "--force"], 6),
         // Falls back to the cached token, with a warning that must not leak either.
-        (vec!["token", "p", "--min-valid", "3h"], 0),
+        (vec!["token", "p", "--min-valid", "45m"], 0),
         (
             vec!["token", "p", "--grantless", "client-credential-rotation"],
             6,

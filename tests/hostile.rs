@@ -130,7 +130,7 @@ fn tokens_of_absurd_size() {
 fn an_error_description_echoing_secrets_is_redacted() {
     let echo = format!(
         r#"{{"error":"invalid_grant","error_description":"bad token {REFRESH_TOKEN} with {}"}}"#,
-        NASTY_SECRET
+        CLIENT_SECRET
             .replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('\n', "\\n")

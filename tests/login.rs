@@ -26,8 +26,8 @@ fn setup(redirect_uri: Option<&str>, draft: bool) -> (StandIn, Env) {
     if draft {
         extra.push("--draft");
     }
-    env.add_main_app_with(NASTY_SECRET, &extra).ok();
-    standin.add_client(CLIENT_ID, NASTY_SECRET);
+    env.add_main_app_with(CLIENT_SECRET, &extra).ok();
+    standin.add_client(CLIENT_ID, CLIENT_SECRET);
     env.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
     env.set("SPVAULT_CONSENT_BASE_URL", &standin.base_url());
     env.run(&["add-profile", "p", "--region", "eu", "--marketplace", "DE"])
@@ -162,7 +162,7 @@ fn listener_flow_end_to_end_with_a_browser_script() {
         .unwrap();
     assert_eq!(exchange.code, CODE);
     assert_eq!(exchange.redirect_uri, redirect);
-    assert_eq!(exchange.client_secret, NASTY_SECRET);
+    assert_eq!(exchange.client_secret, CLIENT_SECRET);
 
     let row = &env.profiles_json()[0];
     assert_eq!(row["selling_partner_id"], SELLER);

@@ -11,7 +11,7 @@ use support::*;
 
 /// A .env as the plaintext token scripts wrote it (python-dotenv syntax).
 const OLD_SCRIPT_ENV: &str = "# Amazon SP-API, used by refresh_token.py\n\
-AMAZON_CLIENT_ID=amzn1.application-oa2-client.0123456789abcdef\n\
+AMAZON_CLIENT_ID=amzn1.application-oa2-client.0123456789abcdef0123456789abcdef\n\
 AMAZON_CLIENT_SECRET=\"amzn1.oa2-cs.v1.s3cr3t with spaces\"\n\
 export AMAZON_REFRESH_TOKEN='Atzr|IwEBIold-script-token'\n\
 AMAZON_ACCESS_TOKEN=Atza|expired-long-ago\n\
@@ -111,7 +111,7 @@ fn delete_source_removes_the_plaintext_and_the_same_client_id_reuses_the_app() {
     );
     assert!(!first.exists());
     let second = env.path("second.env");
-    let python_names = "LWA_APP_ID=amzn1.application-oa2-client.0123456789abcdef\nLWA_CLIENT_SECRET='amzn1.oa2-cs.v1.s3cr3t with spaces'\nSP_API_REFRESH_TOKEN=Atzr|second\n";
+    let python_names = "LWA_APP_ID=amzn1.application-oa2-client.0123456789abcdef0123456789abcdef\nLWA_CLIENT_SECRET='amzn1.oa2-cs.v1.s3cr3t with spaces'\nSP_API_REFRESH_TOKEN=Atzr|second\n";
     std::fs::write(&second, python_names).unwrap();
     env.run(&[
         "import",
@@ -151,12 +151,12 @@ fn imports_are_all_or_nothing() {
             "add",
             "main",
             "--client-id",
-            "amzn1.application-oa2-client.other",
+            "amzn1.application-oa2-client.ffffffffffffffffffffffffffffffff",
             "--application-id",
             APP_ID,
             "--client-secret-stdin",
         ],
-        "x",
+        "amzn1.oa2-cs.v1.x",
     )
     .ok();
     env.run(&["add-profile", "taken", "--region", "eu"]).ok();
@@ -293,7 +293,7 @@ fn assert_library_asked_with_the_vaults_credentials(standin: &StandIn, token: &s
     let seen = standin.seen().pop().unwrap();
     assert_eq!(seen.grant_type, "refresh_token");
     assert_eq!(seen.client_id, CLIENT_ID);
-    assert_eq!(seen.client_secret, NASTY_SECRET);
+    assert_eq!(seen.client_secret, CLIENT_SECRET);
     assert_eq!(seen.refresh_token, REFRESH_TOKEN);
 }
 

@@ -212,7 +212,7 @@ fn round_trip_and_openbao_never_sees_plaintext() {
     let Some(bao) = Bao::dev() else { return };
     let env = bao.env("round-trip");
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     env.run(&[
         "add-profile",
         "eu-seller",
@@ -245,7 +245,7 @@ fn concurrent_writers_on_different_profiles_all_survive_check_and_set() {
     let Some(bao) = Bao::dev() else { return };
     let env = bao.env("cas");
     env.init_fast();
-    env.add_main_app("s");
+    env.add_main_app("amzn1.oa2-cs.v1.s");
     let children: Vec<_> = (0..8)
         .map(|i| {
             env.command(&["add-profile", &format!("p{i}"), "--region", "eu"])
@@ -270,7 +270,7 @@ fn a_wrong_token_is_a_clear_error_and_loses_nothing() {
     let Some(bao) = Bao::dev() else { return };
     let mut env = bao.env("wrong-token");
     env.init_fast();
-    env.add_main_app("s");
+    env.add_main_app("amzn1.oa2-cs.v1.s");
     env.set("BAO_TOKEN", "not-a-token");
     let out = env
         .run(&["add-profile", "p", "--region", "eu"])
@@ -311,7 +311,7 @@ fn the_vault_survives_a_server_restart_between_commands() {
     };
     let env = bao.env("restart");
     env.init_fast();
-    env.add_main_app("s");
+    env.add_main_app("amzn1.oa2-cs.v1.s");
     env.run(&["add-profile", "before", "--region", "eu"]).ok();
     bao.stop();
     env.run(&["add-profile", "while-down", "--region", "eu"])
@@ -334,7 +334,7 @@ fn migrate_copies_a_local_vault_to_openbao_and_back() {
     let Some(bao) = Bao::dev() else { return };
     let local = Env::new();
     local.init_fast();
-    local.add_main_app("s");
+    local.add_main_app("amzn1.oa2-cs.v1.s");
     local.run(&["add-profile", "p", "--region", "eu"]).ok();
     let store = bao.store("migrate");
     let mut with_token = Env::new();
@@ -448,7 +448,7 @@ fn a_loopback_store_never_goes_through_a_proxy() {
     let refusing = format!("http://127.0.0.1:{}", free_port());
     env.use_proxy(&refusing);
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     env.run(&["app", "list"]).ok();
 }
 

@@ -488,9 +488,22 @@ fn the_operations_are_listed_and_completed() {
     says(&out.stdout, "/orders/v0/orders/{orderId}/address");
     assert!(!out.stdout.contains("getOrderItems"), "{}", out.stdout);
 
-    let out = env.run(&["completions", "bash"]).ok();
-    says(&out.stdout, "getOrderAddress");
-    says(&out.stdout, "ordersV0.getOrders");
+    // Shell completions offer operation names (as the scripts ask at each TAB).
+    let complete = |words: &[&str]| {
+        let mut command = env.command(&[&["--", "vault", "api", "p"][..], words].concat());
+        command.env("SPVAULT_COMPLETE", "fish");
+        String::from_utf8_lossy(&command.output().unwrap().stdout).into_owned()
+    };
+    let offered = complete(&["getOrderAdd"]);
+    assert!(
+        offered.lines().any(|l| l.starts_with("getOrderAddress")),
+        "{offered}"
+    );
+    let offered = complete(&["ordersV0.getOrd"]);
+    assert!(
+        offered.lines().any(|l| l.starts_with("ordersV0.getOrders")),
+        "{offered}"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use support::*;
 fn shared() -> (Env, std::path::PathBuf, String) {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     env.run(&["add-profile", "p", "--region", "eu"]).ok();
     let identity = env.path("server.key");
     let public = env

@@ -78,18 +78,15 @@ fn loopback_destinations_never_go_through_a_proxy() {
 
 #[test]
 fn dotenv_output_refuses_what_python_dotenv_would_expand() {
-    let secret = "amzn1.oa2-cs.v1.a${HOME}b";
+    let secret = "Atzr|a${HOME}b";
     let standin = StandIn::start();
     let mut env = Env::new();
-    env.init_fast();
-    env.add_main_app(secret);
-    standin.add_client(CLIENT_ID, secret);
-    env.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    env.with_app(Some(&standin));
+    env.logged_in_profile(&standin, "p", secret);
     let dotenv = ["env", "p", "--with-secrets", "--format", "dotenv"];
     let out = env.run(&dotenv).expect_code(2);
     assert!(
-        out.stderr.contains("LWA_CLIENT_SECRET") && out.stderr.contains("${"),
+        out.stderr.contains("SP_API_REFRESH_TOKEN") && out.stderr.contains("${"),
         "{}",
         out.stderr
     );
@@ -105,7 +102,7 @@ fn dotenv_output_refuses_what_python_dotenv_would_expand() {
         .run(&["env", "p", "--with-secrets", "--format", "json"])
         .ok()
         .json();
-    assert_eq!(json["LWA_CLIENT_SECRET"], secret);
+    assert_eq!(json["SP_API_REFRESH_TOKEN"], secret);
     // What the quoting alone would have written reads back changed in python-dotenv.
     if let Some(python) = python_with("dotenv") {
         let file = env.path("old.env");
@@ -133,7 +130,7 @@ fn salt(env: &Env) -> String {
 fn passwd_asks_for_the_current_passphrase_even_when_unlocked() {
     let mut env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     env.run(&["unlock"]).ok();
     let identity = env.path("id.key");
     let public = env
@@ -166,7 +163,7 @@ fn passwd_asks_for_the_current_passphrase_even_when_unlocked() {
 fn removing_a_recipient_renews_the_passphrase_key() {
     let mut env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     let identity = env.path("id.key");
     let public = env
         .run(&["identity", "new", identity.to_str().unwrap()])

@@ -41,13 +41,12 @@ fn serve_with(
     args.extend(["--listen", &addr, "--key-file", key_file.to_str().unwrap()]);
     args.extend_from_slice(extra);
     let mut command = env.command(&args);
-    adjust(&mut command);
-    let mut child = command
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::inherit());
+    adjust(&mut command);
+    let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().expect("serve says something").unwrap();
     assert!(first.starts_with("Serving"), "{first}");
@@ -155,6 +154,24 @@ fn a_revoked_profile_gets_a_clear_error_while_the_others_keep_working() {
     );
     let (status, body) = get(&serving.addr, "/token/p", &serving.key);
     assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_rejected_refresh_is_logged_with_the_command_that_fixes_it() {
+    let (standin, env) = setup();
+    standin.revoke("Atzr|second");
+    let mut serving = serve_with(&env, &["p", "q"], &["--refresh-ahead", "2h"], |c| {
+        c.stderr(Stdio::piped());
+    });
+    let stderr = serving.child.stderr.take().unwrap();
+    let line = BufReader::new(stderr).lines().next().unwrap().unwrap();
+    assert!(
+        line.starts_with("vault serve: profile 'q'")
+            && line.contains("invalid_grant")
+            && line.contains("`vault login q --self-authorized`"),
+        "{line}"
+    );
+    assert_eq!(get(&serving.addr, "/token/p", &serving.key).0, 200);
 }
 
 #[test]

@@ -76,7 +76,7 @@ fn rdt_request_is_exactly_what_the_tokens_api_model_says() {
             "--resource",
             "GET /orders/v0/orders",
             "--resource",
-            "GET /orders/v0/orders/{orderId}/orderItems",
+            "GET /orders/v0/orders/{orderId}",
             "--data-elements",
             "buyerInfo,shippingAddress",
             "--target-application",
@@ -94,10 +94,26 @@ fn rdt_request_is_exactly_what_the_tokens_api_model_says() {
         serde_json::json!({
             "restrictedResources": [
                 {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo", "shippingAddress"]},
-                {"method": "GET", "path": "/orders/v0/orders/{orderId}/orderItems", "dataElements": ["buyerInfo", "shippingAddress"]}
+                {"method": "GET", "path": "/orders/v0/orders/{orderId}", "dataElements": ["buyerInfo", "shippingAddress"]}
             ],
             "targetApplication": "amzn1.sp.solution.other"
         })
+    );
+    // getOrderItems takes buyerInfo only (Amazon's Tokens API guide, in the table).
+    let out = env
+        .run(&[
+            "rdt",
+            "p",
+            "--resource",
+            "GET /orders/v0/orders/{orderId}/orderItems",
+            "--data-elements",
+            "shippingAddress",
+        ])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("getOrderItems takes: use buyerInfo"),
+        "{}",
+        out.stderr
     );
     let json = env
         .run(&[
@@ -257,7 +273,7 @@ fn notification_import_keeps_the_old_secret_as_a_fallback() {
         .iter()
         .map(|s| s.client_secret.clone())
         .collect();
-    assert_eq!(tries, ["amzn1.oa2-cs.v1.NEW", NASTY_SECRET]);
+    assert_eq!(tries, ["amzn1.oa2-cs.v1.NEW", CLIENT_SECRET]);
 
     // Once Amazon knows the new one, it is used first and alone.
     standin.add_client(CLIENT_ID, "amzn1.oa2-cs.v1.NEW");
@@ -321,7 +337,7 @@ fn check_exit_codes_follow_what_needs_attention() {
     let out = env.run(&["check", "--json"]).expect_code(6);
     assert_eq!(out.json()["problems"][0]["kind"], "refresh_token_missing");
     assert_eq!(out.json()["problems"][0]["profile"], "q");
-    env.run(&["remove", "q"]).ok();
+    env.run(&["remove", "q", "--yes"]).ok();
 
     standin.revoke(REFRESH_TOKEN);
     env.run(&["refresh", "p", "--force"]).expect_code(6);
@@ -352,7 +368,7 @@ fn list_and_status_warn_about_expiring_secrets() {
             "--expires",
             &(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 10)).to_string(),
         ],
-        "s2",
+        "amzn1.oa2-cs.v1.s2",
     )
     .ok();
     let list = env.run(&["list"]).ok();

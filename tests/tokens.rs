@@ -17,10 +17,15 @@ fn failing_refresh(env: &Env, code: i32) -> Out {
 }
 
 fn setup() -> (StandIn, Env) {
+    setup_with(REFRESH_TOKEN)
+}
+
+/// Profile `p` logged in with `refresh_token`.
+fn setup_with(refresh_token: &str) -> (StandIn, Env) {
     let standin = StandIn::start();
     let mut env = Env::new();
     env.with_app(Some(&standin));
-    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    env.logged_in_profile(&standin, "p", refresh_token);
     (standin, env)
 }
 
@@ -31,7 +36,7 @@ fn login_proves_the_refresh_token_then_token_reuses_the_cached_one() {
     assert_eq!(login.len(), 1);
     assert_eq!(login[0].grant_type, "refresh_token");
     assert_eq!(login[0].client_id, CLIENT_ID);
-    assert_eq!(login[0].client_secret, NASTY_SECRET);
+    assert_eq!(login[0].client_secret, CLIENT_SECRET);
     assert_eq!(login[0].refresh_token, REFRESH_TOKEN);
 
     let token = env.run(&["token", "p"]).ok();
@@ -55,24 +60,26 @@ fn login_proves_the_refresh_token_then_token_reuses_the_cached_one() {
 #[test]
 fn a_token_inside_the_margin_is_refreshed() {
     let (standin, mut env) = setup();
-    // Login's token lives 3600 s; asking for more than that forces a refresh.
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
-    assert_eq!(out.stdout, "Atza|standin-2\n");
+    // A half-hour token is inside a 45-minute margin.
+    standin.set_expires_in(1800);
+    env.run(&["refresh", "p", "--force"]).ok();
+    let out = env.run(&["token", "p", "--min-valid", "45m"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-3\n");
     standin.set_expires_in(120);
     env.run(&["refresh", "p", "--force"]).ok();
     let row = &env.profiles_json()[0];
     assert_eq!(row["access_token_status"], "expiring");
     assert!(env.run(&["list"]).ok().stdout.contains("expires in 1m"));
     // 2 minutes left is inside the default 5-minute margin.
-    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-4\n");
+    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-5\n");
     env.set("SPVAULT_MIN_VALID", "1m");
     standin.set_expires_in(3600);
     assert_eq!(
         env.run(&["token", "p"]).ok().stdout,
-        "Atza|standin-4\n",
+        "Atza|standin-5\n",
         "SPVAULT_MIN_VALID is honoured"
     );
-    assert_eq!(standin.requests(), 4);
+    assert_eq!(standin.requests(), 5);
 }
 
 #[test]
@@ -119,16 +126,19 @@ fn a_wrong_client_secret_points_at_set_secret() {
 #[test]
 fn transient_failures_are_retried() {
     let (standin, env) = setup();
+    // Half-hour tokens, so that a 45-minute margin makes `token` refresh.
+    standin.set_expires_in(1800);
+    env.run(&["refresh", "p", "--force"]).ok();
     standin.queue(Canned::json(500, "{}"));
     standin.queue(Canned::raw(503, "text/html", b"<html>busy</html>".to_vec()));
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
-    assert_eq!(out.stdout, "Atza|standin-2\n");
-    assert_eq!(standin.requests(), 4);
+    let out = env.run(&["token", "p", "--min-valid", "45m"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-3\n");
+    assert_eq!(standin.requests(), 5);
 
     standin.queue(Canned::json(429, r#"{"error":"rate"}"#).with_header("retry-after", "1"));
     let started = std::time::Instant::now();
-    let out = env.run(&["token", "p", "--min-valid", "2h"]).ok();
-    assert_eq!(out.stdout, "Atza|standin-3\n");
+    let out = env.run(&["token", "p", "--min-valid", "45m"]).ok();
+    assert_eq!(out.stdout, "Atza|standin-4\n");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was not honoured"
@@ -362,7 +372,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "python-amazon-sp-api",
             &[
                 ("LWA_APP_ID", CLIENT_ID),
-                ("LWA_CLIENT_SECRET", NASTY_SECRET),
+                ("LWA_CLIENT_SECRET", CLIENT_SECRET),
                 ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN),
                 ("SP_API_DEFAULT_MARKETPLACE", "DE"),
             ][..],
@@ -371,7 +381,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "amazon-sp-api",
             &[
                 ("SELLING_PARTNER_APP_CLIENT_ID", CLIENT_ID),
-                ("SELLING_PARTNER_APP_CLIENT_SECRET", NASTY_SECRET),
+                ("SELLING_PARTNER_APP_CLIENT_SECRET", CLIENT_SECRET),
                 ("SP_API_REFRESH_TOKEN", REFRESH_TOKEN),
             ],
         ),
@@ -379,7 +389,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "sp-api-sdk",
             &[
                 ("LWA_CLIENT_ID", CLIENT_ID),
-                ("LWA_CLIENT_SECRET", NASTY_SECRET),
+                ("LWA_CLIENT_SECRET", CLIENT_SECRET),
                 ("LWA_REFRESH_TOKEN", REFRESH_TOKEN),
             ],
         ),
@@ -387,7 +397,7 @@ fn env_json_and_presets_name_the_right_variables() {
             "dotenv-amazon",
             &[
                 ("AMAZON_CLIENT_ID", CLIENT_ID),
-                ("AMAZON_CLIENT_SECRET", NASTY_SECRET),
+                ("AMAZON_CLIENT_SECRET", CLIENT_SECRET),
                 ("AMAZON_REFRESH_TOKEN", REFRESH_TOKEN),
                 ("AMAZON_ACCESS_TOKEN", "Atza|standin-1"),
             ],
@@ -414,8 +424,8 @@ const DUMP: &str = "for n in SP_API_ACCESS_TOKEN LWA_CLIENT_SECRET SP_API_REFRES
 fn expected_values() -> String {
     [
         "Atza|standin-1",
-        NASTY_SECRET,
-        REFRESH_TOKEN,
+        CLIENT_SECRET,
+        NASTY_REFRESH_TOKEN,
         CLIENT_ID,
         "p",
         "https://sellingpartnerapi-eu.amazon.com",
@@ -446,7 +456,7 @@ fn run_shell(shell: &str, script: &str, env: &Env) -> Out {
 
 #[test]
 fn eval_in_bash_and_zsh_gives_exactly_the_stored_values() {
-    let (_standin, env) = setup();
+    let (_standin, env) = setup_with(NASTY_REFRESH_TOKEN);
     for shell in ["bash", "zsh"] {
         if !have(shell) {
             continue;
@@ -463,7 +473,7 @@ fn eval_in_bash_and_zsh_gives_exactly_the_stored_values() {
 
 #[test]
 fn source_in_fish_gives_exactly_the_stored_values() {
-    let (_standin, env) = setup();
+    let (_standin, env) = setup_with(NASTY_REFRESH_TOKEN);
     if !have("fish") {
         return;
     }
@@ -474,7 +484,7 @@ fn source_in_fish_gives_exactly_the_stored_values() {
 
 #[test]
 fn dotenv_output_reads_back_with_python_dotenv() {
-    let (_standin, env) = setup();
+    let (_standin, env) = setup_with(NASTY_REFRESH_TOKEN);
     let Some(python) = python_with("dotenv") else {
         return;
     };
@@ -501,9 +511,9 @@ fn dotenv_output_reads_back_with_python_dotenv() {
         .unwrap();
     let values: serde_json::Value =
         serde_json::from_str(&finish(child, "", Duration::from_secs(60)).ok().stdout).unwrap();
-    assert_eq!(values["LWA_CLIENT_SECRET"], NASTY_SECRET);
-    assert_eq!(values["AMAZON_CLIENT_SECRET"], NASTY_SECRET);
-    assert_eq!(values["SP_API_REFRESH_TOKEN"], REFRESH_TOKEN);
+    assert_eq!(values["LWA_CLIENT_SECRET"], CLIENT_SECRET);
+    assert_eq!(values["AMAZON_CLIENT_SECRET"], CLIENT_SECRET);
+    assert_eq!(values["SP_API_REFRESH_TOKEN"], NASTY_REFRESH_TOKEN);
     assert_eq!(values["AMAZON_ACCESS_TOKEN"], "Atza|standin-1");
     assert_eq!(values["LWA_CLIENT_ID"], CLIENT_ID);
 }

@@ -261,8 +261,11 @@ fn a_rejected_refresh_is_shown_with_the_command_that_fixes_it() {
     standin.revoke(REFRESH_TOKEN);
     let out = env.run(&["refresh", "p", "--force"]).expect_code(6);
     let said = format!("{}{}", out.stdout, out.stderr);
+    // A self-authorization neither lapses nor can use the consent flow.
     assert!(
-        said.contains("365 days") && !said.contains("replaced"),
+        said.contains("`vault login p --self-authorized`")
+            && !said.contains("365 days")
+            && !said.contains("replaced"),
         "{said}"
     );
     let row = &env.profiles_json()[0];
@@ -281,7 +284,7 @@ fn a_rejected_refresh_is_shown_with_the_command_that_fixes_it() {
     );
     let check = env.run(&["check"]).expect_code(6).stdout;
     assert!(
-        check.contains("`vault login p`") && !check.contains("vault refresh"),
+        check.contains("`vault login p --self-authorized`") && !check.contains("vault refresh"),
         "{check}"
     );
     // A wrong client secret names set-secret instead.
@@ -323,7 +326,10 @@ fn redirect_uris_with_a_fragment_are_refused() {
     let env = Env::new();
     env.init_fast();
     let out = env
-        .add_main_app_with("s", &["--redirect-uri", "https://example.com/cb#x"])
+        .add_main_app_with(
+            "amzn1.oa2-cs.v1.s",
+            &["--redirect-uri", "https://example.com/cb#x"],
+        )
         .expect_code(2);
     assert!(out.stderr.contains("MD5110"), "{}", out.stderr);
 }
@@ -362,7 +368,7 @@ fn rdt_takes_only_what_the_tokens_api_takes() {
         "rdt",
         "p",
         "--resource",
-        "GET /orders/v0/orders/1/orderItems",
+        "GET /orders/v0/orders/1",
         "--data-elements",
         "buyerInfo,buyerTaxInformation",
     ])

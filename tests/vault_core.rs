@@ -11,7 +11,7 @@ use support::*;
 fn apps_and_profiles_round_trip() {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     env.run(&[
         "add-profile",
         "eu-seller",
@@ -66,18 +66,18 @@ fn apps_and_profiles_round_trip() {
     env.run(&["show", "de-seller"]).ok();
     let refused = env.run(&["app", "remove", "main"]).expect_code(2);
     assert!(refused.stderr.contains("de-seller"), "{}", refused.stderr);
-    env.run(&["remove", "de-seller"]).ok();
-    env.run(&["remove", "us-vendor"]).ok();
+    env.run(&["remove", "de-seller", "--yes"]).ok();
+    env.run(&["remove", "us-vendor", "--yes"]).ok();
     env.run(&["app", "remove", "main"]).ok();
     assert_eq!(env.profiles_json(), serde_json::json!([]));
-    env.run(&["remove", "us-vendor"]).expect_code(5);
+    env.run(&["remove", "us-vendor", "--yes"]).expect_code(5);
 }
 
 #[test]
 fn set_secret_replaces_the_secret_and_its_expiry() {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     env.run_stdin(
         &[
             "app",
@@ -87,7 +87,7 @@ fn set_secret_replaces_the_secret_and_its_expiry() {
             "--expires",
             "2030-01-02",
         ],
-        "new-secret",
+        "amzn1.oa2-cs.v1.new-secret",
     )
     .ok();
     let apps = env.run(&["app", "list", "--json"]).ok().json();
@@ -104,7 +104,7 @@ fn set_secret_replaces_the_secret_and_its_expiry() {
 #[test]
 fn the_first_write_creates_the_vault_and_its_folder_privately() {
     let env = Env::new();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     assert_eq!(mode(&env.vault), 0o600);
     assert_eq!(mode(env.vault.parent().unwrap()), 0o700);
     env.run(&["add-profile", "p", "--region", "fe"]).ok();
@@ -153,7 +153,7 @@ fn validation_errors_are_usage_errors_that_explain() {
         "{}",
         bad_prefix.stderr
     );
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     let wrong_region = env
         .run(&["add-profile", "p", "--region", "eu", "--marketplace", "US"])
         .expect_code(2);
@@ -178,7 +178,7 @@ fn validation_errors_are_usage_errors_that_explain() {
 fn a_wrong_passphrase_exits_3_and_leaves_the_file_alone() {
     let mut env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     let before = env.vault_bytes();
     env.set("SPVAULT_PASSPHRASE", "not the passphrase");
     for args in [
@@ -242,7 +242,7 @@ fn passphrase_sources_are_tried_in_order() {
 fn passwd_changes_the_passphrase() {
     let mut env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     env.set("SPVAULT_NEW_PASSPHRASE", "a new passphrase");
     env.run(&["passwd"]).ok();
     env.unset("SPVAULT_NEW_PASSPHRASE");
@@ -309,7 +309,7 @@ fn checksum_line(file: &[u8]) -> usize {
 fn damaged_vaults_exit_4_untouched_and_without_panic() {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     let good = env.vault_bytes();
     let payload_at = good.len() - 100;
     let mut flipped = good.clone();
@@ -418,7 +418,7 @@ fn secrets_never_appear_in_the_file_or_in_list_and_show() {
 fn twenty_concurrent_writers_all_land() {
     let env = Env::new();
     env.init_fast();
-    env.add_main_app(NASTY_SECRET);
+    env.add_main_app(CLIENT_SECRET);
     let children: Vec<_> = (0..20)
         .map(|i| {
             env.command(&["add-profile", &format!("p{i:02}"), "--region", "eu"])
@@ -487,11 +487,15 @@ fn the_vault_flag_wins_over_the_variable() {
 
 #[test]
 fn completions_are_printed_for_each_shell() {
-    let env = Env::new();
+    let mut env = Env::new();
+    // Each script calls vault back at every TAB, which answers with the commands.
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let out = env.run(&["completions", shell]).ok();
-        assert!(out.stdout.contains("add-profile"), "{shell}");
+        assert!(out.stdout.contains("SPVAULT_COMPLETE"), "{shell}");
     }
+    env.set("SPVAULT_COMPLETE", "fish");
+    let out = env.run(&["--", "vault", "add"]).ok();
+    assert!(out.stdout.contains("add-profile"), "{}", out.stdout);
 }
 
 #[test]
@@ -507,7 +511,7 @@ fn add_profile_without_flags_walks_a_person_through_it() {
         ("LWA client id", CLIENT_ID),
         ("Application id", APP_ID),
         ("Draft?", "n"),
-        ("LWA client secret: ", "typed secret"),
+        ("LWA client secret: ", "amzn1.oa2-cs.v1.typed-secret"),
         ("Client secret expires", ""),
         ("Region", "de"),
         ("Region", "eu"),
@@ -531,7 +535,7 @@ fn add_profile_without_flags_walks_a_person_through_it() {
         "the wrong marketplace was explained: {screen}"
     );
     assert!(
-        !screen.contains("typed secret"),
+        !screen.contains("typed-secret"),
         "the secret was echoed: {screen}"
     );
     let row = &env.profiles_json()[0];

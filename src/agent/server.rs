@@ -87,7 +87,9 @@ fn harden() {
 }
 
 /// Runs the agent for `vault` until it is stopped (or locked, with `exit_when_locked`).
-pub fn run(vault: &Path, options: Options) -> Result<()> {
+/// Serves the agent for `vault` until it exits; `on_ready` hears the socket's path
+/// once it listens.
+pub fn run(vault: &Path, options: Options, on_ready: impl FnOnce(&Path)) -> Result<()> {
     harden();
     crate::private_file::ensure_runtime_folder()?;
     let path = super::socket_path(vault)?;
@@ -102,6 +104,7 @@ pub fn run(vault: &Path, options: Options) -> Result<()> {
     let listener = UnixListener::bind(&path).map_err(|e| Error::io("listen on", &path, e))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("protect", &path, e))?;
+    on_ready(&path);
     let state = Arc::new(Mutex::new(State::default()));
     spawn_watchdog(state.clone(), path.clone(), options.exit_when_locked);
     let uid = crate::process::current_uid();

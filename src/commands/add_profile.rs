@@ -1,13 +1,11 @@
-use dialoguer::Confirm;
-
 use super::prompt::{self, ask};
 
 use crate::cli::AddProfileArgs;
 use crate::error::{Error, Result};
 use crate::passphrase;
+use crate::question::yes_no;
 use crate::spapi::Region;
 use crate::unlock;
-use crate::vault::crypto::KdfParams;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Profile};
 use crate::vault::{Unlocked, Vault};
@@ -65,59 +63,33 @@ fn add(
     vault.add_profile(name, profile.clone())
 }
 
-/// What a wizard answer must not be: a client secret typed into a visible prompt.
-fn not_a_secret(value: &str) -> Result<()> {
-    if value.trim().starts_with("amzn1.oa2-cs.") {
-        return Err(Error::Invalid(
-            "that looks like the client secret: it goes into its own hidden prompt later, and nothing was kept".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Asks for everything a profile needs, creating the app (and the vault) when there is none.
 fn wizard(file: VaultFile, name: &str) -> Result<()> {
     eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
     // A new vault's passphrase is asked now, but the vault is written only at the end.
-    let (unlocked, vault, new_vault) = match unlock::open(file.clone()) {
-        Ok((unlocked, vault)) => (unlocked, vault, false),
-        Err(Error::NoVault(_)) => (
-            unlock::prepare_new(file, KdfParams::DEFAULT)?,
-            Vault::default(),
-            true,
-        ),
-        Err(e) => return Err(e),
-    };
+    let target = unlock::open_or_prepare(file)?;
+    let vault = &target.vault;
     let mut new_app = None;
     let app_name = if vault.apps.is_empty() {
         eprintln!(
             "The vault has no app yet. Its LWA credentials are in Developer Central, \"LWA credentials\"."
         );
-        let app_name = ask("App name", Some("main"), |v| {
-            not_a_secret(v)?;
+        let app_name = ask("App name", Some("my-app"), |v| {
             model::validate_name("app", v)
         })?;
         let client_id = ask(
             "LWA client id (amzn1.application-oa2-client....)",
             None,
-            |v| {
-                not_a_secret(v)?;
-                model::validate_client_id(v.trim())
-            },
+            |v| model::validate_client_id(v.trim()),
         )?;
         let application_id = ask("Application id (amzn1.sp.solution....)", None, |v| {
-            not_a_secret(v)?;
-            model::validate_app_ids(client_id.trim(), Some(v.trim()))
+            model::validate_app_ids(client_id.trim(), v.trim())
         })?;
-        let draft = Confirm::new()
-            .wait_for_newline(true)
-            .with_prompt("Is the app still in Draft?")
-            .default(false)
-            .interact()
-            .map_err(prompt::terminal_error)?;
+        let draft = yes_no("Is the app still in Draft?", false)?;
         let client_secret = passphrase::prompt_secret(
             "LWA client secret: ",
             "`vault app add --client-secret-stdin`",
+            model::validate_client_secret,
         )?;
         new_app = Some((
             app_name.clone(),
@@ -166,39 +138,30 @@ fn wizard(file: VaultFile, name: &str) -> Result<()> {
         "" => None,
         m => Some(model::resolve_marketplace(m, region)?.id.to_owned()),
     };
-    let vendor = Confirm::new()
-        .wait_for_newline(true)
-        .with_prompt("Is this a Vendor Central account?")
-        .default(false)
-        .interact()
-        .map_err(prompt::terminal_error)?;
-    let sandbox = Confirm::new()
-        .wait_for_newline(true)
-        .with_prompt("Use the SP-API sandbox (test calls with canned answers)?")
-        .default(false)
-        .interact()
-        .map_err(prompt::terminal_error)?;
+    let vendor = yes_no("Is this a Vendor Central account?", false)?;
+    let sandbox = yes_no(
+        "Use the SP-API sandbox (test calls with canned answers)?",
+        false,
+    )?;
     let mut profile = Profile::new(app_name.clone(), region, marketplace_id);
     profile.vendor = vendor;
     profile.sandbox = sandbox;
-    let confirmed = Confirm::new()
-        .wait_for_newline(true)
-        .with_prompt(format!(
-            "Save profile '{name}' (app '{app_name}', region {region}) to the vault?"
-        ))
-        .default(true)
-        .interact()
-        .map_err(prompt::terminal_error)?;
+    let confirmed = yes_no(
+        &format!("Save profile '{name}' (app '{app_name}', region {region}) to the vault?"),
+        true,
+    )?;
     if !confirmed {
         println!("Nothing was saved");
         return Ok(());
     }
-    if new_vault {
-        unlocked.save_new(|vault| add(vault, name, &profile, &new_app))?;
-        println!(
-            "Created the vault and added profile '{name}' (app '{app_name}'); next: `vault login {name}`"
-        );
-        return Ok(());
-    }
-    save(&unlocked, name, profile, new_app)
+    target.save(Some(&[name]), |vault| add(vault, name, &profile, &new_app))?;
+    println!(
+        "{} profile '{name}' (app '{app_name}'); next: `vault login {name}`",
+        if target.new {
+            "Created the vault and added"
+        } else {
+            "Added"
+        }
+    );
+    Ok(())
 }

@@ -12,7 +12,12 @@ pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
             "--timeout must be above zero and no longer than --max-lifetime".into(),
         ));
     }
-    let (unlocked, _, _) = unlock::open_with_passphrase(file)?;
+    let (unlocked, _, _) = unlock::open_with_passphrase(file).map_err(|e| match e {
+        Error::NoPassphrase => e.with_hint(
+            "run this in a terminal, where it asks for the passphrase, or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE for it to read once",
+        ),
+        e => e,
+    })?;
     let path = unlocked.file().path();
     if agent::call(path, &Request::Status)?.is_none() {
         server::spawn_background(
@@ -101,7 +106,15 @@ pub fn status(file: VaultFile, json: bool) -> Result<()> {
 pub fn run(file: VaultFile, foreground: bool, exit_when_locked: bool) -> Result<()> {
     let options = server::Options { exit_when_locked };
     if foreground {
-        server::run(file.path(), options)
+        server::run(file.path(), options, |socket| {
+            println!(
+                "Agent for {} listening on {}; it holds no key until `vault unlock`, whose --timeout ({} by default) and --max-lifetime ({}) end each session",
+                file.path().display(),
+                socket.display(),
+                crate::cli::DEFAULT_UNLOCK_TIMEOUT,
+                crate::cli::DEFAULT_UNLOCK_LIFETIME
+            );
+        })
     } else {
         server::spawn_background(file.path(), options)?;
         println!(

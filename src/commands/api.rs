@@ -133,6 +133,7 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
                 refreshed = true;
                 access = crate::tokens::TokenService::new(&network)?
                     .refresh(&unlocked, &vault, &[profile_name.to_owned()], 1, |_| {})?
+                    .outcomes
                     .pop()
                     .map(|outcome| outcome.result)
                     .unwrap_or_else(|| Err(Error::NoSuchProfile(profile_name.to_owned())))?;
@@ -201,7 +202,7 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
 
 /// `vault api --list [FILTER] [--json]`: the operations whose API, name or path holds
 /// FILTER (any case).
-pub fn list(filter: &str, json: bool) -> Result<()> {
+pub fn list(filter: &str, json: bool, wide: bool) -> Result<()> {
     let filter = filter.to_ascii_lowercase();
     let chosen: Vec<&Operation> = operations::all()
         .iter()
@@ -242,33 +243,40 @@ pub fn list(filter: &str, json: bool) -> Result<()> {
         ))
         .with_hint("`vault api --list` lists them all"));
     }
-    let mut table = super::output::new_table(&[
-        "API",
-        "VERSION",
+    let columns: Vec<super::table::Column> = [
         "OPERATION",
         "METHOD",
         "PATH",
         "RATE",
         "BURST",
         "RESTRICTED",
-    ]);
-    for op in chosen {
-        let (rate, burst) = match op.usage_plan {
-            Some(plan) => (plan.rate.to_string(), plan.burst.to_string()),
-            None => ("unknown".into(), "unknown".into()),
-        };
-        table.add_row(vec![
-            op.api.to_owned(),
-            op.version.to_owned(),
-            op.name(),
-            op.method.to_owned(),
-            op.path.to_owned(),
-            rate,
-            burst,
-            restricted_text(op.restriction).to_owned(),
-        ]);
-    }
-    println!("{table}");
+        "API",
+        "VERSION",
+    ]
+    .into_iter()
+    .zip(0..)
+    .map(|(header, rank)| super::table::Column { header, rank })
+    .collect();
+    let rows: Vec<Vec<String>> = chosen
+        .iter()
+        .map(|op| {
+            let (rate, burst) = match op.usage_plan {
+                Some(plan) => (plan.rate.to_string(), plan.burst.to_string()),
+                None => ("unknown".into(), "unknown".into()),
+            };
+            vec![
+                op.name(),
+                op.method.to_owned(),
+                op.path.to_owned(),
+                rate,
+                burst,
+                restricted_text(op.restriction).to_owned(),
+                op.api.to_owned(),
+                op.version.to_owned(),
+            ]
+        })
+        .collect();
+    super::table::print(&columns, &rows, wide, "vault api --list");
     Ok(())
 }
 

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use super::table::{self, Column};
 use super::{prompt, secret_from_stdin};
 use crate::cli::{AppAddArgs, AppCommand, AppEditArgs, SecretExpiry};
 use crate::display::escape_controls;
@@ -33,21 +34,22 @@ pub fn run(file: VaultFile, command: AppCommand, settings: &Settings) -> Result<
         } => set_secret_from_notification(file, &app),
         AppCommand::RotateSecret { app, region } => rotate_secret(file, &app, region, settings),
         AppCommand::Edit(args) => edit(file, args),
-        AppCommand::List(json) => list(file, json.json),
+        AppCommand::List(table) => list(file, table.json, table.wide),
         AppCommand::Remove { app } => remove(file, &app),
     }
 }
 
 /// The client secret from stdin (`stdin_flag` given) or a no-echo prompt.
 fn read_client_secret(from_stdin: bool, app: &str, stdin_flag: &str) -> Result<Secret> {
-    let secret = if from_stdin {
-        secret_from_stdin("client secret")?
-    } else {
-        passphrase::prompt_secret(&format!("LWA client secret for app '{app}': "), stdin_flag)?
-    };
-    if secret.is_empty() {
-        return Err(Error::Invalid("the client secret is empty".into()));
+    if !from_stdin {
+        return passphrase::prompt_secret(
+            &format!("LWA client secret for app '{app}': "),
+            stdin_flag,
+            model::validate_client_secret,
+        );
     }
+    let secret = secret_from_stdin("client secret")?;
+    model::validate_client_secret(secret.expose())?;
     Ok(secret)
 }
 
@@ -64,7 +66,7 @@ fn expiry_note(name: &str, expires: Option<Timestamp>) -> String {
 /// Checks everything about a new app that can be checked before asking for secrets.
 fn check_new_app(args: &AppAddArgs) -> Result<()> {
     model::validate_name("app", &args.name)?;
-    model::validate_app_ids(&args.client_id, Some(&args.application_id))?;
+    model::validate_app_ids(&args.client_id, &args.application_id)?;
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
     }
@@ -73,7 +75,7 @@ fn check_new_app(args: &AppAddArgs) -> Result<()> {
 
 fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     check_new_app(&args)?;
-    let (unlocked, _) = unlock::open_or_create(file)?;
+    let target = unlock::open_or_prepare(file)?;
     let client_secret = read_client_secret(
         args.client_secret_stdin,
         &args.name,
@@ -88,9 +90,14 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     );
     app.redirect_uri = args.redirect_uri.clone();
     app.draft = args.draft;
-    unlocked.update_profiles(&[], |vault| vault.add_app(&args.name, app.clone()))?;
+    target.save(Some(&[]), |vault| vault.add_app(&args.name, app.clone()))?;
     println!(
-        "Added app '{}' (client secret {})",
+        "{} app '{}' (client secret {})",
+        if target.new {
+            "Created the vault and added"
+        } else {
+            "Added"
+        },
         args.name,
         expiry_note(&args.name, expires)
     );
@@ -166,7 +173,7 @@ fn warn_about_authorization_limits(counts: &BTreeMap<&str, AuthorizationCounts>)
     }
 }
 
-fn list(file: VaultFile, json: bool) -> Result<()> {
+fn list(file: VaultFile, json: bool, wide: bool) -> Result<()> {
     let vault = super::output::open_for_reading(file)?;
     let now = Timestamp::now();
     let counts = authorization_counts(&vault);
@@ -195,34 +202,46 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let mut table = super::output::new_table(&[
-        "app",
-        "client id",
-        "application id",
-        "draft",
-        "profiles",
-        "self-authorized",
-        "consent flow",
-        "client secret",
-    ]);
-    for (name, app) in &vault.apps {
-        let count = &counts[name.as_str()];
-        table.add_row(vec![
-            name.clone(),
-            escape_controls(&app.client_id),
-            app.application_id.clone().unwrap_or_else(|| "-".into()),
-            if app.draft { "yes" } else { "no" }.to_owned(),
-            count.profiles.to_string(),
-            format!(
-                "{} of {}",
-                count.self_authorized,
-                model::SELF_AUTHORIZATION_LIMIT
-            ),
-            count.consent_flow.to_string(),
-            super::output::secret_expiry_text(app.client_secret_expires_at, now),
-        ]);
+    if vault.apps.is_empty() {
+        println!(
+            "No apps yet: add one with `vault app add NAME --client-id ID --application-id ID` (the ids are under \"LWA credentials\" in Developer Central)."
+        );
+        return Ok(());
     }
-    println!("{table}");
+    let columns = [
+        ("app", 0),
+        ("client id", 6),
+        ("application id", 7),
+        ("draft", 5),
+        ("profiles", 2),
+        ("self-authorized", 3),
+        ("consent flow", 4),
+        ("client secret", 1),
+    ]
+    .map(|(header, rank)| Column { header, rank });
+    let mut rows: Vec<Vec<String>> = vault
+        .apps
+        .iter()
+        .map(|(name, app)| {
+            let count = &counts[name.as_str()];
+            vec![
+                name.clone(),
+                escape_controls(&app.client_id),
+                app.application_id.clone().unwrap_or_else(|| "-".into()),
+                if app.draft { "yes" } else { "no" }.to_owned(),
+                count.profiles.to_string(),
+                format!(
+                    "{} of {}",
+                    count.self_authorized,
+                    model::SELF_AUTHORIZATION_LIMIT
+                ),
+                count.consent_flow.to_string(),
+                super::output::secret_expiry_text(app.client_secret_expires_at, now),
+            ]
+        })
+        .collect();
+    table::sort_naturally(&mut rows);
+    table::print(&columns, &rows, wide, "vault app list");
     warn_about_authorization_limits(&counts);
     Ok(())
 }
@@ -334,6 +353,22 @@ fn rotate_secret(
 }
 
 fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
+    let changes_something = args.application_id.is_some()
+        || args.redirect_uri.is_some()
+        || args.no_redirect_uri
+        || args.draft
+        || args.published
+        || args.secret_expires.is_some();
+    if !changes_something {
+        return Err(Error::Invalid(format!(
+            "nothing to change in app '{}': nothing was written",
+            args.app
+        ))
+        .with_hint(format!(
+            "name a change, e.g. `vault app edit {} --secret-expires 2027-05-01` (`vault app edit --help` lists them)",
+            args.app
+        )));
+    }
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
     }
@@ -344,9 +379,9 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
         None => None,
     };
     let (unlocked, vault) = unlock::open(file)?;
-    let client_id = vault.app(&args.app)?.client_id.clone();
+    vault.app(&args.app)?;
     if let Some(application_id) = &args.application_id {
-        model::validate_app_ids(&client_id, Some(application_id))?;
+        model::validate_application_id(application_id)?;
     }
     unlocked.update_profiles(&[], |vault| {
         let app = vault.app_mut(&args.app)?;

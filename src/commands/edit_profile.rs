@@ -8,6 +8,24 @@ use crate::vault::file::VaultFile;
 use crate::vault::model::{self, Profile};
 
 pub fn run(file: VaultFile, args: EditProfileArgs) -> Result<()> {
+    let changes_something = args.app.is_some()
+        || args.region.is_some()
+        || args.marketplace.is_some()
+        || args.no_marketplace
+        || args.vendor
+        || args.seller
+        || args.sandbox
+        || args.production;
+    if !changes_something {
+        return Err(Error::Invalid(format!(
+            "nothing to change in profile '{}': nothing was written",
+            args.name
+        ))
+        .with_hint(format!(
+            "name a change, e.g. `vault edit-profile {} --marketplace FR` (`vault edit-profile --help` lists them)",
+            args.name
+        )));
+    }
     let (unlocked, vault) = unlock::open_profile(file, &args.name)?;
     let current = vault.profile(&args.name)?;
     if let Some(app) = &args.app {
@@ -92,12 +110,8 @@ fn confirm_drop(name: &str, current: &Profile, edited: &Profile) -> Result<bool>
         );
     }
     eprintln!("{why}.");
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "Drop the refresh token of '{name}' (you will need `vault login {name}`)?"
-        ))
-        .default(false)
-        .wait_for_newline(true)
-        .interact()
-        .map_err(super::prompt::terminal_error)
+    crate::question::yes_no(
+        &format!("Drop the refresh token of '{name}' (you will need `vault login {name}`)?"),
+        false,
+    )
 }

@@ -1,7 +1,5 @@
 use std::path::{Path, PathBuf};
 
-use dialoguer::{Confirm, Input};
-
 use crate::cli::{ImportCommand, ImportEnvArgs};
 use crate::display::escape_controls;
 use crate::error::{Error, Result};
@@ -77,8 +75,8 @@ fn env(file: VaultFile, args: ImportEnvArgs, settings: &Settings) -> Result<()> 
             &settings.network()?,
         )?;
     }
-    let (unlocked, _) = unlock::open_or_create(file)?;
-    let merged = unlocked.update(|vault| import::merge(vault, &plan, &args.file))?;
+    let merged = unlock::open_or_prepare(file)?
+        .save(None, |vault| import::merge(vault, &plan, &args.file))?;
     report(&plan, &merged);
     offer_deletion(&args.file, args.delete_source)
 }
@@ -88,15 +86,12 @@ fn offer_deletion(source: &Path, delete: bool) -> Result<()> {
     let interactive = !delete && super::prompt::interactive();
     let confirmed = delete
         || (interactive
-            && Confirm::new()
-                .wait_for_newline(true)
-                .with_prompt(format!(
-                    "Delete the plaintext file {} now?",
-                    source.display()
-                ))
-                .default(false)
-                .interact()
-                .unwrap_or(false));
+            && crate::question::yes_no(
+                &format!("Delete the plaintext file {} now?", source.display()),
+                false,
+            )
+            // The import is done: a terminal that cannot answer keeps the file.
+            .unwrap_or(false));
     if confirmed {
         std::fs::remove_file(source).map_err(|e| Error::io("delete", source, e))?;
         println!(
@@ -151,13 +146,11 @@ fn python_sp_api(
         found.client(&source)?;
         let region = match region {
             Some(region) => region,
-            None => Input::<String>::new()
-                .with_prompt(format!("Region of '{name}' (na, eu, fe)"))
-                .validate_with(|v: &String| v.parse::<Region>().map(drop))
-                .interact_text()
-                .map_err(|e| Error::Other(format!("cannot read from the terminal: {e}")))?
-                .parse()
-                .map_err(Error::Invalid)?,
+            None => super::prompt::ask(&format!("Region of '{name}' (na, eu, fe)"), None, |v| {
+                v.parse::<Region>().map(drop).map_err(Error::Invalid)
+            })?
+            .parse()
+            .map_err(Error::Invalid)?,
         };
         plans.push(Plan {
             profile: name,
@@ -172,8 +165,7 @@ fn python_sp_api(
     if verify_tokens {
         import::verify(&mut plans, &source, &settings.network()?)?;
     }
-    let (unlocked, _) = unlock::open_or_create(file)?;
-    let merged = unlocked.update(|vault| {
+    let merged = unlock::open_or_prepare(file)?.save(None, |vault| {
         plans
             .iter()
             .map(|plan| import::merge(vault, plan, &source))

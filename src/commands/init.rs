@@ -2,7 +2,7 @@ use crate::cli::{KdfArgs, KdfOverride};
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::unlock;
-use crate::vault::crypto::KdfParams;
+use crate::vault::crypto::{KdfOutOfBounds, KdfParams};
 use crate::vault::file::VaultFile;
 
 fn kdf_from_mib(memory_mib: u32, iterations: u32, parallelism: u32) -> Result<KdfParams> {
@@ -11,8 +11,29 @@ fn kdf_from_mib(memory_mib: u32, iterations: u32, parallelism: u32) -> Result<Kd
         iterations,
         parallelism,
     };
-    kdf.check_bounds()
-        .map_err(|e| Error::Invalid(format!("{e} (memory is given in MiB: at least 8)")))?;
+    kdf.check_bounds().map_err(|e| {
+        let mib = |kib: u64| kib / 1024;
+        Error::Invalid(match e {
+            KdfOutOfBounds::Memory(_) => format!(
+                "--kdf-memory-mib {memory_mib} is outside {}..={} (MiB)",
+                mib(KdfParams::MIN_MEMORY_KIB.into()),
+                mib(KdfParams::MAX_MEMORY_KIB.into())
+            ),
+            KdfOutOfBounds::Iterations(n) => format!(
+                "--kdf-iterations {n} is outside 1..={} (Argon2id passes)",
+                KdfParams::MAX_ITERATIONS
+            ),
+            KdfOutOfBounds::Parallelism(n) => format!(
+                "--kdf-parallelism {n} is outside 1..={} (Argon2id lanes)",
+                KdfParams::MAX_PARALLELISM
+            ),
+            KdfOutOfBounds::Work(_) => format!(
+                "--kdf-memory-mib times --kdf-iterations is {}, above {}: lower one of them",
+                u64::from(memory_mib) * u64::from(iterations),
+                mib(KdfParams::MAX_WORK_KIB)
+            ),
+        })
+    })?;
     Ok(kdf)
 }
 

@@ -1,12 +1,14 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::output::{new_table, open_for_reading, secret_expiry_text, warn_about_secrets};
+use super::output::{open_for_reading, secret_expiry_text, warn_about_secrets};
+use super::table::{self, Column};
 use crate::display::{days_left, timestamp};
 use crate::duration;
 use crate::error::Result;
 use crate::spapi::Marketplace;
 use crate::unlock;
+use crate::vault::Vault;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{App, Authorization, Profile};
 
@@ -101,10 +103,7 @@ impl ProfileSummary {
     fn authorization_text(&self) -> String {
         match self.authorization {
             Authorization::ConsentFlow { expires_at } => {
-                match days_left(Some(expires_at), self.now).unwrap_or_default() {
-                    days if days < 0 => format!("EXPIRED {} days ago", -days),
-                    days => format!("{days} days left"),
-                }
+                crate::display::time_left_text(expires_at, self.now)
             }
             Authorization::SelfAuthorized => "self-authorized".into(),
             Authorization::Unknown if self.refresh_token_present => "unknown".into(),
@@ -126,7 +125,7 @@ impl ProfileSummary {
     }
 }
 
-pub fn list(file: VaultFile, json: bool) -> Result<()> {
+pub fn list(file: VaultFile, json: bool, wide: bool) -> Result<()> {
     let vault = open_for_reading(file)?;
     let now = Timestamp::now();
     let summaries: Vec<ProfileSummary> = vault
@@ -139,19 +138,32 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
             "{}",
             serde_json::to_string_pretty(&summaries).expect("summaries serialize")
         );
+    } else if summaries.is_empty() {
+        println!("No profiles yet: add one with `vault add-profile NAME --region eu`.");
     } else {
-        let mut table = new_table(&[
-            "profile",
-            "app",
-            "region",
-            "marketplace",
-            "selling partner",
-            "refresh token",
-            "access token",
-            "authorization",
-            "client secret",
-        ]);
-        for s in &summaries {
+        print_table(&vault, &summaries, now, wide);
+    }
+    warn_about_secrets(&vault, now);
+    Ok(())
+}
+
+/// The profiles as a table, the columns that say what needs doing kept first.
+fn print_table(vault: &Vault, summaries: &[ProfileSummary], now: Timestamp, wide: bool) {
+    let columns = [
+        ("profile", 0),
+        ("app", 6),
+        ("region", 4),
+        ("marketplace", 5),
+        ("selling partner", 7),
+        ("refresh token", 3),
+        ("access token", 1),
+        ("authorization", 2),
+        ("client secret", 3),
+    ]
+    .map(|(header, rank)| Column { header, rank });
+    let mut rows: Vec<Vec<String>> = summaries
+        .iter()
+        .map(|s| {
             let mut region = s.region.clone();
             if s.sandbox {
                 region.push_str(" (sandbox)");
@@ -159,7 +171,7 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
             if s.vendor {
                 region.push_str(" vendor");
             }
-            table.add_row(vec![
+            vec![
                 s.profile.clone(),
                 s.app.clone(),
                 region,
@@ -173,16 +185,11 @@ pub fn list(file: VaultFile, json: bool) -> Result<()> {
                     .get(&s.app)
                     .map(|a| secret_expiry_text(a.client_secret_expires_at, now))
                     .unwrap_or_else(|| "-".into()),
-            ]);
-        }
-        if summaries.is_empty() {
-            println!("No profiles yet: add one with `vault add-profile NAME --region eu`.");
-        } else {
-            println!("{table}");
-        }
-    }
-    warn_about_secrets(&vault, now);
-    Ok(())
+            ]
+        })
+        .collect();
+    table::sort_naturally(&mut rows);
+    table::print(&columns, &rows, wide, "vault list");
 }
 
 pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {

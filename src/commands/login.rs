@@ -30,12 +30,17 @@ pub fn run(file: VaultFile, args: LoginArgs, settings: &Settings) -> Result<()> 
     let (profile, app) = vault.profile_with_app(&args.profile)?;
     if args.refresh_token_stdin || args.self_authorized {
         let refresh_token = if args.refresh_token_stdin {
-            secret_from_stdin("refresh token")?
+            let token = secret_from_stdin("refresh token")?;
+            check_refresh_token(token.expose())?;
+            token
         } else {
             eprintln!("{}", self_authorization_guide(profile.vendor));
-            passphrase::prompt_secret("Refresh token (Atzr|...): ", "--refresh-token-stdin")?
+            passphrase::prompt_secret(
+                "Refresh token (Atzr|...): ",
+                "--refresh-token-stdin",
+                check_refresh_token,
+            )?
         };
-        check_refresh_token(&refresh_token)?;
         let service = TokenService::new(&settings.network()?)?;
         let grant = exchange(
             &service,
@@ -43,6 +48,13 @@ pub fn run(file: VaultFile, args: LoginArgs, settings: &Settings) -> Result<()> 
             &args.profile,
             Grant::RefreshToken(&refresh_token),
         )?;
+        if let Some(warning) = crate::health::shared_refresh_token_warning(
+            &vault,
+            &args.profile,
+            refresh_token.expose(),
+        ) {
+            eprintln!("warning: {warning}");
+        }
         return store_authorization(&unlocked, &args.profile, refresh_token, &grant, None, false);
     }
     let network = settings.network()?;
@@ -117,6 +129,26 @@ fn loopback_redirect(redirect_uri: Option<&str>) -> Option<(u16, String)> {
     Some((url.port_or_known_default()?, url.path().to_owned()))
 }
 
+/// Listens for the redirect; when the port is taken, says what to do about it: a
+/// port the app's redirect URI names must be freed, another one may be changed.
+fn bind(
+    port: u16,
+    path: &str,
+    loopback: &Option<(u16, String)>,
+    args: &LoginArgs,
+) -> Result<Listener> {
+    Listener::bind(port, path).map_err(|e| {
+        let hint = match loopback {
+            Some(_) => format!(
+                "the app's redirect URI sends the browser to port {port}, so only that port works: stop what listens there, then `vault login {}` again",
+                args.profile
+            ),
+            None => "free the port, or choose another with --listen".into(),
+        };
+        e.with_hint(hint)
+    })
+}
+
 /// Shows the consent page and waits for the authorization code, by listener or paste.
 fn obtain_code(
     request: &ConsentRequest,
@@ -127,9 +159,14 @@ fn obtain_code(
     let deadline = Instant::now() + args.timeout;
     let loopback = loopback_redirect(app.redirect_uri.as_deref());
     let listener = match (args.listen, &loopback) {
-        (Some(port), Some((_, path))) => Some(Listener::bind(port, path)?),
-        (Some(port), None) => Some(Listener::bind(port, "/callback")?),
-        (None, Some((port, path))) => Some(Listener::bind(*port, path)?),
+        (Some(port), Some((registered, _))) if port != *registered => {
+            return Err(Error::Invalid(format!(
+                "--listen {port} would never receive the redirect: the app's redirect URI sends the browser to port {registered}"
+            ))
+            .with_hint(format!("leave --listen out: `vault login {}`", args.profile)));
+        }
+        (_, Some((port, path))) => Some(bind(*port, path, &loopback, args)?),
+        (Some(port), None) => Some(bind(port, "/callback", &loopback, args)?),
         (None, None) => None,
     };
     let _page = show(request.url().as_str(), "the consent page", browser);
@@ -220,8 +257,7 @@ fn stdin_lines() -> mpsc::Receiver<String> {
 }
 
 /// A refresh token starts with `Atzr|`; an access token (`Atza|`) is the usual mix-up.
-fn check_refresh_token(token: &Secret) -> Result<()> {
-    let value = token.expose();
+fn check_refresh_token(value: &str) -> Result<()> {
     if value.starts_with("Atza|") {
         return Err(Error::Invalid(
             "that is an access token (Atza|...), not a refresh token (Atzr|...)".into(),
@@ -250,7 +286,13 @@ fn exchange(
         .request(&AppCredentials::of(app), &grant)
         .map_err(|e| match by_code {
             true => tokens::explain_code_rejection(e, profile, &p.app),
-            false => tokens::explain_rejection(e, profile, &p.app),
+            // A refresh token given by hand is a self-authorization.
+            false => tokens::explain_rejection(
+                e,
+                profile,
+                &p.app,
+                crate::vault::model::Authorization::SelfAuthorized,
+            ),
         })
 }
 

@@ -1,26 +1,25 @@
-use clap::CommandFactory;
-
-use crate::cli::Cli;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
     let (unlocked, vault) = unlock::open_profile(file, name)?;
     let profile = vault.profile(name)?;
-    if !yes && super::prompt::interactive() {
+    if !yes && !super::prompt::interactive() {
+        return Err(Error::Invalid(format!(
+            "removing profile '{name}' and its tokens needs a yes: there is no terminal to ask"
+        ))
+        .with_hint(format!(
+            "`vault remove {name} --yes` removes it without asking"
+        )));
+    }
+    if !yes {
         let what = if profile.refresh_token.is_some() {
             format!("Remove profile '{name}' and its refresh token?")
         } else {
             format!("Remove profile '{name}'?")
         };
-        let confirmed = dialoguer::Confirm::new()
-            .with_prompt(what)
-            .default(false)
-            .wait_for_newline(true)
-            .interact()
-            .map_err(super::prompt::terminal_error)?;
-        if !confirmed {
+        if !crate::question::yes_no(&what, false)? {
             println!("Kept profile '{name}'");
             return Ok(());
         }
@@ -37,29 +36,6 @@ pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     unlocked.update_profiles(&[old, new], |vault| vault.rename_profile(old, new))?;
     println!("Renamed profile '{old}' to '{new}'");
     Ok(())
-}
-
-/// The manual page on stdout, or one page per command written to `dir` (created
-/// when missing).
-pub fn man(dir: Option<&std::path::Path>) -> Result<()> {
-    let command = Cli::command();
-    match dir {
-        None => clap_mangen::Man::new(command)
-            .render(&mut std::io::stdout())
-            .map_err(|e| crate::error::Error::Other(format!("cannot print the manual: {e}"))),
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| crate::error::Error::io("create folder", dir, e))?;
-            clap_mangen::generate_to(command, dir)
-                .map_err(|e| crate::error::Error::io("write manual pages to", dir, e))?;
-            println!("Wrote the manual pages to {}", dir.display());
-            Ok(())
-        }
-    }
-}
-
-pub fn completions(shell: clap_complete::Shell) {
-    clap_complete::generate(shell, &mut Cli::command(), "vault", &mut std::io::stdout());
 }
 
 /// Copies the envelope as it is (no decryption: the passphrase, KDF settings and

@@ -5,6 +5,7 @@ mod agent;
 mod api;
 mod app;
 mod check;
+pub mod completions;
 mod edit_profile;
 mod env;
 mod exec;
@@ -14,12 +15,14 @@ mod init;
 mod list;
 mod login;
 mod manage;
+mod manual;
 mod output;
 mod prompt;
 mod rdt;
 mod recipients;
 mod refresh;
 mod serve;
+mod table;
 mod token;
 
 use std::io::Read;
@@ -49,16 +52,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Identity(crate::cli::IdentityCommand::New { file: path }) => {
             recipients::new_identity(&path)
         }
-        Command::Man { dir } => manage::man(dir.as_deref()),
+        Command::Man { dir } => manual::man(dir.as_deref()),
         Command::Completions { shell } => {
-            manage::completions(shell);
+            completions::print_script(shell);
             Ok(())
         }
         Command::Api(crate::cli::ApiArgs {
             list: Some(filter),
             json,
+            wide,
             ..
-        }) => api::list(&filter, json),
+        }) => api::list(&filter, json, wide),
         command => with_vault(VaultFile::locate(&settings)?, command, &settings),
     }
 }
@@ -70,7 +74,7 @@ fn with_vault(file: VaultFile, command: Command, settings: &Settings) -> Result<
         Command::Passwd(args) => init::passwd(file, args),
         Command::App(command) => app::run(file, command, settings),
         Command::AddProfile(args) => add_profile::run(file, args),
-        Command::List(json) => list::list(file, json.json),
+        Command::List(table) => list::list(file, table.json, table.wide),
         Command::Show { profile, json } => list::show(file, &profile, json.json),
         Command::Remove { profile, yes } => manage::remove(file, &profile, yes),
         Command::Rename { old, new } => manage::rename(file, &old, &new),

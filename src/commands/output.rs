@@ -1,10 +1,9 @@
-//! What several commands print the same way: tables, client secret expiry, the
+//! What several commands print the same way: client secret expiry, the
 //! warning about secrets near expiry, retries, and opening the vault for a listing.
 
-use comfy_table::{ContentArrangement, Table};
 use jiff::Timestamp;
 
-use crate::display::days_left;
+use crate::display::{days_left, time_left, time_left_text};
 use crate::error::Result;
 use crate::unlock;
 use crate::vault::Vault;
@@ -14,21 +13,13 @@ use crate::vault::file::VaultFile;
 pub const SECRET_WARNING_DAYS: i64 = 30;
 
 pub fn secret_expiry_text(expires_at: Option<Timestamp>, now: Timestamp) -> String {
-    match days_left(expires_at, now) {
-        None => "unknown".into(),
-        Some(days) if days < 0 => format!("EXPIRED {} days ago", -days),
-        Some(days) if days < SECRET_WARNING_DAYS => format!("{days} days left - rotate now"),
-        Some(days) => format!("{days} days left"),
+    let (Some(at), Some(days)) = (expires_at, days_left(expires_at, now)) else {
+        return "unknown".into();
+    };
+    match time_left_text(at, now) {
+        text if (0..SECRET_WARNING_DAYS).contains(&days) => format!("{text} - rotate now"),
+        text => text,
     }
-}
-
-pub fn new_table(header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.to_vec());
-    table
 }
 
 /// Opens the vault for a read-only listing. A vault that is not there is an error
@@ -41,14 +32,16 @@ pub fn open_for_reading(file: VaultFile) -> Result<Vault> {
 /// Warns on stderr about client secrets that expire within 30 days.
 pub fn warn_about_secrets(vault: &Vault, now: Timestamp) {
     for (name, app) in &vault.apps {
-        let Some(days) = days_left(app.client_secret_expires_at, now) else {
+        let (Some(at), Some(days)) = (
+            app.client_secret_expires_at,
+            days_left(app.client_secret_expires_at, now),
+        ) else {
             continue;
         };
         if days < SECRET_WARNING_DAYS {
-            let when = if days < 0 {
-                "has expired".to_owned()
-            } else {
-                format!("expires in {days} days")
+            let when = match time_left(at, now) {
+                (_, true) => "has expired".to_owned(),
+                (span, false) => format!("expires in {span}"),
             };
             eprintln!(
                 "warning: the client secret of app '{name}' {when}: rotate it in Developer Central and run `vault app set-secret {name}`"

@@ -54,11 +54,15 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
     } else if vault.recipients.is_empty() {
         println!("No recipients: only the passphrase opens the vault.");
     } else {
-        let mut table = super::output::new_table(&["recipient", "public key"]);
-        for (name, key) in &vault.recipients {
-            table.add_row(vec![name.clone(), key.clone()]);
-        }
-        println!("{table}");
+        let columns = [("recipient", 0), ("public key", 1)]
+            .map(|(header, rank)| super::table::Column { header, rank });
+        let mut rows: Vec<Vec<String>> = vault
+            .recipients
+            .iter()
+            .map(|(name, key)| vec![name.clone(), key.clone()])
+            .collect();
+        super::table::sort_naturally(&mut rows);
+        super::table::print(&columns, &rows, true, "vault recipients list");
     }
     Ok(())
 }

@@ -10,6 +10,12 @@ use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()> {
+    if args.profiles.is_empty() && !args.all {
+        return Err(
+            Error::Invalid("name the profiles to refresh, or refresh them all".into())
+                .with_hint("`vault refresh --all` refreshes every profile that has a refresh token; `vault refresh PROFILE…` only those"),
+        );
+    }
     let (unlocked, vault) = unlock::open(file)?;
     let now = Timestamp::now();
     let names: Vec<String> = if args.all {
@@ -53,16 +59,18 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
             .expect("constant template is valid"),
     );
     let service = TokenService::new(&settings.network()?)?;
-    let outcomes = service.refresh(
-        &unlocked,
-        &vault,
-        &due,
-        usize::from(args.concurrency),
-        |name| {
-            progress.set_message(name.to_owned());
-            progress.inc(1);
-        },
-    )?;
+    let outcomes = service
+        .refresh(
+            &unlocked,
+            &vault,
+            &due,
+            usize::from(args.concurrency),
+            |name| {
+                progress.set_message(name.to_owned());
+                progress.inc(1);
+            },
+        )?
+        .saved()?;
     progress.finish_and_clear();
     let mut codes = Vec::new();
     for outcome in &outcomes {

@@ -18,9 +18,8 @@ impl Listener {
     /// Listens on 127.0.0.1 only (never on other interfaces) for requests to `path`.
     pub fn bind(port: u16, path: &str) -> Result<Listener> {
         let server = Server::http(("127.0.0.1", port)).map_err(|e| {
-            Error::Other(format!(
-                "cannot listen on 127.0.0.1:{port} ({e}): free the port or choose another with --listen"
-            ))
+            // What to do depends on where the app's redirect URI points: the caller says.
+            Error::Other(format!("cannot listen on 127.0.0.1:{port} ({e})"))
         })?;
         let port = server
             .server_addr()

@@ -171,20 +171,30 @@ fn refresh_due(
         })
         .collect();
     if !stale.is_empty() {
-        let outcomes = TokenService::new(network)?.refresh(
-            unlocked,
-            &vault,
-            &stale,
-            crate::tokens::DEFAULT_CONCURRENCY.into(),
-            |_| {},
-        )?;
+        let outcomes = TokenService::new(network)?
+            .refresh(
+                unlocked,
+                &vault,
+                &stale,
+                crate::tokens::DEFAULT_CONCURRENCY.into(),
+                |_| {},
+            )?
+            .saved()?;
         fresh.extend(outcomes.into_iter().map(|outcome| {
             let served = match outcome.result {
                 Ok(token) => Served::Token(token),
-                Err(e) => Served::Failed {
-                    message: e.in_full(),
-                    at: Instant::now(),
-                },
+                Err(e) => {
+                    // The operator reads this, not only the clients that get the 503.
+                    eprintln!(
+                        "vault serve: profile '{}' is not served (503) until a refresh succeeds, tried again every minute: {}",
+                        outcome.profile,
+                        e.in_full()
+                    );
+                    Served::Failed {
+                        message: e.in_full(),
+                        at: Instant::now(),
+                    }
+                }
             };
             (outcome.profile, served)
         }));

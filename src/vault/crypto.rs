@@ -39,35 +39,19 @@ impl KdfParams {
 
     /// Checks the bounds that keep a hostile file from making the tool allocate
     /// gigabytes or spin for minutes. Returns what is out of range.
-    pub fn check_bounds(&self) -> Result<(), String> {
+    pub fn check_bounds(&self) -> Result<(), KdfOutOfBounds> {
         if !(Self::MIN_MEMORY_KIB..=Self::MAX_MEMORY_KIB).contains(&self.memory_kib) {
-            return Err(format!(
-                "KDF memory {} KiB is outside {}..={} KiB",
-                self.memory_kib,
-                Self::MIN_MEMORY_KIB,
-                Self::MAX_MEMORY_KIB
-            ));
+            return Err(KdfOutOfBounds::Memory(self.memory_kib));
         }
         if !(1..=Self::MAX_ITERATIONS).contains(&self.iterations) {
-            return Err(format!(
-                "KDF iterations {} is outside 1..={}",
-                self.iterations,
-                Self::MAX_ITERATIONS
-            ));
+            return Err(KdfOutOfBounds::Iterations(self.iterations));
         }
         if !(1..=Self::MAX_PARALLELISM).contains(&self.parallelism) {
-            return Err(format!(
-                "KDF parallelism {} is outside 1..={}",
-                self.parallelism,
-                Self::MAX_PARALLELISM
-            ));
+            return Err(KdfOutOfBounds::Parallelism(self.parallelism));
         }
         let work = u64::from(self.memory_kib) * u64::from(self.iterations);
         if work > Self::MAX_WORK_KIB {
-            return Err(format!(
-                "KDF memory x iterations ({work} KiB) exceeds {} KiB",
-                Self::MAX_WORK_KIB
-            ));
+            return Err(KdfOutOfBounds::Work(work));
         }
         Ok(())
     }
@@ -101,6 +85,19 @@ pub enum CryptoError {
     Corrupt(String),
 }
 
+/// The KDF setting that is out of range, so that a command can name its own flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KdfOutOfBounds {
+    #[error("KDF memory {0} KiB is outside {min}..={max} KiB", min = KdfParams::MIN_MEMORY_KIB, max = KdfParams::MAX_MEMORY_KIB)]
+    Memory(u32),
+    #[error("KDF iterations {0} is outside 1..={max}", max = KdfParams::MAX_ITERATIONS)]
+    Iterations(u32),
+    #[error("KDF parallelism {0} is outside 1..={max}", max = KdfParams::MAX_PARALLELISM)]
+    Parallelism(u32),
+    #[error("KDF memory x iterations ({0} KiB) exceeds {max} KiB", max = KdfParams::MAX_WORK_KIB)]
+    Work(u64),
+}
+
 /// A fresh random salt: 32 lowercase hex digits (128 bits). Argon2 takes the ASCII text
 /// itself as the salt, so the reference `argon2` command-line tool can use it as is.
 pub fn new_salt() -> String {
@@ -112,7 +109,7 @@ impl VaultKey {
     /// Runs Argon2id (version 0x13, 32-byte output) over the passphrase and turns the
     /// output into an age X25519 identity (`AGE-SECRET-KEY-1...`, Bech32).
     pub fn derive(passphrase: &Secret, kdf: KdfParams, salt: &str) -> Result<Self, String> {
-        kdf.check_bounds()?;
+        kdf.check_bounds().map_err(|e| e.to_string())?;
         let params = Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
             .map_err(|e| format!("invalid KDF parameters: {e}"))?;
         let mut raw = Zeroizing::new([0u8; 32]);

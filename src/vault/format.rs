@@ -174,6 +174,9 @@ impl Envelope {
     /// Reads a stored version: its header, and the age payload. Format 3's records
     /// stay where they are until opened.
     pub fn read(stored: Stored) -> Result<Envelope, EnvelopeError> {
+        if stored.size() == 0 {
+            return Err(EnvelopeError::Damaged("it is empty (0 bytes)".into()));
+        }
         // The header of formats 2 and 3 ends at its checksum line; format 1 is text
         // throughout.
         let head = stored
@@ -316,7 +319,8 @@ fn check_kdf(header: KdfHeader) -> Result<(KdfParams, String), EnvelopeError> {
         iterations: header.iterations,
         parallelism: header.parallelism,
     };
-    kdf.check_bounds().map_err(EnvelopeError::Damaged)?;
+    kdf.check_bounds()
+        .map_err(|e| EnvelopeError::Damaged(e.to_string()))?;
     let salt = header.salt;
     if salt.len() < 16 || salt.len() > 128 || !salt.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(EnvelopeError::Damaged(

@@ -281,6 +281,22 @@ pub enum Authorization {
     Unknown,
 }
 
+impl Authorization {
+    /// What to do when Amazon rejects profile `profile`'s refresh token
+    /// (`invalid_grant`): authorize again the way it was authorized. A private app's
+    /// self-authorization cannot use the consent flow, and does not lapse.
+    pub fn when_revoked(&self, profile: &str) -> String {
+        match self {
+            Authorization::SelfAuthorized => format!(
+                "the self-authorization was revoked, or the app added a role: authorize the app again in Seller or Vendor Central (Develop Apps, \"Authorize app\") and store the new refresh token with `vault login {profile} --self-authorized`"
+            ),
+            _ => format!(
+                "the seller revoked the authorization, it lapsed (Amazon asks for it again every 365 days), or the app added a role: authorize again with `vault login {profile}`"
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RefreshFailure {
     pub code: String,
@@ -542,60 +558,128 @@ pub fn validate_name(kind: &str, name: &str) -> Result<()> {
 
 pub const CLIENT_ID_PREFIX: &str = "amzn1.application-oa2-client.";
 pub const APPLICATION_ID_PREFIXES: [&str; 2] = ["amzn1.sp.solution.", "amzn1.sellerapps.app."];
+pub const CLIENT_SECRET_PREFIX: &str = "amzn1.oa2-cs.";
 
-/// Amazon's ids are a prefix and then letters, digits, '.', '_' and '-' (hex for
-/// client ids, a UUID for application ids); anything else, such as terminal escape
-/// sequences from an imported file, is refused.
-fn amazon_id_characters(id: &str) -> bool {
-    let tail = APPLICATION_ID_PREFIXES
+/// Amazon's client ids end in 32 hex digits.
+fn is_client_id(id: &str) -> bool {
+    id.strip_prefix(CLIENT_ID_PREFIX)
+        .is_some_and(|tail| tail.len() == 32 && tail.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Application ids (App ID) end in a UUID: 8-4-4-4-12 hex digits.
+fn is_application_id(id: &str) -> bool {
+    let Some(tail) = APPLICATION_ID_PREFIXES
         .iter()
-        .chain([&CLIENT_ID_PREFIX])
         .find_map(|prefix| id.strip_prefix(prefix))
-        .unwrap_or(id);
-    (1..=128).contains(&tail.len())
-        && tail
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    else {
+        return false;
+    };
+    let groups: Vec<&str> = tail.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// What a value that should have been something else looks like instead, for
+/// errors that say what was given (never quoting it: it may be a secret).
+fn looks_like(value: &str) -> Option<&'static str> {
+    if value.starts_with(CLIENT_ID_PREFIX) {
+        Some("the LWA client id")
+    } else if APPLICATION_ID_PREFIXES.iter().any(|p| value.starts_with(p)) {
+        Some("an application id (App ID)")
+    } else if value.starts_with(CLIENT_SECRET_PREFIX) {
+        Some("the client secret")
+    } else if value.starts_with("Atzr|") {
+        Some("a refresh token")
+    } else if value.starts_with("Atza|") {
+        Some("an access token")
+    } else {
+        None
+    }
+}
+
+/// How many characters followed the prefix, when the shape is wrong there.
+fn after_prefix(id: &str, prefixes: &[&str]) -> String {
+    match prefixes.iter().find_map(|p| id.strip_prefix(p)) {
+        Some(tail) => format!(
+            " (got {} characters after the prefix)",
+            tail.chars().count()
+        ),
+        None => String::new(),
+    }
 }
 
 /// Checks the LWA client id alone.
 pub fn validate_client_id(client_id: &str) -> Result<()> {
-    validate_app_ids(client_id, None)
+    if is_client_id(client_id) {
+        return Ok(());
+    }
+    let given = match looks_like(client_id) {
+        Some(what) if what != "the LWA client id" => format!(": that is {what}"),
+        _ => after_prefix(client_id, &[CLIENT_ID_PREFIX]),
+    };
+    Err(Error::Invalid(format!(
+        "the LWA client id must be {CLIENT_ID_PREFIX} followed by 32 hex digits{given}"
+    ))
+    .with_hint(
+        "copy it from Developer Central, \"LWA credentials\" (the examples' ids are placeholders)",
+    ))
+}
+
+/// Checks the SP-API application id alone.
+pub fn validate_application_id(application_id: &str) -> Result<()> {
+    if is_application_id(application_id) {
+        return Ok(());
+    }
+    let given = match looks_like(application_id) {
+        Some(what) if what != "an application id (App ID)" => format!(": that is {what}"),
+        _ => after_prefix(application_id, &APPLICATION_ID_PREFIXES),
+    };
+    Err(Error::Invalid(format!(
+        "the application id must be amzn1.sp.solution. or amzn1.sellerapps.app. followed by a UUID (8-4-4-4-12 hex digits){given}"
+    ))
+    .with_hint("copy the app's \"App ID\" from Developer Central (the examples' ids are placeholders)"))
 }
 
 /// Checks the LWA client id and the SP-API application id, catching the most common
 /// set-up mistake: giving one where the other belongs.
-pub fn validate_app_ids(client_id: &str, application_id: Option<&str>) -> Result<()> {
-    let is_app_id = |s: &str| APPLICATION_ID_PREFIXES.iter().any(|p| s.starts_with(p));
-    if is_app_id(client_id) && application_id.is_some_and(|a| a.starts_with(CLIENT_ID_PREFIX)) {
+pub fn validate_app_ids(client_id: &str, application_id: &str) -> Result<()> {
+    if APPLICATION_ID_PREFIXES
+        .iter()
+        .any(|p| client_id.starts_with(p))
+        && application_id.starts_with(CLIENT_ID_PREFIX)
+    {
         return Err(Error::Invalid(
             "the client id and the application id are swapped: the LWA client id starts with amzn1.application-oa2-client. (Developer Central, \"LWA credentials\"); the application id starts with amzn1.sp.solution. (the app's \"App ID\")".into(),
         ));
     }
-    if !client_id.starts_with(CLIENT_ID_PREFIX) || !amazon_id_characters(client_id) {
-        let hint = if is_app_id(client_id) {
-            "that is an application id (App ID); the client id is under \"LWA credentials\""
-        } else {
-            "copy it from Developer Central, \"LWA credentials\""
-        };
-        return Err(Error::Invalid(format!(
-            "the LWA client id must be {CLIENT_ID_PREFIX} followed by letters and digits: {hint}"
-        )));
-    }
-    let Some(application_id) = application_id else {
+    validate_client_id(client_id)?;
+    validate_application_id(application_id)
+}
+
+/// A client secret is `amzn1.oa2-cs.` and then Amazon's characters (letters,
+/// digits, '.', '-', '_'): a client id or a token pasted in its place is refused,
+/// saying what it is.
+pub fn validate_client_secret(secret: &str) -> Result<()> {
+    let tail = secret.strip_prefix(CLIENT_SECRET_PREFIX);
+    if tail.is_some_and(|t| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    }) {
         return Ok(());
-    };
-    if !is_app_id(application_id) || !amazon_id_characters(application_id) {
-        let hint = if application_id.starts_with(CLIENT_ID_PREFIX) {
-            "that is the LWA client id; the application id is the app's \"App ID\""
-        } else {
-            "copy the app's \"App ID\" from Developer Central"
-        };
-        return Err(Error::Invalid(format!(
-            "the application id must be amzn1.sp.solution. or amzn1.sellerapps.app. followed by letters, digits and '-': {hint}"
-        )));
     }
-    Ok(())
+    let given = match (tail, looks_like(secret)) {
+        (Some(""), _) => "nothing follows the prefix".to_owned(),
+        (Some(_), _) => "it holds characters Amazon's client secrets never have".to_owned(),
+        (None, Some(what)) => format!("that is {what}"),
+        (None, None) => "that is something else".to_owned(),
+    };
+    Err(Error::Invalid(format!(
+        "the client secret must be {CLIENT_SECRET_PREFIX} followed by letters, digits, '.', '-' or '_': {given}; nothing was stored"
+    ))
+    .with_hint("copy the \"Client secret\" from Developer Central, \"LWA credentials\""))
 }
 
 fn unknown_marketplace(code_or_id: &str) -> Error {
@@ -671,7 +755,7 @@ mod tests {
         let old = r#"
 schema = 1
 [apps.main]
-client_id = "amzn1.application-oa2-client.abc"
+client_id = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef"
 client_secret = "s"
 client_secret_expires_at = "2027-05-01T00:00:00Z"
 [profiles.p]
@@ -705,15 +789,47 @@ refresh_token = "Atzr|x"
     }
 
     #[test]
-    fn swapped_ids_get_their_own_explanation() {
-        let client = "amzn1.application-oa2-client.abc";
-        let app = "amzn1.sp.solution.0000-1111";
-        assert!(validate_app_ids(client, Some(app)).is_ok());
-        let err = validate_app_ids(app, Some(client)).unwrap_err().to_string();
+    fn ids_and_secrets_must_have_amazons_shapes() {
+        let client = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef";
+        let app = "amzn1.sp.solution.01234567-89ab-cdef-0123-456789abcdef";
+        assert!(validate_app_ids(client, app).is_ok());
+        let err = validate_app_ids(app, client).unwrap_err().to_string();
         assert!(err.contains("swapped"), "{err}");
-        assert!(validate_app_ids(client, Some("amzn1.sellerapps.app.x")).is_ok());
-        assert!(validate_app_ids(client, None).is_ok());
-        assert!(validate_app_ids("nope", Some(app)).is_err());
+        assert!(
+            validate_application_id("amzn1.sellerapps.app.01234567-89ab-cdef-0123-456789abcdef")
+                .is_ok()
+        );
+        // The help's placeholders, and ids one digit short or with a non-hex digit.
+        for bad in [
+            "amzn1.application-oa2-client....",
+            "amzn1.application-oa2-client.0123456789abcdef0123456789abcde",
+            "amzn1.application-oa2-client.0123456789abcdef0123456789abcdeg",
+            "nope",
+        ] {
+            let err = validate_client_id(bad).unwrap_err().to_string();
+            assert!(err.contains("32 hex digits"), "{bad}: {err}");
+        }
+        for bad in [
+            "amzn1.sp.solution.zzz",
+            "amzn1.sp.solution....",
+            "amzn1.sp.solution.01234567-89ab-cdef-0123-456789abcde",
+        ] {
+            let err = validate_application_id(bad).unwrap_err().to_string();
+            assert!(err.contains("UUID"), "{bad}: {err}");
+        }
+        assert!(validate_client_secret("amzn1.oa2-cs.v1.0123abcdef").is_ok());
+        for (bad, said) in [
+            (client, "the LWA client id"),
+            ("Atzr|IwEB", "a refresh token"),
+            ("amzn1.oa2-cs.v1.a b", "characters"),
+            ("hunter2", "something else"),
+        ] {
+            let err = validate_client_secret(bad).unwrap_err().to_string();
+            assert!(err.contains(said), "{bad}: {err}");
+            assert!(!err.contains(bad), "quotes the value: {err}");
+        }
+        let err = validate_client_secret(CLIENT_SECRET_PREFIX).unwrap_err();
+        assert!(err.to_string().contains("nothing follows"), "{err}");
     }
 
     #[test]

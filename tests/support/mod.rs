@@ -14,11 +14,14 @@ use std::time::Duration;
 pub use lwa_standin::{Canned, StandIn};
 
 pub const PASSPHRASE: &str = "correct horse battery staple";
-pub const CLIENT_ID: &str = "amzn1.application-oa2-client.0123456789abcdef";
+pub const CLIENT_ID: &str = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef";
 pub const APP_ID: &str = "amzn1.sp.solution.01234567-89ab-cdef-0123-456789abcdef";
-/// A client secret full of what breaks naive quoting.
-pub const NASTY_SECRET: &str =
-    "amzn1.oa2-cs.v1.it's \"quoted\" $HOME `id` \\ back\\slash\nnew line %s {}";
+/// The client secret of app `main`: Amazon's shape, which `app add` insists on.
+pub const CLIENT_SECRET: &str =
+    "amzn1.oa2-cs.v1.00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee";
+/// A refresh token full of what breaks naive quoting (refresh tokens hold no
+/// whitespace; the exporters' unit tests cover newlines).
+pub const NASTY_REFRESH_TOKEN: &str = "Atzr|it's\"quoted\"$HOME`id`\\back\\slash%s{}";
 pub const REFRESH_TOKEN: &str = "Atzr|IwEBIA-test-refresh-token-0001";
 
 pub struct Out {
@@ -231,9 +234,9 @@ impl Env {
     /// A fast vault with app `main` (known to the stand-in when one is given).
     pub fn with_app(&mut self, standin: Option<&StandIn>) {
         self.init_fast();
-        self.add_main_app(NASTY_SECRET);
+        self.add_main_app(CLIENT_SECRET);
         if let Some(standin) = standin {
-            standin.add_client(CLIENT_ID, NASTY_SECRET.trim());
+            standin.add_client(CLIENT_ID, CLIENT_SECRET);
             self.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
         }
     }
