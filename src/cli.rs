@@ -739,6 +739,11 @@ pub struct ExecArgs {
     pub variables: VariableArgs,
     #[command(flatten)]
     pub freshness: Freshness,
+    /// Hand the command this variable although it opens the vault or its store
+    /// (SPVAULT_PASSPHRASE*, SPVAULT_NEW_PASSPHRASE, SPVAULT_IDENTITY_FILE,
+    /// SPVAULT_BAO_TOKEN_FILE, BAO_TOKEN, VAULT_TOKEN are withheld otherwise); repeatable
+    #[arg(long, value_name = "NAME")]
+    pub keep_env: Vec<String>,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

@@ -301,3 +301,48 @@ fn a_passphrase_file_others_can_read_is_warned_about() {
         );
     }
 }
+
+#[test]
+fn exec_children_never_get_the_keys_to_the_vault() {
+    let (_standin, mut env) = logged_in("p");
+    let file = env.path("passphrase");
+    std::fs::write(&file, PASSPHRASE).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    // Everything that opens the vault or its store, set as a user would (an empty
+    // identity file is no identity file, so the passphrase still opens the vault).
+    let unlocking = [
+        ("SPVAULT_PASSPHRASE", PASSPHRASE),
+        ("SPVAULT_PASSPHRASE_FILE", file.to_str().unwrap()),
+        ("SPVAULT_NEW_PASSPHRASE", "the next one"),
+        ("SPVAULT_IDENTITY_FILE", ""),
+        ("BAO_TOKEN", "s.bao-token-0001"),
+        ("VAULT_TOKEN", "s.vault-token-0001"),
+        ("SPVAULT_BAO_TOKEN_FILE", "/nonexistent/bao-token"),
+    ];
+    for (name, value) in unlocking {
+        env.set(name, value);
+    }
+    let child_env = |extra: &[&str]| {
+        let mut args = vec!["exec", "p"];
+        args.extend_from_slice(extra);
+        args.extend(["--", "env"]);
+        env.run(&args).ok().stdout
+    };
+    let seen = child_env(&[]);
+    assert!(seen.contains("SP_API_ACCESS_TOKEN="), "{seen}");
+    for (name, value) in unlocking {
+        assert!(
+            !seen.contains(&format!("{name}=")),
+            "{name} reached the child"
+        );
+        assert!(
+            value.is_empty() || !seen.contains(value),
+            "{name}'s value reached the child"
+        );
+    }
+    // Kept on purpose, one at a time.
+    let seen = child_env(&["--keep-env", "BAO_TOKEN"]);
+    assert!(seen.contains("BAO_TOKEN=s.bao-token-0001"), "{seen}");
+    assert!(!seen.contains("VAULT_TOKEN="), "{seen}");
+    assert!(!seen.contains("SPVAULT_PASSPHRASE="), "{seen}");
+}

@@ -32,6 +32,7 @@ pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
         .ok_or_else(|| Error::Invalid("no command given after --".into()))?;
     let mut command = Command::new(program);
     command.args(program_args);
+    crate::settings::withhold_unlocking_vars(&mut command, &args.keep_env);
     for variable in &variables {
         command.env(variable.name, variable.value.expose());
     }
