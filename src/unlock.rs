@@ -2,7 +2,7 @@
 //! identity file (`--identity`), else the unlock agent (which may also hold the
 //! decrypted vault, so that a command about one profile reads no file), else the
 //! passphrase from its sources (file, command, variable, terminal). `unlock`,
-//! `passwd` and `recipients remove` must prove the passphrase and use it alone. The
+//! `passwd` and `recipients add`/`remove` must prove the passphrase and use it alone. The
 //! vault layer below only takes the key. Warnings are printed here, because they
 //! must come before the passphrase prompt they explain.
 
@@ -87,7 +87,7 @@ pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
 }
 
 /// Opens an existing vault with the passphrase only, never the agent or an
-/// identity file (`unlock`, `passwd` and `recipients remove` must prove the
+/// identity file (`unlock`, `passwd` and `recipients add`/`remove` must prove the
 /// passphrase); also returns the passphrase, for re-keying.
 pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
     let envelope = read_envelope(&file)?;

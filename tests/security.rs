@@ -346,3 +346,36 @@ fn exec_children_never_get_the_keys_to_the_vault() {
     assert!(!seen.contains("VAULT_TOKEN="), "{seen}");
     assert!(!seen.contains("SPVAULT_PASSPHRASE="), "{seen}");
 }
+
+#[test]
+fn adding_a_recipient_takes_the_passphrase_even_when_unlocked() {
+    let mut env = Env::new();
+    env.init_fast();
+    env.add_main_app(NASTY_SECRET);
+    env.run(&["unlock"]).ok();
+    // A process of the same user, without the passphrase, while the agent is unlocked:
+    // a recipient of its own would survive `lock` and `passwd`.
+    env.unset("SPVAULT_PASSPHRASE");
+    let identity = env.path("attacker.key");
+    let public = env
+        .run(&["identity", "new", identity.to_str().unwrap()])
+        .ok()
+        .stdout;
+    let before = env.vault_bytes();
+    let out = env
+        .run(&["recipients", "add", "backdoor", public.trim()])
+        .expect_code(3);
+    assert!(out.stderr.contains("passphrase"), "{}", out.stderr);
+    assert_eq!(env.vault_bytes(), before, "the vault changed");
+    // The owner can, with the passphrase; `passwd` then says who else keeps access.
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.run(&["recipients", "add", "laptop", public.trim()])
+        .ok();
+    env.set("SPVAULT_NEW_PASSPHRASE", "a new passphrase");
+    let out = env.run(&["passwd"]).ok();
+    assert!(
+        out.stdout.contains("laptop") && out.stdout.contains("keep"),
+        "{}",
+        out.stdout
+    );
+}
