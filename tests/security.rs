@@ -379,3 +379,29 @@ fn adding_a_recipient_takes_the_passphrase_even_when_unlocked() {
         out.stdout
     );
 }
+
+#[test]
+fn bidi_overrides_and_invisible_characters_from_imported_files_are_shown_escaped() {
+    let env = Env::new();
+    env.init_fast();
+    // A section name that reads as `admin` backwards, with a zero-width space and an
+    // isolate in it: unescaped, the terminal shows other text than the file holds.
+    let yml = env.path("credentials.yml");
+    std::fs::write(
+        &yml,
+        format!(
+            "\"a\\u202Enimda\\u200B\\u2066x\\u2069\\uFEFF\":\n  refresh_token: 'Atzr|x'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 'amzn1.oa2-cs.v1.x'\n"
+        ),
+    )
+    .unwrap();
+    let out = env.import_yml(&yml, &[]).expect_code(2);
+    assert!(out.stderr.contains("section"), "{}", out.stderr);
+    for hidden in ['\u{202e}', '\u{200b}', '\u{2066}', '\u{2069}', '\u{feff}'] {
+        assert!(
+            !out.stderr.contains(hidden) && !out.stdout.contains(hidden),
+            "{hidden:?} reached the terminal: {:?}",
+            out.stderr
+        );
+    }
+    assert!(out.stderr.contains("\\u{202e}"), "{}", out.stderr);
+}
