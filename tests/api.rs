@@ -528,3 +528,29 @@ fn check_online_exits_7_when_amazon_cannot_be_reached() {
     );
     says(&out.stderr, "could not be checked");
 }
+
+#[test]
+fn an_echoed_token_is_redacted_when_json_escaped_or_cut_short() {
+    let (standin, env) = setup();
+    // The access token the stand-in hands out, every character \u-escaped, and a cut
+    // prefix of it: both read back as the token.
+    let escaped: String = "Atza|standin-1"
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    for status in [200, 400] {
+        standin.queue_spapi(Canned::json(
+            status,
+            &format!(r#"{{"escaped":"{escaped}","cut":"Atza|standin","other":"kept"}}"#),
+        ));
+        let out = env.run(&["api", "p", "/sellers/v1/marketplaceParticipations"]);
+        let answer = out.json();
+        for field in ["escaped", "cut"] {
+            let value = answer[field].as_str().unwrap();
+            assert!(!value.contains("standin"), "{field}: {value}");
+            says(value, "[redacted]");
+        }
+        assert_eq!(answer["other"], "kept");
+        no_secret_in(&out);
+    }
+}
