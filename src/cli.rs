@@ -507,6 +507,10 @@ pub struct ApiArgs {
     /// Personal data elements, for the operations that take them (getOrders, getOrder: buyerInfo, shippingAddress, buyerTaxInformation; getOrderItems: buyerInfo)
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub data_elements: Vec<String>,
+    /// Print the body's control characters as they came, even to a terminal (where
+    /// they are shown escaped otherwise; a pipe always gets the bytes as they came)
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub freshness: Freshness,
 }

@@ -6,9 +6,19 @@
 /// `text` with every control character, bidirectional override, embedding, isolate
 /// or mark, and invisible character written as `\u{..}`.
 pub fn escape_controls(text: &str) -> String {
+    escape_but(text, |_| false)
+}
+
+/// Text of many lines (a server's answer) for a terminal: `escape_controls`, but
+/// line breaks and tabs kept.
+pub fn escape_for_terminal(text: &str) -> String {
+    escape_but(text, |c| c == '\n' || c == '\t')
+}
+
+fn escape_but(text: &str, keep: fn(char) -> bool) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() || is_deceptive(c) {
+            if (c.is_control() || is_deceptive(c)) && !keep(c) {
                 c.escape_unicode().to_string()
             } else {
                 c.to_string()
