@@ -15,7 +15,7 @@ pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> 
         _ => None,
     };
     serve::check_listen(args.listen, tls.is_some())?;
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open(file.clone())?;
     for name in &args.profiles {
         vault.profile(name)?;
     }
@@ -40,7 +40,8 @@ pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> 
         limits: Limits::for_this_process(args.client_timeout),
         network: settings.network()?,
     };
-    serve::run(unlocked, args.profiles, options, stop, |bound| {
+    let reopen = || unlock::open_unattended(file.clone());
+    serve::run(unlocked, reopen, args.profiles, options, stop, |bound| {
         println!(
             "Serving {served} at {scheme}://{bound}/token/PROFILE; stop with Ctrl-C or SIGTERM"
         )

@@ -57,11 +57,21 @@ impl Unlocked {
 
     /// The vault as it is on disk now, opened with the key this one was opened with.
     pub fn reload(&self) -> Result<Vault> {
+        self.reload_selected(Selection::All)
+    }
+
+    /// `reload`, reading only the profiles `names` (with every app): one damaged
+    /// record of another profile does not stop it.
+    pub fn reload_profiles(&self, names: &[&str]) -> Result<Vault> {
+        self.reload_selected(Selection::Only(names))
+    }
+
+    fn reload_selected(&self, selection: Selection) -> Result<Vault> {
         let envelope = read_envelope(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        open_payload(&self.file, &self.key, &envelope, Selection::All)
+        open_payload(&self.file, &self.key, &envelope, selection)
     }
 
     pub fn file(&self) -> &VaultFile {
