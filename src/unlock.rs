@@ -125,6 +125,17 @@ fn open_with_passphrase_envelope(
             {
                 eprintln!("Wrong passphrase, try again.");
             }
+            Err(e @ Error::WrongPassphrase(_)) => {
+                // The header's KDF settings are not authenticated until the key they
+                // give opens the vault: a raised cost looks like a wrong passphrase.
+                let kdf = envelope.kdf;
+                return Err(e.with_hint(format!(
+                    "either the passphrase is wrong, or the KDF settings in the file's header were changed (in force: {} MiB, {} passes, {} lanes); an identity file tells a changed header apart as tampering",
+                    kdf.memory_kib / 1024,
+                    kdf.iterations,
+                    kdf.parallelism
+                )));
+            }
             Err(e) => return Err(e),
             Ok(vault) => return Ok((Unlocked::new(file, key), vault, passphrase)),
         }

@@ -405,3 +405,136 @@ fn bidi_overrides_and_invisible_characters_from_imported_files_are_shown_escaped
     }
     assert!(out.stderr.contains("\\u{202e}"), "{}", out.stderr);
 }
+
+/// The vault with its header's `sha256` recomputed, as anyone can (it has no key).
+fn with_checksum_recomputed(file: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let start = payload_start(file);
+    let header = std::str::from_utf8(&file[..start]).unwrap();
+    let checksum_line = header.rfind("sha256 = \"").unwrap();
+    let table: toml::Table = toml::from_str(header).unwrap();
+    let age = table["payload"]["age_bytes"].as_integer().unwrap() as usize;
+    let mut digest = sha2::Sha256::new();
+    digest.update(&file[..checksum_line]);
+    digest.update(&file[start..start + age]);
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut out = format!("{}sha256 = \"{hex}\"\n", &header[..checksum_line]).into_bytes();
+    out.extend_from_slice(&file[start..]);
+    out
+}
+
+/// The file with `from` replaced by `to` in its header, and its checksum recomputed.
+fn header_changed(file: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let start = payload_start(file);
+    let header = std::str::from_utf8(&file[..start]).unwrap();
+    assert!(header.contains(from), "{header}");
+    let mut out = header.replace(from, to).into_bytes();
+    out.extend_from_slice(&file[start..]);
+    with_checksum_recomputed(&out)
+}
+
+#[test]
+fn one_profile_cannot_be_rolled_back_by_copying_an_older_record() {
+    let (standin, env) = logged_in("p");
+    env.logged_in_profile(&standin, "q", "Atzr|IwEBIA-test-refresh-token-0002");
+    // p's record is written last, at the end of the file; then p logs in again with a
+    // refresh token of the same length.
+    env.run_stdin(&["login", "p", "--refresh-token-stdin"], REFRESH_TOKEN)
+        .ok();
+    let old = env.vault_bytes();
+    let newer = "Atzr|IwEBIA-test-refresh-token-0003";
+    standin.add_refresh_token(CLIENT_ID, newer);
+    env.run_stdin(&["login", "p", "--refresh-token-stdin"], newer)
+        .ok();
+    let mut current = env.vault_bytes();
+    let records_of = |file: &[u8]| payload_start(file) + age_payload(file).len();
+    let (old_records, records) = (records_of(&old), records_of(&current));
+    let old = &old[old_records..];
+    assert_eq!(
+        old.len(),
+        current.len() - records,
+        "the records are the same length"
+    );
+    // Anyone who can write the file copies the older record over the current one:
+    // the records after the first byte the two files' records differ in.
+    let differs = (0..old.len())
+        .find(|&i| old[i] != current[records + i])
+        .unwrap();
+    current[records + differs..].copy_from_slice(&old[differs..]);
+    std::fs::write(&env.vault, &current).unwrap();
+    let out = env.run(&["refresh", "p", "--force"]).expect_code(4);
+    assert!(out.stderr.contains("'p'"), "{}", out.stderr);
+    assert_ne!(standin.seen().last().unwrap().refresh_token, REFRESH_TOKEN);
+    let out = env.run(&["check"]).expect_code(4);
+    assert!(out.stderr.contains("'p'"), "{}{}", out.stdout, out.stderr);
+    // The other profile is untouched and still works.
+    env.run(&["token", "q", "--min-valid", "0s"]).ok();
+}
+
+#[test]
+fn a_header_changed_without_the_key_is_tampering() {
+    let env = Env::new();
+    env.init_fast();
+    env.add_main_app(NASTY_SECRET);
+    let identity = env.path("id.key");
+    let public = env
+        .run(&["identity", "new", identity.to_str().unwrap()])
+        .ok()
+        .stdout;
+    env.run(&["recipients", "add", "id", public.trim()]).ok();
+    let good = env.vault_bytes();
+    let tampered = |name: &str, bytes: Vec<u8>| {
+        std::fs::write(&env.vault, bytes).unwrap();
+        // Where the key does not come from the header, at once.
+        let id = identity.to_str().unwrap();
+        let mut with_identity = env.command(&["--identity", id, "app", "list"]);
+        with_identity.env_remove("SPVAULT_PASSPHRASE");
+        let out = with_identity.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{name}: {stderr}");
+        assert!(stderr.contains("tampering"), "{name}: {stderr}");
+    };
+    // Bytes appended to the records, with the lengths and the checksum made to fit.
+    let mut appended = good.clone();
+    appended.extend_from_slice(b"more");
+    let header = String::from_utf8_lossy(&good[..payload_start(&good)]).into_owned();
+    let len = header
+        .lines()
+        .find_map(|l| l.strip_prefix("records_bytes = "))
+        .unwrap()
+        .to_owned();
+    let longer = (len.parse::<u64>().unwrap() + 4).to_string();
+    tampered(
+        "appended",
+        header_changed(
+            &appended,
+            &format!("records_bytes = {len}\n"),
+            &format!("records_bytes = {longer}\n"),
+        ),
+    );
+    // The KDF's cost raised, and the salt changed.
+    let raised = header_changed(&good, "memory_kib = 8192\n", "memory_kib = 16384\n");
+    tampered("kdf", raised.clone());
+    let salt = header
+        .lines()
+        .find_map(|l| l.strip_prefix("salt = "))
+        .unwrap()
+        .to_owned();
+    let other_salt = format!("\"{}\"", "0".repeat(salt.len() - 2));
+    tampered("salt", header_changed(&good, &salt, &other_salt));
+    // Where the key comes from the passphrase, both causes are named, with the
+    // settings in force.
+    std::fs::write(&env.vault, &raised).unwrap();
+    let out = env.run(&["app", "list"]).expect_code(3);
+    assert!(
+        out.stderr.contains("wrong passphrase")
+            && out.stderr.contains("KDF settings")
+            && out.stderr.contains("16 MiB"),
+        "{}",
+        out.stderr
+    );
+}

@@ -51,7 +51,7 @@ impl Unlocked {
             return Err(Error::VaultExists(self.file.path().to_path_buf()));
         }
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, None, &lock, kdf, &salt, version)?;
+        self.write(&mut vault, None, None, &lock, kdf, &salt, version)?;
         Ok(vault)
     }
 
@@ -111,6 +111,10 @@ impl Unlocked {
                 return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
             }
             let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
+            if envelope.version < format::VERSION {
+                // Upgraded whole, once: every record gets its digest in the index.
+                selection = Selection::All;
+            }
             let (mut vault, kept) = opened.select(&self.file, selection)?;
             let recipients_before = vault.recipients.clone();
             let result = change(&mut vault)?;
@@ -124,6 +128,7 @@ impl Unlocked {
             match self.write(
                 &mut vault,
                 kept,
+                opened.lineage(),
                 &lock,
                 envelope.kdf,
                 &envelope.salt,
@@ -157,11 +162,20 @@ impl Unlocked {
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        let mut vault = open_payload(&self.file, &self.key, &envelope, Selection::All)?;
+        let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
+        let mut vault = opened.model(&self.file, Selection::All)?;
         change(&mut vault)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, None, &lock, kdf, &salt, version)
+        self.write(
+            &mut vault,
+            None,
+            opened.lineage(),
+            &lock,
+            kdf,
+            &salt,
+            version,
+        )
     }
 
     pub fn key(&self) -> &VaultKey {
@@ -192,19 +206,23 @@ impl Unlocked {
         Ok(recipients)
     }
 
-    /// Writes `vault` in format 3, with `kept` records (of profiles it does not
-    /// hold) copied as they are.
+    /// Writes `vault` in format 4, with `kept` records (of profiles it does not
+    /// hold) copied as they are; without them, under a new profile key that continues
+    /// `lineage`.
+    #[allow(clippy::too_many_arguments)]
     fn write(
         &self,
         vault: &mut Vault,
         kept: Option<Kept>,
+        lineage: Option<&records::Lineage>,
         lock: &store::WriteLock,
         kdf: KdfParams,
         salt: &str,
         version: store::Version,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
-        let (sealed, previous) = payload::seal(vault, kept)?;
+        let terms = payload::HeaderTerms { kdf, salt };
+        let (sealed, previous) = payload::seal(vault, kept, lineage, terms)?;
         let payload = VaultKey::seal(&sealed.root, &recipients)
             .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
         let header = Envelope::header(kdf, salt, &payload, sealed.layout.len());
