@@ -33,6 +33,13 @@ pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
     open_selected(file, Some(name))
 }
 
+/// Opens the vault as `open` does, reading no profile's record (apps and recipients
+/// only): for dropping a profile whose record is damaged.
+pub fn open_without_profiles(file: VaultFile) -> Result<Unlocked> {
+    // No profile has the empty name (`model::validate_name` refuses it).
+    open_selected(file, Some("")).map(|(unlocked, _)| unlocked)
+}
+
 fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
     let only_names = only.map(|name| [name]);
     let selection = match &only_names {

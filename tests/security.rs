@@ -538,3 +538,36 @@ fn a_header_changed_without_the_key_is_tampering() {
         out.stderr
     );
 }
+
+#[test]
+fn one_damaged_record_stays_out_of_the_backup_and_can_be_removed_unread() {
+    let (standin, env) = logged_in("p");
+    env.logged_in_profile(&standin, "q", "Atzr|IwEBIA-test-refresh-token-0002");
+    // q's record is the last one written: one flipped byte at the end damages it.
+    env.run(&["edit-profile", "q", "--marketplace", "FR"]).ok();
+    let mut bytes = env.vault_bytes();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&env.vault, bytes).unwrap();
+    env.run(&["token", "q", "--min-valid", "0s"]).expect_code(4);
+    // Writes about the other profile copy the damaged record forward, but the backup
+    // stays a vault whose records all open.
+    env.run(&["edit-profile", "p", "--marketplace", "FR"]).ok();
+    env.run(&["edit-profile", "p", "--marketplace", "DE"]).ok();
+    let backup = format!("{}.bak", env.vault.display());
+    env.run(&["--vault", &backup, "check"]).ok();
+    // Commands about the other profile keep working, rename included.
+    env.run(&["rename", "p", "p2"]).ok();
+    env.run(&["token", "p2", "--min-valid", "0s"]).ok();
+    // The damaged profile is dropped without being read.
+    let out = env.run(&["remove", "q", "--yes"]).ok();
+    assert!(out.stdout.contains("damaged"), "{}", out.stdout);
+    env.run(&["check"]).ok();
+    let names: Vec<_> = env
+        .profiles_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["profile"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["p2"]);
+}

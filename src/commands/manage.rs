@@ -1,12 +1,15 @@
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
-    let (unlocked, vault) = unlock::open_profile(file, name)?;
+    let (unlocked, vault) = match unlock::open_profile(file.clone(), name) {
+        Err(Error::Damaged { .. }) => return remove_damaged(file, name, yes),
+        opened => opened?,
+    };
     let profile = vault.profile(name)?;
     if !yes && super::prompt::interactive() {
         let what = if profile.refresh_token.is_some() {
@@ -30,9 +33,34 @@ pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
     Ok(())
 }
 
+/// `remove` of a profile whose record does not open: dropped without reading it, the
+/// other records kept as they are. A vault whose root does not open fails here too.
+fn remove_damaged(file: VaultFile, name: &str, yes: bool) -> Result<()> {
+    let unlocked = unlock::open_without_profiles(file)?;
+    if !yes && super::prompt::interactive() {
+        let confirmed = dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "The record of profile '{name}' is damaged. Remove it unread?"
+            ))
+            .default(false)
+            .wait_for_newline(true)
+            .interact()
+            .map_err(super::prompt::terminal_error)?;
+        if !confirmed {
+            println!("Kept profile '{name}'");
+            return Ok(());
+        }
+    }
+    unlocked.remove_profile_unread(name)?;
+    println!("Removed profile '{name}', whose record was damaged, without reading it");
+    Ok(())
+}
+
 pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     crate::vault::model::validate_name("profile", new)?;
-    let (unlocked, vault) = unlock::open(file)?;
+    // Only that profile: reading all of them cost a rename of one in a vault of
+    // 10,000 what a whole-vault read does, and one damaged record stopped it.
+    let (unlocked, vault) = unlock::open_profile(file, old)?;
     vault.profile(old)?;
     unlocked.update_profiles(&[old, new], |vault| vault.rename_profile(old, new))?;
     println!("Renamed profile '{old}' to '{new}'");

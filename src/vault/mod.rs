@@ -26,6 +26,14 @@ use store::{Part, Stored};
 /// won OpenBao's check-and-set.
 const WRITE_ATTEMPTS: usize = 8;
 
+/// What a write reads before applying its change: the selected profiles, or every
+/// profile's record but one, to be dropped unread.
+#[derive(Clone, Copy)]
+enum Reading<'a> {
+    Selected(Selection<'a>),
+    AllBut(&'a str),
+}
+
 /// An opened vault: where it is and the key that opens it.
 #[derive(Debug)]
 pub struct Unlocked {
@@ -82,7 +90,17 @@ impl Unlocked {
     /// saves the result; another process's changes made since this one opened the
     /// vault are kept. Returns the change's result.
     pub fn update<T>(&self, change: impl FnMut(&mut Vault) -> Result<T>) -> Result<T> {
-        self.update_selected(Selection::All, change)
+        self.update_selected(Reading::Selected(Selection::All), change)
+    }
+
+    /// Removes profile `name` without reading its record (which may be damaged): the
+    /// other records are written back as they are.
+    pub fn remove_profile_unread(&self, name: &str) -> Result<()> {
+        self.update_selected(Reading::AllBut(name), |vault| {
+            // Formats 1 and 2 are read whole, the profile with them.
+            vault.profiles.remove(name);
+            Ok(())
+        })
     }
 
     /// `update` for a change to the profiles `names` (and apps) only: `change` sees
@@ -94,12 +112,12 @@ impl Unlocked {
         names: &[&str],
         change: impl FnMut(&mut Vault) -> Result<T>,
     ) -> Result<T> {
-        self.update_selected(Selection::Only(names), change)
+        self.update_selected(Reading::Selected(Selection::Only(names)), change)
     }
 
     fn update_selected<T>(
         &self,
-        mut selection: Selection,
+        mut reading: Reading,
         mut change: impl FnMut(&mut Vault) -> Result<T>,
     ) -> Result<T> {
         // A file is locked, so one pass does; OpenBao's check-and-set may find that
@@ -113,15 +131,18 @@ impl Unlocked {
             let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
             if envelope.version < format::VERSION {
                 // Upgraded whole, once: every record gets its digest in the index.
-                selection = Selection::All;
+                reading = Reading::Selected(Selection::All);
             }
-            let (mut vault, kept) = opened.select(&self.file, selection)?;
+            let (mut vault, kept) = match reading {
+                Reading::Selected(selection) => opened.select(&self.file, selection)?,
+                Reading::AllBut(name) => opened.select_all_but(&self.file, name)?,
+            };
             let recipients_before = vault.recipients.clone();
             let result = change(&mut vault)?;
             if kept.is_some() && vault.recipients != recipients_before {
                 // Other recipients need a profile key nobody removed holds: every
                 // profile is sealed anew, so read them all and apply the change again.
-                selection = Selection::All;
+                reading = Reading::Selected(Selection::All);
                 continue;
             }
             // The header stays as found: a recipient writing must not undo a passwd.
@@ -221,6 +242,12 @@ impl Unlocked {
         version: store::Version,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
+        // The version replaced becomes the backup, unless a record copied forward is
+        // not the one its index names: then the backup, from before, is kept.
+        let backup = match &kept {
+            Some(kept) if !kept.all_indexed(&self.file)? => store::Backup::KeepPrevious,
+            _ => store::Backup::Replace,
+        };
         let terms = payload::HeaderTerms { kdf, salt };
         let (sealed, previous) = payload::seal(vault, kept, lineage, terms)?;
         let payload = VaultKey::seal(&sealed.root, &recipients)
@@ -228,8 +255,13 @@ impl Unlocked {
         let header = Envelope::header(kdf, salt, &payload, sealed.layout.len());
         let mut parts = vec![Part::New(&header), Part::New(&payload)];
         parts.extend(sealed.record_parts(previous));
-        self.file
-            .replace_parts(&parts, previous.map(Envelope::stored), lock, version)
+        self.file.replace_parts(
+            &parts,
+            previous.map(Envelope::stored),
+            lock,
+            version,
+            backup,
+        )
     }
 }
 

@@ -59,6 +59,28 @@ pub struct Kept<'o> {
     records: Vec<(&'o str, RecordRef)>,
 }
 
+impl Kept<'_> {
+    /// Whether every record to be copied is the one its index entry names (format 4:
+    /// by its digest, without decrypting it); records of format 3 have none to check.
+    pub fn all_indexed(&self, file: &VaultFile) -> Result<bool> {
+        let section_len = self.envelope.records_len();
+        let whole = self
+            .envelope
+            .read_records(0..section_len)
+            .map_err(|e| Error::Unreadable {
+                path: file.path().to_path_buf(),
+                source: e,
+            })?;
+        Ok(self.records.iter().all(|(name, at)| {
+            let indexed = |digest: &super::records::RecordDigest| {
+                at.range(name, section_len)
+                    .is_ok_and(|r| digest.matches(&whole[r.start as usize..r.end as usize]))
+            };
+            at.sha256.as_ref().is_none_or(indexed)
+        }))
+    }
+}
+
 /// A profile's name and its decrypted record.
 type OpenedRecord<'a> = (&'a str, Zeroizing<Vec<u8>>);
 
@@ -140,6 +162,37 @@ impl<'e> Opened<'e> {
                 let vault = self.model(file, selection)?;
                 let selected = selection.matcher();
                 let records = placed(root, |name| !selected(name));
+                let kept = Kept {
+                    key,
+                    envelope,
+                    records,
+                };
+                Ok((vault, Some(kept)))
+            }
+        }
+    }
+
+    /// The model without profiles, and (format 3 and 4) every profile's record but
+    /// `dropped`'s to write back untouched, `dropped`'s unread: for removing a profile
+    /// whose record does not open. Formats 1 and 2 are read whole. `NoSuchProfile`
+    /// when there is no `dropped`.
+    pub fn select_all_but(
+        &self,
+        file: &VaultFile,
+        dropped: &str,
+    ) -> Result<(Vault, Option<Kept<'_>>)> {
+        match self {
+            Opened::Whole { .. } => Ok((self.model(file, Selection::All)?, None)),
+            Opened::Sealed {
+                root,
+                key,
+                envelope,
+            } => {
+                if !root.vault.profiles.contains_key(dropped) {
+                    return Err(Error::NoSuchProfile(dropped.to_owned()));
+                }
+                let vault = with_profiles(&root.vault, BTreeMap::new());
+                let records = placed(root, |name| name != dropped);
                 let kept = Kept {
                     key,
                     envelope,
