@@ -562,6 +562,7 @@ fn one_damaged_record_stays_out_of_the_backup_and_can_be_removed_unread() {
     let out = env.run(&["remove", "q", "--yes"]).ok();
     assert!(out.stdout.contains("damaged"), "{}", out.stdout);
     env.run(&["check"]).ok();
+    env.run(&["--vault", &backup, "check"]).ok();
     let names: Vec<_> = env
         .profiles_json()
         .as_array()

@@ -59,7 +59,8 @@ impl Unlocked {
             return Err(Error::VaultExists(self.file.path().to_path_buf()));
         }
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, None, None, &lock, kdf, &salt, version)?;
+        let backup = store::Backup::Replace;
+        self.write(&mut vault, (None, None), &lock, kdf, &salt, version, backup)?;
         Ok(vault)
     }
 
@@ -145,15 +146,23 @@ impl Unlocked {
                 reading = Reading::Selected(Selection::All);
                 continue;
             }
+            // The version replaced becomes the backup, unless it holds a damaged
+            // record (one copied forward that is not the one its index names, or the
+            // one dropped unread): then the backup from before it stays.
+            let backup = match (reading, &kept) {
+                (Reading::AllBut(_), _) => store::Backup::KeepPrevious,
+                (_, Some(kept)) if !kept.all_indexed(&self.file)? => store::Backup::KeepPrevious,
+                _ => store::Backup::Replace,
+            };
             // The header stays as found: a recipient writing must not undo a passwd.
             match self.write(
                 &mut vault,
-                kept,
-                opened.lineage(),
+                (kept, opened.lineage()),
                 &lock,
                 envelope.kdf,
                 &envelope.salt,
                 version,
+                backup,
             ) {
                 Err(Error::WriteConflict) => continue,
                 Err(e) => return Err(e),
@@ -188,15 +197,9 @@ impl Unlocked {
         change(&mut vault)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(
-            &mut vault,
-            None,
-            opened.lineage(),
-            &lock,
-            kdf,
-            &salt,
-            version,
-        )
+        let backup = store::Backup::Replace;
+        let fresh = (None, opened.lineage());
+        self.write(&mut vault, fresh, &lock, kdf, &salt, version, backup)
     }
 
     pub fn key(&self) -> &VaultKey {
@@ -229,25 +232,19 @@ impl Unlocked {
 
     /// Writes `vault` in format 4, with `kept` records (of profiles it does not
     /// hold) copied as they are; without them, under a new profile key that continues
-    /// `lineage`.
+    /// `lineage`. `backup`: whether the version replaced becomes the backup.
     #[allow(clippy::too_many_arguments)]
     fn write(
         &self,
         vault: &mut Vault,
-        kept: Option<Kept>,
-        lineage: Option<&records::Lineage>,
+        (kept, lineage): (Option<Kept>, Option<&records::Lineage>),
         lock: &store::WriteLock,
         kdf: KdfParams,
         salt: &str,
         version: store::Version,
+        backup: store::Backup,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
-        // The version replaced becomes the backup, unless a record copied forward is
-        // not the one its index names: then the backup, from before, is kept.
-        let backup = match &kept {
-            Some(kept) if !kept.all_indexed(&self.file)? => store::Backup::KeepPrevious,
-            _ => store::Backup::Replace,
-        };
         let terms = payload::HeaderTerms { kdf, salt };
         let (sealed, previous) = payload::seal(vault, kept, lineage, terms)?;
         let payload = VaultKey::seal(&sealed.root, &recipients)

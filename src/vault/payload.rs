@@ -7,13 +7,12 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
-use super::crypto::KdfParams;
-use super::crypto::{CryptoError, VaultKey};
+use super::crypto::{CryptoError, KdfParams, VaultKey};
 use super::file::VaultFile;
 use super::format::{Envelope, ModelEncoding};
 use super::model::{self, Vault, VaultOf};
 use super::records::{
-    HeaderFacts, Lineage, ProfileKey, RecordError, RecordRef, RecordsLayout, Root,
+    HeaderFacts, Lineage, ProfileKey, RecordDigest, RecordError, RecordRef, RecordsLayout, Root,
 };
 use super::store::Part;
 use crate::error::{Error, Result};
@@ -72,7 +71,7 @@ impl Kept<'_> {
                 source: e,
             })?;
         Ok(self.records.iter().all(|(name, at)| {
-            let indexed = |digest: &super::records::RecordDigest| {
+            let indexed = |digest: &RecordDigest| {
                 at.range(name, section_len)
                     .is_ok_and(|r| digest.matches(&whole[r.start as usize..r.end as usize]))
             };
