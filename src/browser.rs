@@ -1,5 +1,5 @@
 //! Opening an address in the user's browser: `$BROWSER ARG` when set (a `%s` in it
-//! is replaced by the argument), else the platform's opener.
+//! is replaced by the argument), else the platform's opener (`xdg-open`, `open`).
 //!
 //! An address that carries a secret (the consent page's `state`) never becomes a
 //! process argument, which every user can read in /proc/PID/cmdline: the browser is
@@ -64,25 +64,41 @@ fn forwarding_page(url: &str) -> String {
 }
 
 /// Opens `target` (a page's `file://` address); false when no browser could be started.
+/// The browser (often a long-lived process) never inherits the variables that open
+/// the vault.
 fn open(target: &str, browser: &Browser) -> bool {
-    match browser {
-        Browser::Off => false,
+    let mut command = match browser {
+        Browser::Off => return false,
         Browser::Command(browser) => {
             let command = if browser.contains("%s") {
                 browser.replace("%s", "\"$1\"")
             } else {
                 format!("{browser} \"$1\"")
             };
-            Command::new("sh")
-                .args(["-c", &command, "sh", target])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn()
-                .is_ok()
+            let mut sh = Command::new("sh");
+            sh.args(["-c", &command, "sh", target]);
+            sh
         }
-        Browser::Desktop => webbrowser::open(target).is_ok(),
-    }
+        Browser::Desktop => {
+            let mut opener = Command::new(DESKTOP_OPENER);
+            opener.arg(target);
+            opener
+        }
+    };
+    crate::settings::withhold_unlocking_vars(&mut command, &[]);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .is_ok()
 }
+
+/// The desktop's own opener of addresses.
+const DESKTOP_OPENER: &str = if cfg!(target_os = "macos") {
+    "open"
+} else {
+    "xdg-open"
+};
 
 #[cfg(test)]
 mod tests {

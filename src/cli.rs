@@ -568,6 +568,10 @@ pub struct ApiArgs {
     /// Personal data elements, for the operations that take them (getOrders, getOrder: buyerInfo, shippingAddress, buyerTaxInformation; getOrderItems: buyerInfo)
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub data_elements: Vec<String>,
+    /// Print the body's control characters as they came, even to a terminal (where
+    /// they are shown escaped otherwise; a pipe always gets the bytes as they came)
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub freshness: Freshness,
 }
@@ -808,6 +812,11 @@ pub struct ExecArgs {
     pub variables: VariableArgs,
     #[command(flatten)]
     pub freshness: Freshness,
+    /// Hand the command this variable although it opens the vault or its store
+    /// (SPVAULT_PASSPHRASE*, SPVAULT_NEW_PASSPHRASE, SPVAULT_IDENTITY_FILE,
+    /// SPVAULT_BAO_TOKEN_FILE, BAO_TOKEN, VAULT_TOKEN are withheld otherwise); repeatable
+    #[arg(long, value_name = "NAME")]
+    pub keep_env: Vec<String>,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

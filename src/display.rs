@@ -1,18 +1,47 @@
 //! How values are shown: text that came from a file or a server, made safe for a
 //! terminal (control characters, which can set the window title, clear the screen or
-//! rewrite earlier output, are shown escaped), and times in one format everywhere.
+//! rewrite earlier output, and the characters that make a terminal show other text
+//! than is there, are shown escaped), and times in one format everywhere.
 
-/// `text` with every control character written as `\u{..}`.
+/// `text` with every control character, bidirectional override, embedding, isolate
+/// or mark, and invisible character written as `\u{..}`.
 pub fn escape_controls(text: &str) -> String {
+    escape_but(text, |_| false)
+}
+
+/// Text of many lines (a server's answer) for a terminal: `escape_controls`, but
+/// line breaks and tabs kept.
+pub fn escape_for_terminal(text: &str) -> String {
+    escape_but(text, |c| c == '\n' || c == '\t')
+}
+
+fn escape_but(text: &str, keep: fn(char) -> bool) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if (c.is_control() || is_deceptive(c)) && !keep(c) {
                 c.escape_unicode().to_string()
             } else {
                 c.to_string()
             }
         })
         .collect()
+}
+
+/// Whether `c` changes how the text around it is shown without being seen itself:
+/// the bidirectional controls (embeddings and overrides U+202A–U+202E, isolates
+/// U+2066–U+2069, the marks U+200E, U+200F and U+061C), the zero-width characters
+/// (U+200B–U+200D, U+2060–U+2064, U+FEFF) and the line and paragraph separators
+/// (U+2028, U+2029).
+fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// A time as every command prints it: RFC 3339 in UTC, in whole seconds
@@ -78,6 +107,15 @@ mod tests {
             time_left_text(later(-2 * 3_600), now),
             "EXPIRED 2 hours ago"
         );
+    }
+
+    #[test]
+    fn bidi_controls_and_invisible_characters_are_escaped() {
+        assert_eq!(
+            escape_controls("a\u{202e}b\u{2066}c\u{200b}d\u{feff}é"),
+            "a\\u{202e}b\\u{2066}c\\u{200b}d\\u{feff}é"
+        );
+        assert_eq!(escape_controls("Müller GmbH ✓"), "Müller GmbH ✓");
     }
 
     #[test]

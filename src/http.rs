@@ -315,7 +315,8 @@ pub fn sanitize(text: &str, sent_secrets: &[&str]) -> String {
     }
     let mut clean: String = printable(&raw).chars().take(200).collect();
     for secret in sent_secrets {
-        clean = redact_fragments(&clean, &printable(secret));
+        let redacted = redact_fragments(clean.as_bytes(), printable(secret).as_bytes());
+        clean = String::from_utf8(redacted).expect("printable ASCII and [redacted]");
     }
     clean
 }
@@ -356,27 +357,35 @@ impl<'a> SecretPieces<'a> {
 }
 
 /// Replaces every run of `text` that matches a piece of `secret` at least `FRAGMENT`
-/// characters long (both printable ASCII).
-fn redact_fragments(text: &str, secret: &str) -> String {
-    let (text_bytes, secret_bytes) = (text.as_bytes(), secret.as_bytes());
-    let mut out = String::with_capacity(text.len());
+/// bytes long (a prefix a server cut it to, say) by `[redacted]`. Linear in `text`:
+/// a run is looked for only where `FRAGMENT` bytes of the secret start.
+pub fn redact_fragments(text: &[u8], secret: &[u8]) -> Vec<u8> {
+    let mut starts: std::collections::HashMap<&[u8], Vec<usize>> = Default::default();
+    for (at, piece) in secret.windows(FRAGMENT).enumerate() {
+        starts.entry(piece).or_default().push(at);
+    }
+    let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
-    while i < text_bytes.len() {
-        let longest = (0..secret_bytes.len())
-            .map(|j| {
-                text_bytes[i..]
+    while i < text.len() {
+        let longest = text
+            .get(i..i + FRAGMENT)
+            .and_then(|piece| starts.get(piece))
+            .into_iter()
+            .flatten()
+            .map(|&at| {
+                text[i..]
                     .iter()
-                    .zip(&secret_bytes[j..])
+                    .zip(&secret[at..])
                     .take_while(|(a, b)| a == b)
                     .count()
             })
             .max()
             .unwrap_or(0);
         if longest >= FRAGMENT {
-            out.push_str("[redacted]");
+            out.extend_from_slice(b"[redacted]");
             i += longest;
         } else {
-            out.push(char::from(text_bytes[i]));
+            out.push(text[i]);
             i += 1;
         }
     }

@@ -27,17 +27,33 @@ pub const CONSENT_BASE_URL_VAR: &str = "SPVAULT_CONSENT_BASE_URL";
 pub const SPAPI_URL_VAR: &str = "SPVAULT_SPAPI_URL";
 pub const SPAPI_SANDBOX_URL_VAR: &str = "SPVAULT_SPAPI_SANDBOX_URL";
 pub const BAO_TOKEN_FILE_VAR: &str = "SPVAULT_BAO_TOKEN_FILE";
-/// The variables that open the vault itself (or its store): never passed to a
-/// program spvault starts for a profile.
-pub const VAULT_KEY_VARS: [&str; 7] = [
-    PASSPHRASE_VAR,
-    PASSPHRASE_FILE_VAR,
-    PASSPHRASE_COMMAND_VAR,
-    NEW_PASSPHRASE_VAR,
-    IDENTITY_FILE_VAR,
-    "BAO_TOKEN",
-    "VAULT_TOKEN",
-];
+/// OpenBao's own token variables (and HashiCorp Vault's, which OpenBao also reads).
+pub const BAO_TOKEN_VARS: [&str; 2] = ["BAO_TOKEN", "VAULT_TOKEN"];
+
+/// The variables that open the vault or its store. spvault never hands them to a
+/// program it starts (`exec`'s command, the browser of `login`): with them, that
+/// program could read every profile, not just the one it was given.
+const UNLOCKING_VARS: [&str; 3] = [NEW_PASSPHRASE_VAR, IDENTITY_FILE_VAR, BAO_TOKEN_FILE_VAR];
+
+/// Whether `name` is one of the variables that open the vault or its store:
+/// `SPVAULT_PASSPHRASE*` (the passphrase, its file and its command), the new
+/// passphrase, the identity file, and the OpenBao tokens.
+fn is_unlocking_var(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with(PASSPHRASE_VAR)
+        || UNLOCKING_VARS.contains(&name.as_ref())
+        || BAO_TOKEN_VARS.contains(&name.as_ref())
+}
+
+/// Takes the unlocking variables of this process out of `command`'s environment,
+/// except those named in `keep`.
+pub fn withhold_unlocking_vars(command: &mut std::process::Command, keep: &[String]) {
+    for (name, _) in std::env::vars_os() {
+        if is_unlocking_var(&name) && !keep.iter().any(|kept| name == kept.as_str()) {
+            command.env_remove(&name);
+        }
+    }
+}
 
 /// The global flags, as given; the rest is read from the environment on demand.
 #[derive(Debug, Clone, Default)]
@@ -173,7 +189,7 @@ impl Settings {
     /// The OpenBao token: `BAO_TOKEN`, `VAULT_TOKEN`, the file in
     /// `SPVAULT_BAO_TOKEN_FILE`, or `~/.vault-token` (where `bao login` leaves it).
     pub fn bao_token(&self) -> Result<Secret> {
-        for name in ["BAO_TOKEN", "VAULT_TOKEN"] {
+        for name in BAO_TOKEN_VARS {
             if let Some(value) = var(name).filter(|v| !v.trim().is_empty()) {
                 return Ok(Secret::from(value.trim()));
             }

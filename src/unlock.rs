@@ -2,7 +2,7 @@
 //! identity file (`--identity`), else the unlock agent (which may also hold the
 //! decrypted vault, so that a command about one profile reads no file), else the
 //! passphrase from its sources (file, command, variable, terminal). `unlock`,
-//! `passwd` and `recipients remove` must prove the passphrase and use it alone. The
+//! `passwd` and `recipients add`/`remove` must prove the passphrase and use it alone. The
 //! vault layer below only takes the key. Warnings are printed here, because they
 //! must come before the passphrase prompt they explain.
 
@@ -31,6 +31,13 @@ pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
 /// which reads the whole vault.
 pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
     open_selected(file, Some(name))
+}
+
+/// Opens the vault as `open` does, reading no profile's record (apps and recipients
+/// only): for dropping a profile whose record is damaged.
+pub fn open_without_profiles(file: VaultFile) -> Result<Unlocked> {
+    // No profile has the empty name (`model::validate_name` refuses it).
+    open_selected(file, Some("")).map(|(unlocked, _)| unlocked)
 }
 
 fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
@@ -76,6 +83,20 @@ fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault
         .map(|(unlocked, vault, _)| (unlocked, vault))
 }
 
+/// The vault's current key from the identity file or the unlock agent, never asking
+/// for a passphrase: for a server that finds the key changed under it.
+pub fn open_unattended(file: VaultFile) -> Result<Unlocked> {
+    let envelope = read_envelope(&file)?;
+    let key = match file.identity() {
+        Some(identity) => identity_key(identity, &envelope)?,
+        None => agent_key(&file, &envelope, false)
+            .ok_or_else(|| Error::PassphraseChanged(file.path().to_path_buf()))?,
+    };
+    // Proves the key opens the vault (the records are not read).
+    Opened::decrypt(&file, &key, &envelope)?;
+    Ok(Unlocked::new(file, key))
+}
+
 /// Reads the vault with the agent's key without counting as use, for `vault
 /// status`; `None` when the agent holds no key for it.
 pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
@@ -87,7 +108,7 @@ pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
 }
 
 /// Opens an existing vault with the passphrase only, never the agent or an
-/// identity file (`unlock`, `passwd` and `recipients remove` must prove the
+/// identity file (`unlock`, `passwd` and `recipients add`/`remove` must prove the
 /// passphrase); also returns the passphrase, for re-keying.
 pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
     let envelope = read_envelope(&file)?;
@@ -112,14 +133,28 @@ fn open_with_passphrase_envelope(
                 eprintln!("Wrong passphrase, try again.");
             }
             Err(Error::WrongPassphrase(path)) => {
-                return Err(Error::WrongPassphraseFrom {
+                let wrong = Error::WrongPassphraseFrom {
                     path,
                     from: origin.describe(file.passphrase_sources()),
                     variable: match origin {
                         Origin::Variable(name) => Some(name),
                         Origin::Terminal => None,
                     },
-                });
+                };
+                // The header's KDF settings are not authenticated until the key they
+                // give opens the vault: a raised cost looks like a wrong passphrase.
+                let kdf = envelope.kdf;
+                let changed = format!(
+                    "if the passphrase is right, the KDF settings in the file's header were changed (in force: {} MiB, {} passes, {} lanes); an identity file tells a changed header apart as tampering",
+                    kdf.memory_kib / 1024,
+                    kdf.iterations,
+                    kdf.parallelism
+                );
+                let hint = match wrong.hint() {
+                    Some(fix) => format!("{fix}; {changed}"),
+                    None => changed,
+                };
+                return Err(wrong.with_hint(hint));
             }
             Err(e) => return Err(e),
             Ok(vault) => return Ok((Unlocked::new(file, key), vault, passphrase)),

@@ -516,3 +516,66 @@ fn check_online_exits_7_when_amazon_cannot_be_reached() {
     );
     says(&out.stderr, "could not be checked");
 }
+
+#[test]
+fn an_echoed_token_is_redacted_when_json_escaped_or_cut_short() {
+    let (standin, env) = setup();
+    // The access token the stand-in hands out, every character \u-escaped, and a cut
+    // prefix of it: both read back as the token.
+    let escaped: String = "Atza|standin-1"
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    for status in [200, 400] {
+        standin.queue_spapi(Canned::json(
+            status,
+            &format!(r#"{{"escaped":"{escaped}","cut":"Atza|standin","other":"kept"}}"#),
+        ));
+        let out = env.run(&["api", "p", "/sellers/v1/marketplaceParticipations"]);
+        let answer = out.json();
+        for field in ["escaped", "cut"] {
+            let value = answer[field].as_str().unwrap();
+            assert!(!value.contains("standin"), "{field}: {value}");
+            says(value, "[redacted]");
+        }
+        assert_eq!(answer["other"], "kept");
+        no_secret_in(&out);
+    }
+}
+
+#[test]
+fn bodies_reach_a_terminal_with_control_characters_escaped_and_a_pipe_as_they_came() {
+    if !have("script") {
+        return;
+    }
+    let (standin, env) = setup();
+    let title = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let hostile = format!("{{\"a\":\"{title}\"}}\n");
+    let escaped_title = r#"{"a":"\u001b]0;pwned\u0007\u001b[2J"}"#;
+    let path = "/sellers/v1/marketplaceParticipations";
+    let on_terminal = |args: &[&str]| {
+        let (code, screen) = Terminal::start(&env, args).finish();
+        assert_eq!(code, 0, "{screen}");
+        screen
+    };
+    // The body as it came, and --jq's value decoded from JSON escapes.
+    for (body, jq) in [(hostile.as_str(), None), (escaped_title, Some(".a"))] {
+        let mut args = vec!["api", "p", path];
+        args.extend(jq.map(|jq| ["--jq", jq]).into_iter().flatten());
+        standin.queue_spapi(Canned::json(200, body));
+        let screen = on_terminal(&args);
+        assert!(
+            !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+            "{screen:?}"
+        );
+        says(&screen, "\\u{1b}]0;pwned\\u{7}\\u{1b}[2J");
+        // --raw: as it came, on purpose.
+        standin.queue_spapi(Canned::json(200, body));
+        args.push("--raw");
+        says(&on_terminal(&args), title);
+        // A pipe gets the bytes as they came.
+        args.pop();
+        standin.queue_spapi(Canned::json(200, body));
+        says(&env.run(&args).ok().stdout, title);
+    }
+}

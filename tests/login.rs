@@ -510,3 +510,46 @@ fn other_local_processes_can_neither_take_the_state_nor_end_the_login() {
     assert!(args.starts_with("file://"), "{args}");
     assert!(!args.contains(&state), "the state was in argv: {args}");
 }
+
+#[test]
+fn the_browser_never_gets_the_keys_to_the_vault() {
+    if !have("curl") {
+        return;
+    }
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/spvault/callback");
+    let (standin, mut env) = setup(Some(&redirect), true);
+    let seen = env.path("browser-env");
+    env.set(
+        "BROWSER",
+        &browser(
+            &env,
+            &format!(
+                "env > '{}'; curl -sSL -o /dev/null \"$url\"",
+                seen.display()
+            ),
+        ),
+    );
+    env.set("BAO_TOKEN", "s.bao-token-0001");
+    env.set("VAULT_TOKEN", "s.vault-token-0001");
+    env.set("SPVAULT_NEW_PASSPHRASE", "the next one");
+    standin.on_consent(approve(REFRESH_TOKEN));
+    env.run(&["login", "p"]).ok();
+    let seen = std::fs::read_to_string(seen).unwrap();
+    assert!(seen.contains("PATH="), "{seen}");
+    for name in [
+        "SPVAULT_PASSPHRASE",
+        "SPVAULT_NEW_PASSPHRASE",
+        "BAO_TOKEN",
+        "VAULT_TOKEN",
+    ] {
+        assert!(
+            !seen.contains(&format!("{name}=")),
+            "{name} reached the browser"
+        );
+    }
+    assert!(
+        !seen.contains(PASSPHRASE),
+        "the passphrase reached the browser"
+    );
+}

@@ -298,3 +298,274 @@ fn a_passphrase_file_others_can_read_is_warned_about() {
         );
     }
 }
+
+#[test]
+fn exec_children_never_get_the_keys_to_the_vault() {
+    let (_standin, mut env) = logged_in("p");
+    let file = env.path("passphrase");
+    std::fs::write(&file, PASSPHRASE).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    // Everything that opens the vault or its store, set as a user would (an empty
+    // identity file is no identity file, so the passphrase still opens the vault).
+    let unlocking = [
+        ("SPVAULT_PASSPHRASE", PASSPHRASE),
+        ("SPVAULT_PASSPHRASE_FILE", file.to_str().unwrap()),
+        ("SPVAULT_NEW_PASSPHRASE", "the next one"),
+        ("SPVAULT_IDENTITY_FILE", ""),
+        ("BAO_TOKEN", "s.bao-token-0001"),
+        ("VAULT_TOKEN", "s.vault-token-0001"),
+        ("SPVAULT_BAO_TOKEN_FILE", "/nonexistent/bao-token"),
+    ];
+    for (name, value) in unlocking {
+        env.set(name, value);
+    }
+    let child_env = |extra: &[&str]| {
+        let mut args = vec!["exec", "p"];
+        args.extend_from_slice(extra);
+        args.extend(["--", "env"]);
+        env.run(&args).ok().stdout
+    };
+    let seen = child_env(&[]);
+    assert!(seen.contains("SP_API_ACCESS_TOKEN="), "{seen}");
+    for (name, value) in unlocking {
+        assert!(
+            !seen.contains(&format!("{name}=")),
+            "{name} reached the child"
+        );
+        assert!(
+            value.is_empty() || !seen.contains(value),
+            "{name}'s value reached the child"
+        );
+    }
+    // Kept on purpose, one at a time.
+    let seen = child_env(&["--keep-env", "BAO_TOKEN"]);
+    assert!(seen.contains("BAO_TOKEN=s.bao-token-0001"), "{seen}");
+    assert!(!seen.contains("VAULT_TOKEN="), "{seen}");
+    assert!(!seen.contains("SPVAULT_PASSPHRASE="), "{seen}");
+}
+
+#[test]
+fn adding_a_recipient_takes_the_passphrase_even_when_unlocked() {
+    let mut env = Env::new();
+    env.init_fast();
+    env.add_main_app(CLIENT_SECRET);
+    env.run(&["unlock"]).ok();
+    // A process of the same user, without the passphrase, while the agent is unlocked:
+    // a recipient of its own would survive `lock` and `passwd`.
+    env.unset("SPVAULT_PASSPHRASE");
+    let identity = env.path("attacker.key");
+    let public = env
+        .run(&["identity", "new", identity.to_str().unwrap()])
+        .ok()
+        .stdout;
+    let before = env.vault_bytes();
+    let out = env
+        .run(&["recipients", "add", "backdoor", public.trim()])
+        .expect_code(3);
+    assert!(out.stderr.contains("passphrase"), "{}", out.stderr);
+    assert_eq!(env.vault_bytes(), before, "the vault changed");
+    // The owner can, with the passphrase; `passwd` then says who else keeps access.
+    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.run(&["recipients", "add", "laptop", public.trim()])
+        .ok();
+    env.set("SPVAULT_NEW_PASSPHRASE", "a new passphrase");
+    let out = env.run(&["passwd"]).ok();
+    assert!(
+        out.stdout.contains("laptop") && out.stdout.contains("keep"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn bidi_overrides_and_invisible_characters_from_imported_files_are_shown_escaped() {
+    let env = Env::new();
+    env.init_fast();
+    // A section name that reads as `admin` backwards, with a zero-width space and an
+    // isolate in it: unescaped, the terminal shows other text than the file holds.
+    let yml = env.path("credentials.yml");
+    std::fs::write(
+        &yml,
+        format!(
+            "\"a\\u202Enimda\\u200B\\u2066x\\u2069\\uFEFF\":\n  refresh_token: 'Atzr|x'\n  lwa_app_id: '{CLIENT_ID}'\n  lwa_client_secret: 'amzn1.oa2-cs.v1.x'\n"
+        ),
+    )
+    .unwrap();
+    let out = env.import_yml(&yml, &[]).expect_code(2);
+    assert!(out.stderr.contains("section"), "{}", out.stderr);
+    for hidden in ['\u{202e}', '\u{200b}', '\u{2066}', '\u{2069}', '\u{feff}'] {
+        assert!(
+            !out.stderr.contains(hidden) && !out.stdout.contains(hidden),
+            "{hidden:?} reached the terminal: {:?}",
+            out.stderr
+        );
+    }
+    assert!(out.stderr.contains("\\u{202e}"), "{}", out.stderr);
+}
+
+/// The vault with its header's `sha256` recomputed, as anyone can (it has no key).
+fn with_checksum_recomputed(file: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let start = payload_start(file);
+    let header = std::str::from_utf8(&file[..start]).unwrap();
+    let checksum_line = header.rfind("sha256 = \"").unwrap();
+    let table: toml::Table = toml::from_str(header).unwrap();
+    let age = table["payload"]["age_bytes"].as_integer().unwrap() as usize;
+    let mut digest = sha2::Sha256::new();
+    digest.update(&file[..checksum_line]);
+    digest.update(&file[start..start + age]);
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut out = format!("{}sha256 = \"{hex}\"\n", &header[..checksum_line]).into_bytes();
+    out.extend_from_slice(&file[start..]);
+    out
+}
+
+/// The file with `from` replaced by `to` in its header, and its checksum recomputed.
+fn header_changed(file: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let start = payload_start(file);
+    let header = std::str::from_utf8(&file[..start]).unwrap();
+    assert!(header.contains(from), "{header}");
+    let mut out = header.replace(from, to).into_bytes();
+    out.extend_from_slice(&file[start..]);
+    with_checksum_recomputed(&out)
+}
+
+#[test]
+fn one_profile_cannot_be_rolled_back_by_copying_an_older_record() {
+    let (standin, env) = logged_in("p");
+    env.logged_in_profile(&standin, "q", "Atzr|IwEBIA-test-refresh-token-0002");
+    // p's record is written last, at the end of the file; then p logs in again with a
+    // refresh token of the same length.
+    env.run_stdin(&["login", "p", "--refresh-token-stdin"], REFRESH_TOKEN)
+        .ok();
+    let old = env.vault_bytes();
+    let newer = "Atzr|IwEBIA-test-refresh-token-0003";
+    standin.add_refresh_token(CLIENT_ID, newer);
+    env.run_stdin(&["login", "p", "--refresh-token-stdin"], newer)
+        .ok();
+    let mut current = env.vault_bytes();
+    let records_of = |file: &[u8]| payload_start(file) + age_payload(file).len();
+    let (old_records, records) = (records_of(&old), records_of(&current));
+    let old = &old[old_records..];
+    assert_eq!(
+        old.len(),
+        current.len() - records,
+        "the records are the same length"
+    );
+    // Anyone who can write the file copies the older record over the current one:
+    // the records after the first byte the two files' records differ in.
+    let differs = (0..old.len())
+        .find(|&i| old[i] != current[records + i])
+        .unwrap();
+    current[records + differs..].copy_from_slice(&old[differs..]);
+    std::fs::write(&env.vault, &current).unwrap();
+    let out = env.run(&["refresh", "p", "--force"]).expect_code(4);
+    assert!(out.stderr.contains("'p'"), "{}", out.stderr);
+    assert_ne!(standin.seen().last().unwrap().refresh_token, REFRESH_TOKEN);
+    let out = env.run(&["check"]).expect_code(4);
+    assert!(out.stderr.contains("'p'"), "{}{}", out.stdout, out.stderr);
+    // The other profile is untouched and still works.
+    env.run(&["token", "q", "--min-valid", "0s"]).ok();
+}
+
+#[test]
+fn a_header_changed_without_the_key_is_tampering() {
+    let env = Env::new();
+    env.init_fast();
+    env.add_main_app(CLIENT_SECRET);
+    let identity = env.path("id.key");
+    let public = env
+        .run(&["identity", "new", identity.to_str().unwrap()])
+        .ok()
+        .stdout;
+    env.run(&["recipients", "add", "id", public.trim()]).ok();
+    let good = env.vault_bytes();
+    let tampered = |name: &str, bytes: Vec<u8>| {
+        std::fs::write(&env.vault, bytes).unwrap();
+        // Where the key does not come from the header, at once.
+        let id = identity.to_str().unwrap();
+        let mut with_identity = env.command(&["--identity", id, "app", "list"]);
+        with_identity.env_remove("SPVAULT_PASSPHRASE");
+        let out = with_identity.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{name}: {stderr}");
+        assert!(stderr.contains("tampering"), "{name}: {stderr}");
+    };
+    // Bytes appended to the records, with the lengths and the checksum made to fit.
+    let mut appended = good.clone();
+    appended.extend_from_slice(b"more");
+    let header = String::from_utf8_lossy(&good[..payload_start(&good)]).into_owned();
+    let len = header
+        .lines()
+        .find_map(|l| l.strip_prefix("records_bytes = "))
+        .unwrap()
+        .to_owned();
+    let longer = (len.parse::<u64>().unwrap() + 4).to_string();
+    tampered(
+        "appended",
+        header_changed(
+            &appended,
+            &format!("records_bytes = {len}\n"),
+            &format!("records_bytes = {longer}\n"),
+        ),
+    );
+    // The KDF's cost raised, and the salt changed.
+    let raised = header_changed(&good, "memory_kib = 8192\n", "memory_kib = 16384\n");
+    tampered("kdf", raised.clone());
+    let salt = header
+        .lines()
+        .find_map(|l| l.strip_prefix("salt = "))
+        .unwrap()
+        .to_owned();
+    let other_salt = format!("\"{}\"", "0".repeat(salt.len() - 2));
+    tampered("salt", header_changed(&good, &salt, &other_salt));
+    // Where the key comes from the passphrase, both causes are named, with the
+    // settings in force.
+    std::fs::write(&env.vault, &raised).unwrap();
+    let out = env.run(&["app", "list"]).expect_code(3);
+    assert!(
+        out.stderr.contains("wrong passphrase")
+            && out.stderr.contains("KDF settings")
+            && out.stderr.contains("16 MiB"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn one_damaged_record_stays_out_of_the_backup_and_can_be_removed_unread() {
+    let (standin, env) = logged_in("p");
+    env.logged_in_profile(&standin, "q", "Atzr|IwEBIA-test-refresh-token-0002");
+    // q's record is the last one written: one flipped byte at the end damages it.
+    env.run(&["edit-profile", "q", "--marketplace", "FR"]).ok();
+    let mut bytes = env.vault_bytes();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&env.vault, bytes).unwrap();
+    env.run(&["token", "q", "--min-valid", "0s"]).expect_code(4);
+    // Writes about the other profile copy the damaged record forward, but the backup
+    // stays a vault whose records all open.
+    env.run(&["edit-profile", "p", "--marketplace", "FR"]).ok();
+    env.run(&["edit-profile", "p", "--marketplace", "DE"]).ok();
+    let backup = format!("{}.bak", env.vault.display());
+    env.run(&["--vault", &backup, "check"]).ok();
+    // Commands about the other profile keep working, rename included.
+    env.run(&["rename", "p", "p2"]).ok();
+    env.run(&["token", "p2", "--min-valid", "0s"]).ok();
+    // The damaged profile is dropped without being read.
+    let out = env.run(&["remove", "q", "--yes"]).ok();
+    assert!(out.stdout.contains("damaged"), "{}", out.stdout);
+    env.run(&["check"]).ok();
+    env.run(&["--vault", &backup, "check"]).ok();
+    let names: Vec<_> = env
+        .profiles_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["profile"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["p2"]);
+}

@@ -599,3 +599,107 @@ fn the_key_file_is_replaced_never_written_through() {
     assert_eq!(mode(&env.path("a")), 0o700);
     assert_eq!(mode(&env.path("a/b")), 0o700);
 }
+
+/// Profiles p and q logged in with access tokens that live `seconds`.
+fn short_lived(seconds: i64) -> (StandIn, Env) {
+    let standin = StandIn::start();
+    let mut env = Env::new();
+    env.with_app(Some(&standin));
+    standin.set_expires_in(seconds);
+    env.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    env.logged_in_profile(&standin, "q", "Atzr|second");
+    (standin, env)
+}
+
+/// Whether `body` holds a token that is still valid.
+fn unexpired(body: &serde_json::Value) -> bool {
+    body["expires_at"]
+        .as_str()
+        .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+        .is_some_and(|at| at > jiff::Timestamp::now())
+}
+
+#[test]
+fn a_damaged_record_of_one_profile_never_gets_the_others_expired_tokens() {
+    let (_standin, env) = short_lived(3);
+    let serving = serve(&env, &["p", "q"], &["--refresh-ahead", "1s"]);
+    // One flipped byte at the end of the file, put in place under the running
+    // server (holding the write lock, as a writer would): the last profile's record.
+    let lock = std::fs::File::open(env.vault.with_extension("toml.lock")).unwrap();
+    lock.lock().unwrap();
+    let mut bytes = env.vault_bytes();
+    *bytes.last_mut().unwrap() ^= 1;
+    let damaged_copy = env.path("damaged.toml");
+    std::fs::write(&damaged_copy, bytes).unwrap();
+    std::fs::rename(&damaged_copy, &env.vault).unwrap();
+    drop(lock);
+    let [damaged, intact] = match env.run(&["token", "q", "--min-valid", "0s"]).code {
+        4 => ["q", "p"],
+        _ => ["p", "q"],
+    };
+    env.run(&["token", damaged, "--min-valid", "0s"])
+        .expect_code(4);
+    // Past the tokens' lifetime: the intact profile is refreshed, the damaged one says why.
+    std::thread::sleep(Duration::from_secs(4));
+    let (status, body) = get(&serving.addr, &format!("/token/{intact}"), &serving.key);
+    assert_eq!(status, 200, "{body}");
+    assert!(unexpired(&body), "an expired token was handed out: {body}");
+    let (status, body) = get(&serving.addr, &format!("/token/{damaged}"), &serving.key);
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("damaged"),
+        "{body}"
+    );
+}
+
+#[test]
+fn after_a_passphrase_change_serve_stops_instead_of_serving_expired_tokens() {
+    let (_standin, mut env) = short_lived(3);
+    let mut serving = serve_with(&env, &["p"], &["--refresh-ahead", "1s"], |command| {
+        command.stderr(Stdio::piped());
+    });
+    env.set("SPVAULT_NEW_PASSPHRASE", "a routine change");
+    env.run(&["passwd"]).ok();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(_)) = serving.child.try_wait() {
+            break;
+        }
+        let (status, body) = get(&serving.addr, "/token/p", &serving.key);
+        assert!(status != 200 || unexpired(&body), "{status} {body}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let status = serving
+        .child
+        .try_wait()
+        .unwrap()
+        .expect("serve is still running");
+    assert!(!status.success());
+    let mut stderr = String::new();
+    serving
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("key changed") && stderr.contains("no longer serving"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn after_a_passphrase_change_serve_reopens_with_the_unlocked_agent() {
+    let (_standin, mut env) = short_lived(3);
+    env.run(&["unlock"]).ok();
+    let serving = serve(&env, &["p"], &["--refresh-ahead", "1s"]);
+    env.set("SPVAULT_NEW_PASSPHRASE", "a routine change");
+    env.run(&["passwd"]).ok();
+    env.set("SPVAULT_PASSPHRASE", "a routine change");
+    env.run(&["unlock"]).ok();
+    std::thread::sleep(Duration::from_secs(4));
+    let (status, body) = get(&serving.addr, "/token/p", &serving.key);
+    assert_eq!(status, 200, "{body}");
+    assert!(unexpired(&body), "{body}");
+}

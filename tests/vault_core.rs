@@ -321,7 +321,7 @@ fn damaged_vaults_exit_4_untouched_and_without_panic() {
         ("not text", vec![0xff, 0xfe, 0x00, 0x01]),
         (
             "unknown version",
-            with_header(&good, "version = 3\n", "version = 7\n"),
+            with_header(&good, "version = 4\n", "version = 7\n"),
         ),
         (
             "absurd memory",
@@ -583,11 +583,12 @@ fn an_unknown_store_scheme_is_a_usage_error() {
     assert!(out.stderr.contains("'gcs://'"), "{}", out.stderr);
 }
 
-/// Vaults written by earlier spvault (tests/fixtures/vault-v1.toml and -v2.toml: the
-/// same two profiles, minimum KDF) open, and the next write upgrades them to format 3.
+/// Vaults written by earlier spvault (tests/fixtures/vault-v1.toml, -v2.toml and
+/// -v3.toml: the same two profiles, minimum KDF) open, and the next write upgrades
+/// them to format 4.
 #[test]
 fn vaults_in_earlier_formats_open_and_the_next_write_upgrades_them() {
-    for version in [1, 2] {
+    for version in [1, 2, 3] {
         let mut env = Env::new();
         let folder = env.vault.parent().unwrap();
         std::fs::create_dir_all(folder).unwrap();
@@ -611,10 +612,10 @@ fn vaults_in_earlier_formats_open_and_the_next_write_upgrades_them() {
         let shown = env.run(&["show", "p1", "--json"]).ok().json();
         assert_eq!(shown["selling_partner_id"], "A0000000000001");
         assert!(header(&env).contains(&marker), "reading writes nothing");
-        // A write about one profile still rewrites all of them in format 3.
+        // A write about one profile still rewrites all of them in format 4.
         env.run(&["rename", "p1", "renamed"]).ok();
         let text = header(&env);
-        assert!(text.contains("version = 3\n"), "{text}");
+        assert!(text.contains("version = 4\n"), "{text}");
         assert!(!text.contains("BEGIN AGE"), "{text}");
         let after = env.profiles_json();
         assert_eq!(after[0]["profile"], "p0");

@@ -408,10 +408,25 @@ fn throttle_wait(refused: &ApiResponse) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// The body with every token spvault sent replaced by `[redacted]`: a server that
-/// echoes one must not make spvault print it (nor the proxy hand it out).
+/// The body with every token spvault sent replaced by `[redacted]`, whole or any
+/// piece of it of 8 characters or more (a prefix a server cut it to): a server that
+/// echoes one must not make spvault print it. An echo written in JSON escapes
+/// (`\u0041tza…`) shows only once decoded: then the decoded answer is cleaned and
+/// printed instead (compact).
 pub fn without_secrets(body: &[u8], secrets: &[&str]) -> Vec<u8> {
-    let mut clean = body.to_vec();
+    let clean = redact(body, secrets);
+    if clean.contains(&b'\\')
+        && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&clean)
+        && redact_strings(&mut value, secrets)
+    {
+        return serde_json::to_vec(&value).expect("JSON values serialize");
+    }
+    clean
+}
+
+/// `text` with the secrets cut out, whole and in pieces.
+fn redact(text: &[u8], secrets: &[&str]) -> Vec<u8> {
+    let mut clean = text.to_vec();
     for secret in secrets
         .iter()
         .map(|s| s.as_bytes())
@@ -425,9 +440,36 @@ pub fn without_secrets(body: &[u8], secrets: &[&str]) -> Vec<u8> {
             rest = &rest[at + secret.len()..];
         }
         out.extend_from_slice(rest);
-        clean = out;
+        clean = crate::http::redact_fragments(&out, secret);
     }
     clean
+}
+
+/// Cuts the secrets out of every string (and key) in `value`; whether it found any.
+fn redact_strings(value: &mut serde_json::Value, secrets: &[&str]) -> bool {
+    let clean = |text: &mut String| {
+        let redacted = redact(text.as_bytes(), secrets);
+        let changed = redacted != text.as_bytes();
+        if changed {
+            *text = String::from_utf8_lossy(&redacted).into_owned();
+        }
+        changed
+    };
+    match value {
+        serde_json::Value::String(text) => clean(text),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |found, item| redact_strings(item, secrets) | found),
+        serde_json::Value::Object(map) => {
+            let mut found = false;
+            for (mut key, mut item) in std::mem::take(map) {
+                found |= clean(&mut key) | redact_strings(&mut item, secrets);
+                map.insert(key, item);
+            }
+            found
+        }
+        _ => false,
+    }
 }
 
 /// JSON text without the white space between its tokens: one page per line.
@@ -467,6 +509,18 @@ mod tests {
             br#"{"a":"[redacted]","b":"[redacted] [redacted]"}"#
         );
         assert_eq!(without_secrets(b"plain", &["", "zz"]), b"plain");
+        assert_eq!(
+            without_secrets(
+                br#"{"a":"Atza|x12345","b":"\u0041tza|x1234567!"}"#,
+                &["Atza|x1234567"]
+            ),
+            br#"{"a":"[redacted]","b":"\u0041[redacted]!"}"#
+        );
+        let escaped = br#"{"x":"\u0041\u0074\u007a\u0061\u007c\u0078\u0031\u0032"}"#;
+        assert_eq!(
+            without_secrets(escaped, &["Atza|x12"]),
+            br#"{"x":"[redacted]"}"#
+        );
     }
 
     #[test]

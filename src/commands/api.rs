@@ -38,6 +38,8 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
     };
     let body = args.body.as_deref().map(read_body).transpose()?;
     let (mut request, operation) = resolve(&args, target, body)?;
+    // A server's control characters could rewrite the terminal: shown escaped there.
+    let raw = args.raw || !std::io::stdout().is_terminal();
     let jq = args
         .jq
         .as_deref()
@@ -147,7 +149,7 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
             Err(failure) => {
                 let secrets = [access.token.expose(), token.expose()];
                 let refused_again = refreshed && token_not_taken(&failure);
-                let error = report_failure(failure, args.include, &secrets, &profile.app);
+                let error = report_failure(failure, args.include, &secrets, &profile.app, raw);
                 let error = match (refused_again, pages) {
                     (true, _) => error.with_hint(format!(
                         "Amazon refused a fresh access token too; run `vault refresh {profile_name} --force`, and if that fails, `vault login {profile_name}`"
@@ -168,18 +170,18 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
         let clean = without_secrets(&response.body, &secrets);
         if !args.paginate {
             return match &jq {
-                Some(jq) => print_lines(&jq.apply(&clean).map_err(Error::Invalid)?),
-                None => print_body(&clean),
+                Some(jq) => print_lines(&jq.apply(&clean).map_err(Error::Invalid)?, raw),
+                None => print_body(&clean, raw),
             };
         }
         let not_json = || SpApiError::BadResponse(format!("page {} is not JSON", pages + 1));
         let page: serde_json::Value =
             serde_json::from_slice(&response.body).map_err(|_| not_json())?;
         match &jq {
-            Some(jq) => print_lines(&jq.apply(&clean).map_err(Error::Invalid)?)?,
+            Some(jq) => print_lines(&jq.apply(&clean).map_err(Error::Invalid)?, raw)?,
             None => {
                 let line = api::compact_json(&clean).map_err(|_| not_json())?;
-                print_body(line.as_bytes())?;
+                print_body(line.as_bytes(), raw)?;
             }
         }
         pages += 1;
@@ -542,8 +544,15 @@ fn parse_parameter(text: &str) -> Result<(String, String)> {
 }
 
 /// Shows what Amazon answered to a failed call: the status line and headers with
-/// `--include`, its `errors[]` on stderr, its body on stdout; returns the error.
-fn report_failure(failure: ApiFailure, include: bool, secrets: &[&str], app: &str) -> Error {
+/// `--include`, its `errors[]` on stderr, its body on stdout (as `print_body` does);
+/// returns the error.
+fn report_failure(
+    failure: ApiFailure,
+    include: bool,
+    secrets: &[&str],
+    app: &str,
+    raw: bool,
+) -> Error {
     if let Some(response) = &failure.response {
         if include {
             print_head(response, secrets);
@@ -554,7 +563,7 @@ fn report_failure(failure: ApiFailure, include: bool, secrets: &[&str], app: &st
                 crate::http::sanitize(&spapi_client::describe_error(&error), secrets)
             );
         }
-        if let Err(error) = print_body(&without_secrets(&response.body, secrets)) {
+        if let Err(error) = print_body(&without_secrets(&response.body, secrets), raw) {
             return error;
         }
     }
@@ -577,14 +586,22 @@ fn print_head(response: &ApiResponse, secrets: &[&str]) {
 }
 
 /// What `--jq` made of an answer, one value a line.
-fn print_lines(lines: &[String]) -> Result<()> {
+fn print_lines(lines: &[String], raw: bool) -> Result<()> {
     lines
         .iter()
-        .try_for_each(|line| print_body(line.as_bytes()))
+        .try_for_each(|line| print_body(line.as_bytes(), raw))
 }
 
-/// The body as it came, ending in a newline.
-fn print_body(body: &[u8]) -> Result<()> {
+/// The body, ending in a newline: `raw`, as it came; else as text with its control
+/// characters (but line breaks and tabs) escaped.
+fn print_body(body: &[u8], raw: bool) -> Result<()> {
+    let escaped;
+    let body = if raw {
+        body
+    } else {
+        escaped = crate::display::escape_for_terminal(&String::from_utf8_lossy(body));
+        escaped.as_bytes()
+    };
     let mut stdout = std::io::stdout().lock();
     let newline: &[u8] = if body.ends_with(b"\n") || body.is_empty() {
         b""

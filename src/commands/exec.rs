@@ -44,6 +44,7 @@ pub fn child_command(args: &ExecArgs, variables: &[Variable]) -> Result<Command>
         .ok_or_else(|| Error::Invalid("no command given after --".into()))?;
     let mut command = Command::new(program);
     command.args(program_args);
+    crate::settings::withhold_unlocking_vars(&mut command, &args.keep_env);
     for variable in variables {
         command.env(variable.name, variable.value.expose());
     }

@@ -13,7 +13,7 @@ use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
 use crate::export::{self, Credentials, Source};
 use crate::serve::{self, Limits};
-use crate::settings::{Settings, VAULT_KEY_VARS};
+use crate::settings::Settings;
 use crate::vault::file::VaultFile;
 
 /// How long a request of the command may wait its turn in a usage-plan bucket.
@@ -22,7 +22,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(50);
 
 pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
-    let (unlocked, vault) = crate::unlock::open_profile(file, &args.profile)?;
+    let (unlocked, vault) = crate::unlock::open_profile(file.clone(), &args.profile)?;
     let profile = vault.profile(&args.profile)?.clone();
     let key = serve::new_key();
     let options = crate::proxy::Options {
@@ -44,9 +44,18 @@ pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
     let proxy = {
         let (stop, name) = (stop.clone(), args.profile.clone());
         std::thread::spawn(move || {
-            crate::proxy::run(unlocked, &vault, vec![name], options, stop, |bound| {
-                let _ = ready.send(bound);
-            })
+            let reopen = || crate::unlock::open_unattended(file.clone());
+            crate::proxy::run(
+                unlocked,
+                reopen,
+                &vault,
+                vec![name],
+                options,
+                stop,
+                |bound| {
+                    let _ = ready.send(bound);
+                },
+            )
         })
     };
     let Ok(bound) = bound.recv() else {
@@ -72,9 +81,6 @@ pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
         false,
     );
     let mut command = child_command(&args, &variables)?;
-    for name in VAULT_KEY_VARS {
-        command.env_remove(name);
-    }
     // Ctrl-C reaches the command from the terminal; this process stays to serve it
     // until it ends, and passes SIGTERM on.
     let terminated = Arc::new(AtomicBool::new(false));

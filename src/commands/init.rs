@@ -54,7 +54,7 @@ pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
 pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
     // The current passphrase even while the agent or an identity file could open the
     // vault: otherwise any process of this user could lock the owner out.
-    let (mut unlocked, _, _) = unlock::open_with_passphrase(file)?;
+    let (mut unlocked, vault, _) = unlock::open_with_passphrase(file)?;
     let current = unlocked.kdf();
     let kdf = kdf_from_mib(
         args.kdf_memory_mib.unwrap_or(current.memory_kib / 1024),
@@ -82,5 +82,12 @@ pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
         "Changed the passphrase of {}; the old one no longer opens it{backup}",
         unlocked.file().path().display()
     );
+    if !vault.recipients.is_empty() {
+        let names: Vec<_> = vault.recipients.keys().map(String::as_str).collect();
+        println!(
+            "Recipients keep access (their keys do not depend on the passphrase): {}. Remove one with `vault recipients remove NAME`.",
+            names.join(", ")
+        );
+    }
     Ok(())
 }

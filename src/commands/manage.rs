@@ -3,9 +3,31 @@ use crate::unlock;
 use crate::vault::file::VaultFile;
 
 pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
-    let (unlocked, vault) = unlock::open_profile(file, name)?;
+    let (unlocked, vault) = match unlock::open_profile(file.clone(), name) {
+        Err(Error::Damaged { .. }) => return remove_damaged(file, name, yes),
+        opened => opened?,
+    };
     let profile = vault.profile(name)?;
-    if !yes && !super::prompt::interactive() {
+    let what = if profile.refresh_token.is_some() {
+        format!("Remove profile '{name}' and its refresh token?")
+    } else {
+        format!("Remove profile '{name}'?")
+    };
+    if !confirmed(name, &what, yes)? {
+        return Ok(());
+    }
+    unlocked.update_profiles(&[name], |vault| vault.remove_profile(name).map(drop))?;
+    println!("Removed profile '{name}' and its tokens");
+    Ok(())
+}
+
+/// Whether to go on removing profile `name`: `--yes`, or a yes on a terminal. A
+/// script without `--yes` is refused, as `edit-profile` refuses.
+fn confirmed(name: &str, question: &str, yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !super::prompt::interactive() {
         return Err(Error::Invalid(format!(
             "removing profile '{name}' and its tokens needs a yes: there is no terminal to ask"
         ))
@@ -13,25 +35,31 @@ pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
             "`vault remove {name} --yes` removes it without asking"
         )));
     }
-    if !yes {
-        let what = if profile.refresh_token.is_some() {
-            format!("Remove profile '{name}' and its refresh token?")
-        } else {
-            format!("Remove profile '{name}'?")
-        };
-        if !crate::question::yes_no(&what, false)? {
-            println!("Kept profile '{name}'");
-            return Ok(());
-        }
+    let confirmed = crate::question::yes_no(question, false)?;
+    if !confirmed {
+        println!("Kept profile '{name}'");
     }
-    unlocked.update_profiles(&[name], |vault| vault.remove_profile(name).map(drop))?;
-    println!("Removed profile '{name}' and its tokens");
+    Ok(confirmed)
+}
+
+/// `remove` of a profile whose record does not open: dropped without reading it, the
+/// other records kept as they are. A vault whose root does not open fails here too.
+fn remove_damaged(file: VaultFile, name: &str, yes: bool) -> Result<()> {
+    let unlocked = unlock::open_without_profiles(file)?;
+    let question = format!("The record of profile '{name}' is damaged. Remove it unread?");
+    if !confirmed(name, &question, yes)? {
+        return Ok(());
+    }
+    unlocked.remove_profile_unread(name)?;
+    println!("Removed profile '{name}', whose record was damaged, without reading it");
     Ok(())
 }
 
 pub fn rename(file: VaultFile, old: &str, new: &str) -> Result<()> {
     crate::vault::model::validate_name("profile", new)?;
-    let (unlocked, vault) = unlock::open(file)?;
+    // Only that profile: reading all of them cost a rename of one in a vault of
+    // 10,000 what a whole-vault read does, and one damaged record stopped it.
+    let (unlocked, vault) = unlock::open_profile(file, old)?;
     vault.profile(old)?;
     unlocked.update_profiles(&[old, new], |vault| vault.rename_profile(old, new))?;
     println!("Renamed profile '{old}' to '{new}'");

@@ -20,7 +20,10 @@ pub fn run(file: VaultFile, command: RecipientsCommand) -> Result<()> {
 fn add(file: VaultFile, name: &str, public_key: &str) -> Result<()> {
     model::validate_name("recipient", name)?;
     let key = parse_recipient(public_key)?.to_string();
-    let (unlocked, _) = unlock::open(file)?;
+    // The passphrase even while the agent or an identity file could open the vault:
+    // a recipient outlives `lock` and `passwd`, so it must not be the way a process
+    // that only borrowed the unlocked agent keeps its access.
+    let (unlocked, _, _) = unlock::open_with_passphrase(file)?;
     unlocked.update(|vault| {
         if vault.recipients.contains_key(name) {
             return Err(Error::Invalid(format!(

@@ -12,13 +12,14 @@ use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> {
     let server = Server::new(&args.server, args.listen, settings)?;
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open(file.clone())?;
     for name in &args.profiles {
         vault.profile(name)?;
     }
     let (options, stop, scheme) = server.start(&args.server)?;
     let served = args.profiles.join(", ");
-    serve::run(unlocked, args.profiles, options, stop, |bound| {
+    let reopen = || unlock::open_unattended(file.clone());
+    serve::run(unlocked, reopen, args.profiles, options, stop, |bound| {
         println!(
             "Serving {served} at {scheme}://{bound}/token/PROFILE; stop with Ctrl-C or SIGTERM"
         )
@@ -29,7 +30,7 @@ pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> 
 
 pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()> {
     let server = Server::new(&args.server, args.listen, settings)?;
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open(file.clone())?;
     for name in &args.profiles {
         vault.profile(name)?;
     }
@@ -45,11 +46,20 @@ pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()
         shared_limits: args.shared_limits,
         log_requests: true,
     };
-    crate::proxy::run(unlocked, &vault, args.profiles, options, stop, |bound| {
-        println!(
-            "Proxying SP-API for {proxied} at {scheme}://{bound}{base}; stop with Ctrl-C or SIGTERM"
-        )
-    })?;
+    let reopen = || unlock::open_unattended(file.clone());
+    crate::proxy::run(
+        unlocked,
+        reopen,
+        &vault,
+        args.profiles,
+        options,
+        stop,
+        |bound| {
+            println!(
+                "Proxying SP-API for {proxied} at {scheme}://{bound}{base}; stop with Ctrl-C or SIGTERM"
+            )
+        },
+    )?;
     println!("Stopped");
     Ok(())
 }

@@ -37,6 +37,7 @@ pub struct Options {
 /// bound address once the first tokens are in.
 pub fn run(
     unlocked: Unlocked,
+    reopen: impl Fn() -> Result<Unlocked>,
     vault: &Vault,
     profiles: Vec<String>,
     options: Options,
@@ -64,11 +65,12 @@ pub fn run(
     let (max_wait, log_requests) = (options.max_wait, options.log_requests);
     serve::run_with(
         unlocked,
+        reopen,
         profiles,
         options.serve,
         stop,
         on_ready,
-        move |table| {
+        move |table, _margin| {
             Arc::new(Proxy {
                 table,
                 routes,

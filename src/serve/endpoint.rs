@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
+use jiff::{SignedDuration, Timestamp};
 use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
@@ -24,10 +25,12 @@ pub enum Served {
 
 pub type Table = Arc<RwLock<HashMap<String, Served>>>;
 
-/// The request handler: the token table and the key callers must present.
+/// The request handler: the token table, the key callers must present, and how long
+/// a token must still be valid to be handed out.
 pub struct Endpoint {
     pub table: Table,
     pub key: Secret,
+    pub margin: SignedDuration,
 }
 
 impl Handler for Endpoint {
@@ -64,6 +67,10 @@ impl Endpoint {
         };
         let served = self.table.read().unwrap_or_else(|e| e.into_inner());
         match served.get(profile) {
+            Some(Served::Token(token)) if !token.valid_for(self.margin, Timestamp::now()) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": "the token is about to expire and no fresh one could be had yet: see the server's log"}),
+            ),
             Some(Served::Token(token)) => json(
                 StatusCode::OK,
                 serde_json::json!({

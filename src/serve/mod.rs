@@ -20,7 +20,7 @@ use crate::server::listener::Handler;
 pub use crate::server::listener::Limits;
 use crate::settings::Network;
 use crate::tokens::TokenService;
-use crate::vault::Unlocked;
+use crate::vault::{Unlocked, Vault};
 use endpoint::Endpoint;
 pub use endpoint::{Served, Table};
 
@@ -28,6 +28,9 @@ pub use endpoint::{Served, Table};
 const RETRY_FAILED_AFTER: Duration = Duration::from_secs(60);
 /// How often the background refresh looks for tokens close to expiry.
 const REFRESH_CHECK_EVERY: Duration = Duration::from_millis(500);
+/// A token with less than this left (or than `--refresh-ahead`, if shorter) is never
+/// handed out: the caller would find it expired in its hands.
+const MIN_SERVED_VALIDITY: SignedDuration = SignedDuration::from_secs(60);
 
 pub struct Options {
     pub listen: SocketAddr,
@@ -59,35 +62,47 @@ pub fn check_listen(listen: SocketAddr, tls: bool) -> Result<()> {
     }
 }
 
-/// Serves `profiles`' tokens until `stop` is set (SIGTERM, SIGINT), then returns.
-/// `on_ready` runs with the bound address once the first tokens are in. Fails when
-/// the listener dies, so a service manager sees the server is gone.
+/// Serves `profiles` until `stop` is set (SIGTERM, SIGINT), then returns. `on_ready`
+/// runs with the bound address once the first tokens are in. When the vault's key
+/// changes (`vault passwd`), `reopen` gives the new one, without asking anybody;
+/// when it cannot, `run` stops serving and says why. Fails when the listener dies,
+/// so a service manager sees the server is gone.
 pub fn run(
     unlocked: Unlocked,
+    reopen: impl Fn() -> Result<Unlocked>,
     profiles: Vec<String>,
     options: Options,
     stop: Arc<AtomicBool>,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     let key = options.key.clone();
-    run_with(unlocked, profiles, options, stop, on_ready, |table| {
-        Arc::new(Endpoint { table, key })
-    })
+    run_with(
+        unlocked,
+        reopen,
+        profiles,
+        options,
+        stop,
+        on_ready,
+        |table, margin| Arc::new(Endpoint { table, key, margin }),
+    )
 }
 
-/// The same with the handler `handler` makes of the token table, which this keeps
-/// fresh in the background: the server stack `vault proxy` shares.
+/// The same with the handler `handler` makes of the token table (and the margin
+/// a served token keeps), which this keeps fresh in the background: the server
+/// stack `vault proxy` shares.
 pub fn run_with<H: Handler>(
-    unlocked: Unlocked,
+    mut unlocked: Unlocked,
+    reopen: impl Fn() -> Result<Unlocked>,
     profiles: Vec<String>,
     options: Options,
     stop: Arc<AtomicBool>,
     on_ready: impl FnOnce(SocketAddr),
-    handler: impl FnOnce(Table) -> Arc<H>,
+    handler: impl FnOnce(Table, SignedDuration) -> Arc<H>,
 ) -> Result<()> {
     check_listen(options.listen, options.tls.is_some())?;
     let table: Table = Arc::new(RwLock::new(HashMap::new()));
     let (ahead, network) = (options.refresh_ahead, options.network.clone());
+    let margin = ahead.min(MIN_SERVED_VALIDITY);
     refresh_due(&unlocked, &profiles, &table, ahead, &network)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.workers.max(1))
@@ -98,7 +113,7 @@ pub fn run_with<H: Handler>(
         .block_on(tokio::net::TcpListener::bind(options.listen))
         .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", options.listen)))?;
     let bound = listener.local_addr().unwrap_or(options.listen);
-    let endpoint = handler(table.clone());
+    let endpoint = handler(table.clone(), margin);
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let tls = options.tls.map(tokio_rustls::TlsAcceptor::from);
     let server = runtime.spawn(crate::server::listener::serve(
@@ -110,14 +125,34 @@ pub fn run_with<H: Handler>(
     ));
     on_ready(bound);
     // This thread keeps the tokens fresh until stopped, or until the server ends.
+    let mut gone = None;
     while !stop.load(Ordering::Relaxed) && !server.is_finished() {
         std::thread::sleep(REFRESH_CHECK_EVERY);
-        if let Err(e) = refresh_due(&unlocked, &profiles, &table, ahead, &network) {
-            eprintln!("vault serve: {e}");
+        match refresh_due(&unlocked, &profiles, &table, ahead, &network) {
+            Ok(()) => {}
+            Err(Error::PassphraseChanged(_)) => match reopen() {
+                Ok(reopened) => unlocked = reopened,
+                Err(e) => {
+                    gone = Some(e);
+                    break;
+                }
+            },
+            Err(e) => {
+                eprintln!("vault serve: {e}");
+                give_up_expiring(&table, margin, &e);
+            }
         }
     }
     let _ = stopping.send(true);
-    match runtime.block_on(server) {
+    let served = runtime.block_on(server);
+    if let Some(e) = gone {
+        return Err(Error::Other(format!(
+            "the vault's key changed (vault passwd?) and no identity file or unlocked agent gives the new one ({}): no longer serving",
+            e.in_full()
+        ))
+        .with_hint("start `vault serve` again, or run it with --identity or under `vault unlock`"));
+    }
+    match served {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(Error::Other(format!(
             "the listener on {bound} failed ({e}): no longer serving"
@@ -130,8 +165,53 @@ pub fn run_with<H: Handler>(
     }
 }
 
+/// The vault with the profiles `due`, read from the file now; a profile whose record
+/// is damaged is left out and answered with why, so the others are still served.
+fn read_due(unlocked: &Unlocked, due: &[String]) -> Result<(Vault, Vec<(String, Served)>)> {
+    let names: Vec<&str> = due.iter().map(String::as_str).collect();
+    match unlocked.reload_profiles(&names) {
+        Err(Error::Damaged { .. }) if names.len() > 1 => {}
+        read => return read.map(|vault| (vault, Vec::new())),
+    }
+    // One by one, to find which: only after damage, so its cost does not matter.
+    let (mut vault, mut damaged) = (None::<Vault>, Vec::new());
+    for name in names {
+        match unlocked.reload_profiles(&[name]) {
+            Ok(one) => match &mut vault {
+                Some(vault) => vault.profiles.extend(one.profiles),
+                None => vault = Some(one),
+            },
+            Err(e @ Error::Damaged { .. }) => damaged.push((
+                name.to_owned(),
+                Served::Failed {
+                    message: e.in_full(),
+                    at: Instant::now(),
+                },
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((vault.unwrap_or_default(), damaged))
+}
+
+/// After the vault could not be read: the tokens that no longer have `margin` left
+/// are answered with why, not handed out.
+fn give_up_expiring(table: &Table, margin: SignedDuration, error: &Error) {
+    let now = Timestamp::now();
+    let mut served = table.write().unwrap_or_else(|e| e.into_inner());
+    for entry in served.values_mut() {
+        if matches!(entry, Served::Token(token) if !token.valid_for(margin, now)) {
+            *entry = Served::Failed {
+                message: format!("no fresh token: {}", error.in_full()),
+                at: Instant::now(),
+            };
+        }
+    }
+}
+
 /// Refreshes the profiles whose tokens are missing, close to expiry, or failed a while
-/// ago; keeps valid cached tokens from the vault as they are.
+/// ago; keeps valid cached tokens from the vault as they are. Reads only those
+/// profiles, so damage to another profile's record does not stop them.
 fn refresh_due(
     unlocked: &Unlocked,
     profiles: &[String],
@@ -155,21 +235,22 @@ fn refresh_due(
     if due.is_empty() {
         return Ok(());
     }
-    let vault = unlocked.reload()?;
-    let (cached, stale): (Vec<String>, Vec<String>) = due.into_iter().partition(|name| {
+    let (vault, damaged) = read_due(unlocked, &due)?;
+    let readable = due
+        .into_iter()
+        .filter(|name| !damaged.iter().any(|(d, _)| d == name));
+    let (cached, stale): (Vec<String>, Vec<String>) = readable.partition(|name| {
         vault
             .profiles
             .get(name)
             .and_then(|p| p.access_token.as_ref())
             .is_some_and(|t| t.valid_for(ahead, now))
     });
-    let mut fresh: Vec<(String, Served)> = cached
-        .into_iter()
-        .filter_map(|name| {
-            let token = vault.profiles.get(&name)?.access_token.clone()?;
-            Some((name, Served::Token(token)))
-        })
-        .collect();
+    let mut fresh: Vec<(String, Served)> = damaged;
+    fresh.extend(cached.into_iter().filter_map(|name| {
+        let token = vault.profiles.get(&name)?.access_token.clone()?;
+        Some((name, Served::Token(token)))
+    }));
     if !stale.is_empty() {
         let outcomes = TokenService::new(network)?
             .refresh(

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::store::{self, Part, Store, Stored, Version, WriteLock};
+use super::store::{self, Backup, Part, Store, Stored, Version, WriteLock};
 use crate::error::{Error, Result};
 use crate::settings::{PassphraseSources, Settings, VaultLocation};
 
@@ -137,7 +137,8 @@ impl VaultFile {
         read: Option<&Stored>,
         lock: &WriteLock,
         version: Version,
+        backup: Backup,
     ) -> Result<()> {
-        self.store.write_parts(parts, read, lock, version)
+        self.store.write_parts(parts, read, lock, version, backup)
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::store::{Part, Store, Stored, Version, WriteLock};
+use super::store::{Backup, Part, Store, Stored, Version, WriteLock};
 use crate::error::{Error, Result};
 
 /// The largest vault file read: far above 10,000 profiles, far below harm.
@@ -87,17 +87,19 @@ impl Store for FileStore {
     }
 
     fn write(&self, bytes: &[u8], lock: &WriteLock, version: Version) -> Result<()> {
-        self.write_parts(&[Part::New(bytes)], None, lock, version)
+        self.write_parts(&[Part::New(bytes)], None, lock, version, Backup::Replace)
     }
 
-    /// Replaces the vault atomically; the old version becomes `PATH.bak`. The lock
-    /// proves the caller re-read the file under it, as `read`.
+    /// Replaces the vault atomically; the old version becomes `PATH.bak` (unless
+    /// `backup` keeps the previous one). The lock proves the caller re-read the file
+    /// under it, as `read`.
     fn write_parts(
         &self,
         parts: &[Part],
         read: Option<&Stored>,
         _lock: &WriteLock,
         _version: Version,
+        backup: Backup,
     ) -> Result<()> {
         let folder = crate::private_file::private_folder(&self.path)?;
         self.remove_stale_temp_files(&folder);
@@ -105,7 +107,10 @@ impl Store for FileStore {
         // as much as the fsync below: both happen at once. Until the rename below, the
         // backup and the vault are the same version, as they were before.
         let temp = std::thread::scope(|scope| {
-            let backup = scope.spawn(|| self.keep_backup(&folder));
+            let backup = scope.spawn(|| match backup {
+                Backup::Replace => self.keep_backup(&folder),
+                Backup::KeepPrevious => Ok(()),
+            });
             let temp = self.write_temp(&folder, parts, read);
             let backup = backup
                 .join()

@@ -1,7 +1,8 @@
 //! The envelope: a small TOML header with the format version, the Argon2id
 //! parameters and salt, the lengths of what follows and a SHA-256 checksum, followed
-//! by the binary age payload and (format 3) the sealed profile records. Format 3 is
-//! what spvault writes; format 2 (the whole model in the age payload) and format 1
+//! by the binary age payload and (formats 3 and 4) the sealed profile records. Format
+//! 4 is what spvault writes (the layout of 3; its root vouches for the header and
+//! indexes each record's digest); format 3, format 2 (the whole model in the age payload) and format 1
 //! (an ASCII-armored payload inside a TOML string, holding a TOML model, closed by the
 //! checksum line) are still read, and upgraded by the next write. Specified in
 //! docs/vault-format.md.
@@ -17,7 +18,7 @@ use super::store::Stored;
 
 pub const FORMAT: &str = "spvault";
 /// The version spvault writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 const CHECKSUM_KEY: &str = "sha256 = \"";
 /// The longest format 2 header read (spvault writes about 330 bytes).
 const MAX_HEADER_BYTES: usize = 4096;
@@ -38,6 +39,8 @@ pub enum ModelEncoding {
 /// are in the stored version (read only when asked for).
 #[derive(Debug)]
 pub struct Envelope {
+    /// The format version the header says.
+    pub version: u32,
     pub kdf: KdfParams,
     pub salt: String,
     pub model: ModelEncoding,
@@ -212,7 +215,9 @@ impl Envelope {
         let text = std::str::from_utf8(&head[..header_end])
             .map_err(|_| damaged("its header is not text"))?;
         let header: Header<PayloadHeader> = parse_header(text)?;
+        // Formats 3 and 4 share the layout (4 adds to what is encrypted).
         let (version, model) = match header.payload.records_bytes {
+            Some(_) if header.version == 4 => (4, ModelEncoding::Sealed),
             Some(_) => (3, ModelEncoding::Sealed),
             None => (2, ModelEncoding::Json),
         };
@@ -237,6 +242,7 @@ impl Envelope {
         }
         let (kdf, salt) = check_kdf(header.kdf)?;
         Ok(Envelope {
+            version,
             kdf,
             salt,
             model,
@@ -265,6 +271,7 @@ impl Envelope {
         }
         let (kdf, salt) = check_kdf(header.kdf)?;
         Ok(Envelope {
+            version: 1,
             kdf,
             salt,
             model: ModelEncoding::Toml,
@@ -373,7 +380,7 @@ mod tests {
         let header_end = bytes.len() - PAYLOAD.len() - RECORDS.len();
         let header: toml::Table =
             toml::from_str(std::str::from_utf8(&bytes[..header_end]).unwrap()).unwrap();
-        assert_eq!(header["version"].as_integer(), Some(3));
+        assert_eq!(header["version"].as_integer(), Some(4));
         assert_eq!(
             header["payload"]["age_bytes"].as_integer(),
             Some(PAYLOAD.len() as i64)
@@ -406,18 +413,18 @@ mod tests {
     #[test]
     fn newer_versions_are_named() {
         let text = String::from_utf8_lossy(&sample()).into_owned();
-        let newer = text.replace("version = 3\n", "version = 4\n");
+        let newer = text.replace("version = 4\n", "version = 5\n");
         // The checksum no longer matches, but the version is looked at first.
         assert!(matches!(
             parse(newer.into_bytes()),
-            Err(EnvelopeError::NewerVersion(4))
+            Err(EnvelopeError::NewerVersion(5))
         ));
     }
 
     #[test]
     fn a_version_that_does_not_fit_the_layout_is_damage() {
         let text = String::from_utf8_lossy(&sample()).into_owned();
-        let claims_2 = text.replace("version = 3\n", "version = 2\n");
+        let claims_2 = text.replace("version = 4\n", "version = 2\n");
         assert!(matches!(
             parse(claims_2.into_bytes()),
             Err(EnvelopeError::Damaged(_))

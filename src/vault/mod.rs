@@ -26,6 +26,14 @@ use store::{Part, Stored};
 /// won OpenBao's check-and-set.
 const WRITE_ATTEMPTS: usize = 8;
 
+/// What a write reads before applying its change: the selected profiles, or every
+/// profile's record but one, to be dropped unread.
+#[derive(Clone, Copy)]
+enum Reading<'a> {
+    Selected(Selection<'a>),
+    AllBut(&'a str),
+}
+
 /// An opened vault: where it is and the key that opens it.
 #[derive(Debug)]
 pub struct Unlocked {
@@ -51,17 +59,28 @@ impl Unlocked {
             return Err(Error::VaultExists(self.file.path().to_path_buf()));
         }
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, None, &lock, kdf, &salt, version)?;
+        let backup = store::Backup::Replace;
+        self.write(&mut vault, (None, None), &lock, kdf, &salt, version, backup)?;
         Ok(vault)
     }
 
     /// The vault as it is on disk now, opened with the key this one was opened with.
     pub fn reload(&self) -> Result<Vault> {
+        self.reload_selected(Selection::All)
+    }
+
+    /// `reload`, reading only the profiles `names` (with every app): one damaged
+    /// record of another profile does not stop it.
+    pub fn reload_profiles(&self, names: &[&str]) -> Result<Vault> {
+        self.reload_selected(Selection::Only(names))
+    }
+
+    fn reload_selected(&self, selection: Selection) -> Result<Vault> {
         let envelope = read_envelope(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        open_payload(&self.file, &self.key, &envelope, Selection::All)
+        open_payload(&self.file, &self.key, &envelope, selection)
     }
 
     pub fn file(&self) -> &VaultFile {
@@ -72,7 +91,17 @@ impl Unlocked {
     /// saves the result; another process's changes made since this one opened the
     /// vault are kept. Returns the change's result.
     pub fn update<T>(&self, change: impl FnMut(&mut Vault) -> Result<T>) -> Result<T> {
-        self.update_selected(Selection::All, change)
+        self.update_selected(Reading::Selected(Selection::All), change)
+    }
+
+    /// Removes profile `name` without reading its record (which may be damaged): the
+    /// other records are written back as they are.
+    pub fn remove_profile_unread(&self, name: &str) -> Result<()> {
+        self.update_selected(Reading::AllBut(name), |vault| {
+            // Formats 1 and 2 are read whole, the profile with them.
+            vault.profiles.remove(name);
+            Ok(())
+        })
     }
 
     /// `update` for a change to the profiles `names` (and apps) only: `change` sees
@@ -84,12 +113,12 @@ impl Unlocked {
         names: &[&str],
         change: impl FnMut(&mut Vault) -> Result<T>,
     ) -> Result<T> {
-        self.update_selected(Selection::Only(names), change)
+        self.update_selected(Reading::Selected(Selection::Only(names)), change)
     }
 
     fn update_selected<T>(
         &self,
-        mut selection: Selection,
+        mut reading: Reading,
         mut change: impl FnMut(&mut Vault) -> Result<T>,
     ) -> Result<T> {
         // A file is locked, so one pass does; OpenBao's check-and-set may find that
@@ -101,23 +130,39 @@ impl Unlocked {
                 return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
             }
             let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
-            let (mut vault, kept) = opened.select(&self.file, selection)?;
+            if envelope.version < format::VERSION {
+                // Upgraded whole, once: every record gets its digest in the index.
+                reading = Reading::Selected(Selection::All);
+            }
+            let (mut vault, kept) = match reading {
+                Reading::Selected(selection) => opened.select(&self.file, selection)?,
+                Reading::AllBut(name) => opened.select_all_but(&self.file, name)?,
+            };
             let recipients_before = vault.recipients.clone();
             let result = change(&mut vault)?;
             if kept.is_some() && vault.recipients != recipients_before {
                 // Other recipients need a profile key nobody removed holds: every
                 // profile is sealed anew, so read them all and apply the change again.
-                selection = Selection::All;
+                reading = Reading::Selected(Selection::All);
                 continue;
             }
+            // The version replaced becomes the backup, unless it holds a damaged
+            // record (one copied forward that is not the one its index names, or the
+            // one dropped unread): then the backup from before it stays.
+            let backup = match (reading, &kept) {
+                (Reading::AllBut(_), _) => store::Backup::KeepPrevious,
+                (_, Some(kept)) if !kept.all_indexed(&self.file)? => store::Backup::KeepPrevious,
+                _ => store::Backup::Replace,
+            };
             // The header stays as found: a recipient writing must not undo a passwd.
             match self.write(
                 &mut vault,
-                kept,
+                (kept, opened.lineage()),
                 &lock,
                 envelope.kdf,
                 &envelope.salt,
                 version,
+                backup,
             ) {
                 Err(Error::WriteConflict) => continue,
                 Err(e) => return Err(e),
@@ -147,11 +192,14 @@ impl Unlocked {
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
-        let mut vault = open_payload(&self.file, &self.key, &envelope, Selection::All)?;
+        let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
+        let mut vault = opened.model(&self.file, Selection::All)?;
         change(&mut vault)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        self.write(&mut vault, None, &lock, kdf, &salt, version)
+        let backup = store::Backup::Replace;
+        let fresh = (None, opened.lineage());
+        self.write(&mut vault, fresh, &lock, kdf, &salt, version, backup)
     }
 
     pub fn key(&self) -> &VaultKey {
@@ -182,26 +230,35 @@ impl Unlocked {
         Ok(recipients)
     }
 
-    /// Writes `vault` in format 3, with `kept` records (of profiles it does not
-    /// hold) copied as they are.
+    /// Writes `vault` in format 4, with `kept` records (of profiles it does not
+    /// hold) copied as they are; without them, under a new profile key that continues
+    /// `lineage`. `backup`: whether the version replaced becomes the backup.
+    #[allow(clippy::too_many_arguments)]
     fn write(
         &self,
         vault: &mut Vault,
-        kept: Option<Kept>,
+        (kept, lineage): (Option<Kept>, Option<&records::Lineage>),
         lock: &store::WriteLock,
         kdf: KdfParams,
         salt: &str,
         version: store::Version,
+        backup: store::Backup,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
-        let (sealed, previous) = payload::seal(vault, kept)?;
+        let terms = payload::HeaderTerms { kdf, salt };
+        let (sealed, previous) = payload::seal(vault, kept, lineage, terms)?;
         let payload = VaultKey::seal(&sealed.root, &recipients)
             .map_err(|e| Error::Other(format!("cannot encrypt the vault: {e}")))?;
         let header = Envelope::header(kdf, salt, &payload, sealed.layout.len());
         let mut parts = vec![Part::New(&header), Part::New(&payload)];
         parts.extend(sealed.record_parts(previous));
-        self.file
-            .replace_parts(&parts, previous.map(Envelope::stored), lock, version)
+        self.file.replace_parts(
+            &parts,
+            previous.map(Envelope::stored),
+            lock,
+            version,
+            backup,
+        )
     }
 }
 

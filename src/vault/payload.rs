@@ -7,11 +7,13 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
-use super::crypto::{CryptoError, VaultKey};
+use super::crypto::{CryptoError, KdfParams, VaultKey};
 use super::file::VaultFile;
 use super::format::{Envelope, ModelEncoding};
 use super::model::{self, Vault, VaultOf};
-use super::records::{ProfileKey, RecordError, RecordRef, RecordsLayout, Root};
+use super::records::{
+    HeaderFacts, Lineage, ProfileKey, RecordDigest, RecordError, RecordRef, RecordsLayout, Root,
+};
 use super::store::Part;
 use crate::error::{Error, Result};
 
@@ -42,7 +44,7 @@ pub enum Opened<'e> {
         encoding: ModelEncoding,
     },
     Sealed {
-        root: Root,
+        root: Box<Root>,
         key: ProfileKey,
         envelope: &'e Envelope,
     },
@@ -54,6 +56,28 @@ pub struct Kept<'o> {
     key: &'o ProfileKey,
     envelope: &'o Envelope,
     records: Vec<(&'o str, RecordRef)>,
+}
+
+impl Kept<'_> {
+    /// Whether every record to be copied is the one its index entry names (format 4:
+    /// by its digest, without decrypting it); records of format 3 have none to check.
+    pub fn all_indexed(&self, file: &VaultFile) -> Result<bool> {
+        let section_len = self.envelope.records_len();
+        let whole = self
+            .envelope
+            .read_records(0..section_len)
+            .map_err(|e| Error::Unreadable {
+                path: file.path().to_path_buf(),
+                source: e,
+            })?;
+        Ok(self.records.iter().all(|(name, at)| {
+            let indexed = |digest: &RecordDigest| {
+                at.range(name, section_len)
+                    .is_ok_and(|r| digest.matches(&whole[r.start as usize..r.end as usize]))
+            };
+            at.sha256.as_ref().is_none_or(indexed)
+        }))
+    }
 }
 
 /// A profile's name and its decrypted record.
@@ -75,15 +99,24 @@ impl<'e> Opened<'e> {
                 encoding: envelope.model,
             });
         }
-        let root: Root = serde_json::from_slice(&plaintext)
+        let root: Box<Root> = serde_json::from_slice(&plaintext)
             .map_err(|_| schema_error(file, &plaintext, ModelEncoding::Json))?;
         check_schema(file, root.vault.schema)?;
+        check_header(file, &root, envelope)?;
         let key = ProfileKey::from_root(&root).map_err(|e| record_error(file, e))?;
         Ok(Opened::Sealed {
             root,
             key,
             envelope,
         })
+    }
+
+    /// The lineage of the profile key (format 4), which the next key continues.
+    pub fn lineage(&self) -> Option<&Lineage> {
+        match self {
+            Opened::Sealed { root, .. } => root.lineage.as_ref(),
+            Opened::Whole { .. } => None,
+        }
     }
 
     /// The model with the selected profiles (those of them that exist).
@@ -128,6 +161,37 @@ impl<'e> Opened<'e> {
                 let vault = self.model(file, selection)?;
                 let selected = selection.matcher();
                 let records = placed(root, |name| !selected(name));
+                let kept = Kept {
+                    key,
+                    envelope,
+                    records,
+                };
+                Ok((vault, Some(kept)))
+            }
+        }
+    }
+
+    /// The model without profiles, and (format 3 and 4) every profile's record but
+    /// `dropped`'s to write back untouched, `dropped`'s unread: for removing a profile
+    /// whose record does not open. Formats 1 and 2 are read whole. `NoSuchProfile`
+    /// when there is no `dropped`.
+    pub fn select_all_but(
+        &self,
+        file: &VaultFile,
+        dropped: &str,
+    ) -> Result<(Vault, Option<Kept<'_>>)> {
+        match self {
+            Opened::Whole { .. } => Ok((self.model(file, Selection::All)?, None)),
+            Opened::Sealed {
+                root,
+                key,
+                envelope,
+            } => {
+                if !root.vault.profiles.contains_key(dropped) {
+                    return Err(Error::NoSuchProfile(dropped.to_owned()));
+                }
+                let vault = with_profiles(&root.vault, BTreeMap::new());
+                let records = placed(root, |name| name != dropped);
                 let kept = Kept {
                     key,
                     envelope,
@@ -201,6 +265,15 @@ impl<'e> Opened<'e> {
                 }
                 None => envelope.read_records(range).map_err(unreadable)?,
             };
+            // Format 4: the record must be the one the index names, not an older one
+            // of the same profile that would open just as well.
+            let indexed = match at.sha256 {
+                Some(digest) => digest.matches(&record),
+                None => root.lineage.is_none(),
+            };
+            if !indexed {
+                return Err(record_error(file, RecordError::NotIndexed(name.to_owned())));
+            }
             let plaintext = key.open(name, &record).map_err(|e| record_error(file, e))?;
             opened.push((name, plaintext));
         }
@@ -243,11 +316,22 @@ impl Sealed {
     }
 }
 
-/// Seals `vault` as a format 3 root (still to be age-encrypted) and records. The
+/// What the header of the file being written will say, for the root to vouch for.
+pub struct HeaderTerms<'a> {
+    pub kdf: KdfParams,
+    pub salt: &'a str,
+}
+
+/// Seals `vault` as a format 4 root (still to be age-encrypted) and records. The
 /// profiles in `vault` are sealed anew; `kept` records are carried over as they are,
-/// under their key; without `kept`, a new profile key is drawn. Returns what to write
-/// and the version `kept` came from.
-pub fn seal<'k>(vault: &Vault, kept: Option<Kept<'k>>) -> Result<(Sealed, Option<&'k Envelope>)> {
+/// under their key; without `kept`, a new profile key is drawn, the next of
+/// `lineage`. Returns what to write and the version `kept` came from.
+pub fn seal<'k>(
+    vault: &Vault,
+    kept: Option<Kept<'k>>,
+    lineage: Option<&Lineage>,
+    header: HeaderTerms,
+) -> Result<(Sealed, Option<&'k Envelope>)> {
     let fresh;
     let (key, previous, kept_records) = match kept {
         Some(Kept {
@@ -256,7 +340,7 @@ pub fn seal<'k>(vault: &Vault, kept: Option<Kept<'k>>) -> Result<(Sealed, Option
             records,
         }) => (key, Some(envelope), records),
         None => {
-            fresh = ProfileKey::generate();
+            fresh = ProfileKey::generate(Lineage::next(lineage));
             (&fresh, None, Vec::new())
         }
     };
@@ -272,6 +356,15 @@ pub fn seal<'k>(vault: &Vault, kept: Option<Kept<'k>>) -> Result<(Sealed, Option
     })?;
     let root = Root {
         profile_key: key.to_root_text(),
+        lineage: key.lineage().cloned(),
+        header: Some(HeaderFacts {
+            version: super::format::VERSION,
+            memory_kib: header.kdf.memory_kib,
+            iterations: header.kdf.iterations,
+            parallelism: header.kdf.parallelism,
+            salt: header.salt.to_owned(),
+            records_bytes: layout.len(),
+        }),
         vault: with_profiles(vault, layout.take_placed()),
     };
     let root = Zeroizing::new(serialize(&root)?);
@@ -290,6 +383,27 @@ fn with_profiles<P, Q>(vault: &VaultOf<P>, profiles: BTreeMap<String, Q>) -> Vau
         profiles,
         recipients: vault.recipients.clone(),
         passphrase_recipient: vault.passphrase_recipient.clone(),
+    }
+}
+
+/// Format 4: the plaintext header must say what the root says it said when written
+/// (a raised KDF cost, another salt, appended records, a lowered version: tampering).
+fn check_header(file: &VaultFile, root: &Root, envelope: &Envelope) -> Result<()> {
+    let found = HeaderFacts {
+        version: envelope.version,
+        memory_kib: envelope.kdf.memory_kib,
+        iterations: envelope.kdf.iterations,
+        parallelism: envelope.kdf.parallelism,
+        salt: envelope.salt.clone(),
+        records_bytes: envelope.records_len(),
+    };
+    match &root.header {
+        None if envelope.version < 4 => Ok(()),
+        Some(written) if *written == found => Ok(()),
+        _ => Err(Error::damaged(
+            file.path(),
+            "its plaintext header was changed since it was written (format version, KDF settings, salt or lengths are not those the encrypted part vouches for): tampering",
+        )),
     }
 }
 

@@ -3,7 +3,10 @@
 //! profiles are sealed with ChaCha20-Poly1305 (the AEAD age itself uses) under a
 //! random 256-bit profile key; the key travels inside the age-encrypted root, so
 //! whoever opens the root (passphrase or recipient) opens the profiles, and nobody
-//! else. Specified in docs/vault-format.md.
+//! else. Format 4 binds each record to the current index: the root holds each
+//! record's SHA-256, so an older record of the same profile (from a backup) put in
+//! place of the current one is refused, and the records' associated data names the
+//! vault and the profile key's generation. Specified in docs/vault-format.md.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -12,6 +15,8 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::model::VaultOf;
@@ -23,11 +28,95 @@ const TAG_BYTES: usize = 16;
 /// open.
 const ASSOCIATED_DATA_PREFIX: &[u8] = b"spvault profile ";
 
-/// Where a profile's sealed record is in the records section.
+/// Where a profile's sealed record is in the records section, and (format 4) the
+/// SHA-256 of the record that belongs there.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct RecordRef {
     pub at: u64,
     pub len: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<RecordDigest>,
+}
+
+/// A record's SHA-256, written as lowercase hex.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordDigest([u8; 32]);
+
+impl RecordDigest {
+    pub fn of(record: &[u8]) -> RecordDigest {
+        RecordDigest(Sha256::digest(record).into())
+    }
+
+    /// Whether `record` is the one this is the digest of (in constant time).
+    pub fn matches(&self, record: &[u8]) -> bool {
+        bool::from(Self::of(record).0.ct_eq(&self.0))
+    }
+}
+
+impl Serialize for RecordDigest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
+        serializer.serialize_str(&hex)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let hex = <std::borrow::Cow<str>>::deserialize(deserializer)?;
+        let bad = || serde::de::Error::custom("a record digest is 64 hex digits");
+        if hex.len() != 64 {
+            return Err(bad());
+        }
+        let mut digest = [0u8; 32];
+        for (i, byte) in digest.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
+                .map_err(|_| bad())?;
+        }
+        Ok(RecordDigest(digest))
+    }
+}
+
+/// Which vault, and which of its profile keys, a format 4 record was sealed for: in
+/// each record's associated data. A new profile key is a new generation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Lineage {
+    pub vault_id: String,
+    pub generation: u64,
+}
+
+impl Lineage {
+    /// A new vault's: a random 128-bit id, generation 1.
+    pub fn new() -> Lineage {
+        let id: [u8; 16] = rand::random();
+        Lineage {
+            vault_id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            generation: 1,
+        }
+    }
+
+    /// The same vault's next profile key; a vault in an older format gets its id now.
+    pub fn next(previous: Option<&Lineage>) -> Lineage {
+        match previous {
+            Some(previous) => Lineage {
+                vault_id: previous.vault_id.clone(),
+                generation: previous.generation + 1,
+            },
+            None => Lineage::new(),
+        }
+    }
+}
+
+/// The plaintext header's values as the writer wrote them, kept (format 4) in the
+/// encrypted root: a header changed since (KDF settings, salt, lengths, version) is
+/// tampering.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HeaderFacts {
+    pub version: u32,
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub salt: String,
+    pub records_bytes: u64,
 }
 
 impl RecordRef {
@@ -46,6 +135,12 @@ impl RecordRef {
 #[derive(Serialize, Deserialize)]
 pub struct Root {
     pub profile_key: Secret,
+    /// Format 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
+    /// Format 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderFacts>,
     pub vault: VaultOf<RecordRef>,
 }
 
@@ -55,17 +150,32 @@ pub enum RecordError {
     OutOfBounds(String),
     #[error("the record of profile '{0}' does not decrypt (changed or damaged)")]
     Unauthentic(String),
+    #[error(
+        "the record of profile '{0}' is not the one the vault's index names (an older copy put in its place, or damage)"
+    )]
+    NotIndexed(String),
     #[error("the vault's profile key is not 32 bytes of base64")]
     BadKey,
 }
 
-/// The key the profiles are sealed under. A write that re-seals every profile draws
-/// a new one, so a recipient removed since no longer holds the current key.
-pub struct ProfileKey(Zeroizing<[u8; 32]>);
+/// The key the profiles are sealed under, and (format 4) its lineage. A write that
+/// re-seals every profile draws a new one, so a recipient removed since no longer
+/// holds the current key.
+pub struct ProfileKey {
+    key: Zeroizing<[u8; 32]>,
+    lineage: Option<Lineage>,
+}
 
 impl ProfileKey {
-    pub fn generate() -> ProfileKey {
-        ProfileKey(Zeroizing::new(rand::random()))
+    pub fn generate(lineage: Lineage) -> ProfileKey {
+        ProfileKey {
+            key: Zeroizing::new(rand::random()),
+            lineage: Some(lineage),
+        }
+    }
+
+    pub fn lineage(&self) -> Option<&Lineage> {
+        self.lineage.as_ref()
     }
 
     /// The key as the root stores it.
@@ -79,15 +189,18 @@ impl ProfileKey {
             .as_slice()
             .try_into()
             .map_err(|_| RecordError::BadKey)?;
-        Ok(ProfileKey(Zeroizing::new(key)))
+        Ok(ProfileKey {
+            key: Zeroizing::new(key),
+            lineage: root.lineage.clone(),
+        })
     }
 
     pub fn to_root_text(&self) -> Secret {
-        Secret::new(base64::engine::general_purpose::STANDARD.encode(*self.0))
+        Secret::new(base64::engine::general_purpose::STANDARD.encode(*self.key))
     }
 
     fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(Key::from_slice(&*self.0))
+        ChaCha20Poly1305::new(Key::from_slice(&*self.key))
     }
 
     /// `nonce || ciphertext || tag`, with a random nonce: each save seals at most
@@ -95,7 +208,7 @@ impl ProfileKey {
     /// under one key.
     pub fn seal(&self, name: &str, plaintext: &[u8]) -> Vec<u8> {
         let nonce: [u8; NONCE_BYTES] = rand::random();
-        let aad = associated_data(name);
+        let aad = self.associated_data(name);
         let sealed = self
             .cipher()
             .encrypt(
@@ -117,7 +230,7 @@ impl ProfileKey {
             return Err(RecordError::Unauthentic(name.to_owned()));
         }
         let (nonce, sealed) = record.split_at(NONCE_BYTES);
-        let aad = associated_data(name);
+        let aad = self.associated_data(name);
         self.cipher()
             .decrypt(
                 Nonce::from_slice(nonce),
@@ -131,8 +244,17 @@ impl ProfileKey {
     }
 }
 
-fn associated_data(name: &str) -> Vec<u8> {
-    [ASSOCIATED_DATA_PREFIX, name.as_bytes()].concat()
+impl ProfileKey {
+    /// `spvault profile NAME` (format 3); `spvault profile VAULT_ID/GENERATION/NAME`
+    /// (format 4).
+    fn associated_data(&self, name: &str) -> Vec<u8> {
+        let lineage = self
+            .lineage
+            .as_ref()
+            .map(|l| format!("{}/{}/", l.vault_id, l.generation))
+            .unwrap_or_default();
+        [ASSOCIATED_DATA_PREFIX, lineage.as_bytes(), name.as_bytes()].concat()
+    }
 }
 
 /// A new records section: the records of the previous version kept as they were
@@ -173,20 +295,16 @@ impl RecordsLayout {
                 RecordRef {
                     at: len + new.len() as u64,
                     len: record.len() as u64,
+                    sha256: Some(RecordDigest::of(record)),
                 },
             ));
             new.extend_from_slice(record);
         }
         // Both lists are in name order: merged, the map is built in one pass.
-        let kept_at = kept.iter().zip(new_at).map(|(&(name, at), new_at)| {
-            (
-                name,
-                RecordRef {
-                    at: new_at,
-                    len: at.len,
-                },
-            )
-        });
+        let kept_at = kept
+            .iter()
+            .zip(new_at)
+            .map(|(&(name, at), new_at)| (name, RecordRef { at: new_at, ..at }));
         let mut placed = Vec::with_capacity(kept.len() + sealed.len());
         let mut kept_at = kept_at.peekable();
         let mut sealed_at = sealed_at.into_iter().peekable();
@@ -237,7 +355,7 @@ mod tests {
 
     #[test]
     fn a_record_opens_only_with_its_key_and_under_its_name() {
-        let key = ProfileKey::generate();
+        let key = ProfileKey::generate(Lineage::new());
         let record = key.seal("eu-seller", b"{\"app\":\"main\"}");
         assert_eq!(
             key.open("eu-seller", &record).unwrap().as_slice(),
@@ -247,7 +365,11 @@ mod tests {
             key.open("us-seller", &record),
             Err(RecordError::Unauthentic("us-seller".into()))
         );
-        assert!(ProfileKey::generate().open("eu-seller", &record).is_err());
+        assert!(
+            ProfileKey::generate(Lineage::new())
+                .open("eu-seller", &record)
+                .is_err()
+        );
         for i in 0..record.len() {
             let mut damaged = record.clone();
             damaged[i] ^= 1;
@@ -257,10 +379,38 @@ mod tests {
     }
 
     #[test]
+    fn a_record_opens_only_in_its_vault_under_its_key_generation() {
+        let lineage = Lineage::new();
+        let key = ProfileKey::generate(lineage.clone());
+        let record = key.seal("p", b"x");
+        let text = key.to_root_text();
+        let with = |lineage: Option<Lineage>| ProfileKey {
+            key: Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(text.expose())
+                    .unwrap()
+                    .try_into()
+                    .unwrap(),
+            ),
+            lineage,
+        };
+        assert!(with(Some(lineage.clone())).open("p", &record).is_ok());
+        let next = Lineage::next(Some(&lineage));
+        assert_eq!((&next.vault_id, next.generation), (&lineage.vault_id, 2));
+        for other in [Some(next), Some(Lineage::new()), None] {
+            assert!(with(other).open("p", &record).is_err());
+        }
+        assert!(RecordDigest::of(&record).matches(&record));
+        assert!(!RecordDigest::of(&record).matches(b"x"));
+    }
+
+    #[test]
     fn the_key_survives_the_root() {
-        let key = ProfileKey::generate();
+        let key = ProfileKey::generate(Lineage::new());
         let root = Root {
             profile_key: key.to_root_text(),
+            lineage: key.lineage().cloned(),
+            header: None,
             vault: VaultOf {
                 schema: 1,
                 apps: BTreeMap::new(),
@@ -276,7 +426,11 @@ mod tests {
 
     #[test]
     fn kept_records_are_copied_in_runs_and_new_ones_follow() {
-        let at = |at, len| RecordRef { at, len };
+        let at = |at, len| RecordRef {
+            at,
+            len,
+            sha256: None,
+        };
         // The previous section: c (0..3), a (3..5), d (5..9), e (9..10); a changed,
         // b added.
         let kept = [("c", at(0, 3)), ("d", at(5, 4)), ("e", at(9, 1))];
@@ -286,8 +440,13 @@ mod tests {
         assert_eq!(layout.new_records(), b"AAB");
         assert_eq!(layout.len(), 11);
         let placed = layout.take_placed();
+        assert_eq!(placed["a"].sha256, Some(RecordDigest::of(b"AA")));
+        assert_eq!(placed["c"].sha256, None, "kept as it was");
         assert_eq!(
-            placed.into_iter().collect::<Vec<_>>(),
+            placed
+                .into_iter()
+                .map(|(name, at)| (name, RecordRef { sha256: None, ..at }))
+                .collect::<Vec<_>>(),
             [
                 ("a".to_owned(), at(8, 2)),
                 ("b".to_owned(), at(10, 1)),

@@ -141,6 +141,14 @@ pub fn assemble(parts: &[Part], read: Option<&Stored>) -> std::io::Result<Vec<u8
     Ok(bytes)
 }
 
+/// Whether a write makes the version it replaces the backup.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backup {
+    Replace,
+    /// The version replaced has a damaged record: the backup stays as it is.
+    KeepPrevious,
+}
+
 pub trait Store: std::fmt::Debug + Send + Sync {
     /// The bytes and their version; `None` when there is no vault yet.
     fn read(&self) -> Result<(Option<Vec<u8>>, Version)>;
@@ -153,13 +161,15 @@ pub trait Store: std::fmt::Debug + Send + Sync {
     }
 
     /// `write` of `parts`, the unchanged ones taken from `read` (the version read
-    /// under `lock`); by default assembled in memory first.
+    /// under `lock`); by default assembled in memory first. `backup` says whether a
+    /// backend that keeps the previous version (a file's `.bak`) replaces it.
     fn write_parts(
         &self,
         parts: &[Part],
         read: Option<&Stored>,
         lock: &WriteLock,
         version: Version,
+        _backup: Backup,
     ) -> Result<()> {
         let bytes = assemble(parts, read)
             .map_err(|e| Error::Other(format!("cannot assemble the vault to write: {e}")))?;

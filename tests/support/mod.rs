@@ -498,18 +498,18 @@ impl Terminal {
     }
 }
 
-/// Where a format 3 vault file's header ends (after its `sha256 = "…"` line) and its
+/// Where a format 3 or 4 vault file's header ends (after its `sha256 = "…"` line) and its
 /// binary age payload starts.
 pub fn payload_start(file: &[u8]) -> usize {
     let checksum = file
         .windows(11)
         .position(|w| w == b"\nsha256 = \"")
-        .expect("a format 3 header")
+        .expect("a format 3 or 4 header")
         + 1;
     checksum + file[checksum..].iter().position(|&b| b == b'\n').unwrap() + 1
 }
 
-/// A format 3 vault file's age payload (the root), as its header places it.
+/// A format 3 or 4 vault file's age payload (the root), as its header places it.
 pub fn age_payload(file: &[u8]) -> &[u8] {
     let start = payload_start(file);
     let header: toml::Table = toml::from_str(std::str::from_utf8(&file[..start]).unwrap()).unwrap();
