@@ -18,6 +18,7 @@ use super::limits::Limits;
 use super::metrics::Metrics;
 use crate::api::operations::{self, Operation, Restriction};
 use crate::api::restricted::parse_resource;
+use crate::http::SecretPieces;
 use crate::secret::Secret;
 use crate::serve::{Served, Table};
 use crate::server::listener::{Answer, Handler};
@@ -65,7 +66,13 @@ pub struct Proxy {
     pub log_requests: bool,
     /// Restricted Data Tokens got for requests, reused for the same resource.
     pub restricted: Mutex<HashMap<String, (Secret, Timestamp)>>,
+    /// The pieces of the tokens in use, looked for in every answer: made once per set
+    /// of tokens, not per request.
+    pub pieces: Mutex<HashMap<Vec<u8>, Arc<SecretPieces>>>,
 }
+
+/// The most sets of token pieces kept (a set per access token and RDT in use).
+const MAX_PIECE_SETS: usize = 64;
 
 /// A finished answer.
 type Reply = Response<Full<Bytes>>;
@@ -571,6 +578,21 @@ impl Proxy {
         }
     }
 
+    /// The pieces of `secrets`, made once for each set of them.
+    fn pieces_of(&self, secrets: &[&str]) -> Arc<SecretPieces> {
+        let key = secrets.join("\0").into_bytes();
+        let mut sets = self.pieces.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pieces) = sets.get(&key) {
+            return pieces.clone();
+        }
+        if sets.len() >= MAX_PIECE_SETS {
+            sets.clear();
+        }
+        let pieces = Arc::new(SecretPieces::of(secrets));
+        sets.insert(key, pieces.clone());
+        pieces
+    }
+
     /// One request to the profile's SP-API host, and its answer with every real token
     /// cut out.
     async fn upstream(
@@ -611,7 +633,7 @@ impl Proxy {
             .chain(also_secret.iter().copied())
             .map(Secret::expose)
             .collect();
-        let pieces = crate::http::SecretPieces::of(&secrets);
+        let pieces = self.pieces_of(&secrets);
         let body = if pieces.in_text(&body) {
             crate::api::without_secrets(&body, &secrets)
         } else {

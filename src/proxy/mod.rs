@@ -80,6 +80,7 @@ pub fn run(
                 max_wait,
                 log_requests,
                 restricted: Mutex::default(),
+                pieces: Mutex::default(),
             })
         },
     )
