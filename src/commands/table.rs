@@ -102,18 +102,19 @@ fn render(
     (text, hidden)
 }
 
-/// `words` joined by ", " in lines of at most `width` characters.
-fn wrap_list(words: &[&str], width: usize) -> String {
-    let mut lines = vec![String::new()];
-    for word in words {
+/// `text` in lines of at most `width` characters, broken between words.
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split_whitespace() {
         let line = lines.last_mut().expect("one line at least");
-        if !line.is_empty() && line.len() + word.len() + 2 > width {
-            line.push(',');
-            lines.push(String::new());
-        } else if !line.is_empty() {
-            line.push_str(", ");
+        if line.is_empty() {
+            line.push_str(word);
+        } else if line.chars().count() + 1 + word.chars().count() <= width {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            lines.push(word.to_owned());
         }
-        lines.last_mut().expect("one line at least").push_str(word);
     }
     lines.join("\n")
 }
@@ -126,9 +127,11 @@ pub fn print(columns: &[Column], rows: &[Vec<String>], wide: bool, command: &str
     let (table, hidden) = render(columns, rows, width);
     println!("{table}");
     if let (Some(width), false) = (width, hidden.is_empty()) {
+        let note = format!("Left out to fit the terminal: {}.", hidden.join(", "));
+        // The command on a line of its own, so that it is never broken.
         println!(
-            "{}\n(left out to fit the terminal; `{command} --wide` shows every column)",
-            wrap_list(&hidden, width)
+            "{}\n`{command} --wide` shows every column.",
+            wrap(&note, width)
         );
     }
 }
@@ -173,7 +176,7 @@ mod tests {
             text.contains(&"l".repeat(40)) && hidden.is_empty(),
             "{text}"
         );
-        assert_eq!(wrap_list(&["aaaa", "bbbb", "cc"], 10), "aaaa, bbbb,\ncc");
+        assert_eq!(wrap("aaaa bbbb cc dd", 10), "aaaa bbbb\ncc dd");
     }
 
     #[test]
