@@ -635,3 +635,23 @@ fn a_token_amazon_echoes_is_cut_out_before_the_client_sees_it() {
     assert!(body.contains("[redacted]"), "{body}");
     assert!(headers.contains("x-echo: token=[redacted]"), "{headers}");
 }
+
+#[test]
+fn python_amazon_sp_api_works_through_the_proxy_as_readme_shows() {
+    let python = std::env::var("SPVAULT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_library = std::process::Command::new(&python)
+        .args(["-c", "import sp_api"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_library {
+        skip_or_fail("python-amazon-sp-api (PyPI) is not installed");
+        return;
+    }
+    let (standin, env) = logged_in_with_spapi();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/proxy_python_sp_api.py"
+    );
+    let answer = through_sdk(&env, &[&python, script]);
+    sdk_calls_went_through(&standin, &answer);
+}
