@@ -569,3 +569,41 @@ fn a_wait_for_the_usage_plan_is_announced_at_a_terminal() {
     assert_eq!(status, 0, "{screen}");
     assert_eq!(standin.spapi_calls().len(), 2);
 }
+
+#[test]
+fn a_cached_token_amazon_refuses_is_refreshed_once_then_the_fix_is_named() {
+    let (standin, env) = logged_in_with_spapi();
+    let refused = || {
+        Canned::json(
+            401,
+            r#"{"errors":[{"code":"Unauthorized","message":"The access token you provided is revoked, malformed or invalid.","details":""}]}"#,
+        )
+    };
+    standin.queue_spapi(refused());
+    let out = env.run(&["api", "p", "getMarketplaceParticipations"]).ok();
+    says(&out.stderr, "refreshing it once");
+    assert_eq!(standin.requests(), 2, "one more LWA refresh");
+    let calls = standin.spapi_calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].access_token, "Atza|standin-2", "the fresh token");
+
+    standin.queue_spapi(refused());
+    standin.queue_spapi(refused());
+    let out = env
+        .run(&["api", "p", "getMarketplaceParticipations"])
+        .expect_code(6);
+    says(&out.stderr, "vault refresh p --force");
+}
+
+#[test]
+fn network_errors_name_the_address() {
+    let (_standin, mut env) = logged_in_with_spapi();
+    let port = free_port();
+    env.set("SPVAULT_SPAPI_URL", &format!("http://127.0.0.1:{port}"));
+    env.set("SPVAULT_NETWORK_TIMEOUT", "2s");
+    let out = env
+        .run(&["api", "p", "getMarketplaceParticipations"])
+        .expect_code(7);
+    says(&out.stderr, &format!("http://127.0.0.1:{port}"));
+    says(&out.stderr, "unreachable");
+}
