@@ -75,7 +75,7 @@ impl Kept<'_> {
                 at.range(name, section_len)
                     .is_ok_and(|r| digest.matches(&whole[r.start as usize..r.end as usize]))
             };
-            at.sha256.as_ref().is_none_or(indexed)
+            at.digest.as_ref().is_none_or(indexed)
         }))
     }
 }
@@ -267,7 +267,7 @@ impl<'e> Opened<'e> {
             };
             // Format 4: the record must be the one the index names, not an older one
             // of the same profile that would open just as well.
-            let indexed = match at.sha256 {
+            let indexed = match at.digest {
                 Some(digest) => digest.matches(&record),
                 None => root.lineage.is_none(),
             };

@@ -4,9 +4,9 @@
 //! random 256-bit profile key; the key travels inside the age-encrypted root, so
 //! whoever opens the root (passphrase or recipient) opens the profiles, and nobody
 //! else. Format 4 binds each record to the current index: the root holds each
-//! record's SHA-256, so an older record of the same profile (from a backup) put in
-//! place of the current one is refused, and the records' associated data names the
-//! vault and the profile key's generation. Specified in docs/vault-format.md.
+//! record's digest (128 bits of its SHA-256), so an older record of the same profile
+//! (from a backup) put in place of the current one is refused, and the records'
+//! associated data names the vault and the profile key's generation. Specified in docs/vault-format.md.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -29,22 +29,26 @@ const TAG_BYTES: usize = 16;
 const ASSOCIATED_DATA_PREFIX: &[u8] = b"spvault profile ";
 
 /// Where a profile's sealed record is in the records section, and (format 4) the
-/// SHA-256 of the record that belongs there.
+/// digest of the record that belongs there.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct RecordRef {
     pub at: u64,
     pub len: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<RecordDigest>,
+    pub digest: Option<RecordDigest>,
 }
 
-/// A record's SHA-256, written as lowercase hex.
+/// A record's digest: the first 128 bits of its SHA-256 (nobody without the key can
+/// make a record, so what it must tell apart are records that exist: 128 bits are
+/// plenty, and keep the root of 10,000 profiles small), written as base64 without
+/// padding (22 characters).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RecordDigest([u8; 32]);
+pub struct RecordDigest([u8; 16]);
 
 impl RecordDigest {
     pub fn of(record: &[u8]) -> RecordDigest {
-        RecordDigest(Sha256::digest(record).into())
+        let full = Sha256::digest(record);
+        RecordDigest(full[..16].try_into().expect("SHA-256 is 32 bytes"))
     }
 
     /// Whether `record` is the one this is the digest of (in constant time).
@@ -55,24 +59,26 @@ impl RecordDigest {
 
 impl Serialize for RecordDigest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
-        serializer.serialize_str(&hex)
+        let mut text = [0u8; 22];
+        let written = base64::engine::general_purpose::STANDARD_NO_PAD
+            .encode_slice(self.0, &mut text)
+            .expect("16 bytes are 22 characters");
+        serializer.serialize_str(std::str::from_utf8(&text[..written]).expect("base64"))
     }
 }
 
 impl<'de> Deserialize<'de> for RecordDigest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let hex = <std::borrow::Cow<str>>::deserialize(deserializer)?;
-        let bad = || serde::de::Error::custom("a record digest is 64 hex digits");
-        if hex.len() != 64 {
-            return Err(bad());
+        let text = <std::borrow::Cow<str>>::deserialize(deserializer)?;
+        let mut digest = [0u8; 16];
+        match base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode_slice(text.as_bytes(), &mut digest)
+        {
+            Ok(16) => Ok(RecordDigest(digest)),
+            _ => Err(serde::de::Error::custom(
+                "a record digest is 16 bytes of base64 without padding",
+            )),
         }
-        let mut digest = [0u8; 32];
-        for (i, byte) in digest.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-                .map_err(|_| bad())?;
-        }
-        Ok(RecordDigest(digest))
     }
 }
 
@@ -295,7 +301,7 @@ impl RecordsLayout {
                 RecordRef {
                     at: len + new.len() as u64,
                     len: record.len() as u64,
-                    sha256: Some(RecordDigest::of(record)),
+                    digest: Some(RecordDigest::of(record)),
                 },
             ));
             new.extend_from_slice(record);
@@ -400,8 +406,12 @@ mod tests {
         for other in [Some(next), Some(Lineage::new()), None] {
             assert!(with(other).open("p", &record).is_err());
         }
-        assert!(RecordDigest::of(&record).matches(&record));
-        assert!(!RecordDigest::of(&record).matches(b"x"));
+        let digest = RecordDigest::of(&record);
+        assert!(digest.matches(&record) && !digest.matches(b"x"));
+        let json = serde_json::to_string(&digest).unwrap();
+        assert_eq!(json.len(), 24);
+        assert_eq!(serde_json::from_str::<RecordDigest>(&json).unwrap(), digest);
+        assert!(serde_json::from_str::<RecordDigest>("\"AAAA\"").is_err());
     }
 
     #[test]
@@ -429,7 +439,7 @@ mod tests {
         let at = |at, len| RecordRef {
             at,
             len,
-            sha256: None,
+            digest: None,
         };
         // The previous section: c (0..3), a (3..5), d (5..9), e (9..10); a changed,
         // b added.
@@ -440,12 +450,12 @@ mod tests {
         assert_eq!(layout.new_records(), b"AAB");
         assert_eq!(layout.len(), 11);
         let placed = layout.take_placed();
-        assert_eq!(placed["a"].sha256, Some(RecordDigest::of(b"AA")));
-        assert_eq!(placed["c"].sha256, None, "kept as it was");
+        assert_eq!(placed["a"].digest, Some(RecordDigest::of(b"AA")));
+        assert_eq!(placed["c"].digest, None, "kept as it was");
         assert_eq!(
             placed
                 .into_iter()
-                .map(|(name, at)| (name, RecordRef { sha256: None, ..at }))
+                .map(|(name, at)| (name, RecordRef { digest: None, ..at }))
                 .collect::<Vec<_>>(),
             [
                 ("a".to_owned(), at(8, 2)),
