@@ -27,7 +27,7 @@ export SPVAULT_SPAPI_URL=${SPVAULT_LWA_TOKEN_URL%/auth/o2/token}
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-"$bin/vault" proxy p0 --listen "127.0.0.1:$port" --key-file "$work/proxy.key" > "$work/proxy.out" 2> /dev/null &
+"$bin/vault" proxy p0 --listen "127.0.0.1:$port" --key-file "$work/proxy.key" ${WORKERS:+--workers "$WORKERS"} > "$work/proxy.out" 2> /dev/null &
 proxy_pid=$!
 for _ in $(seq 100); do grep -q Proxying "$work/proxy.out" 2>/dev/null && break; sleep 0.1; done
 key=$(cat "$work/proxy.key")

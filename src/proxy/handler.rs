@@ -108,8 +108,8 @@ impl Proxy {
         if !self.log_requests {
             return reply;
         }
-        eprintln!(
-            "vault proxy: {} {} {} {status} waited={}ms upstream={}",
+        let line = format!(
+            "vault proxy: {} {} {} {status} waited={}ms upstream={}\n",
             peer.ip(),
             outcome.profile,
             outcome.operation,
@@ -118,6 +118,8 @@ impl Proxy {
                 .upstream
                 .map_or_else(|| "-".to_owned(), |d| format!("{}ms", d.as_millis()))
         );
+        // One write: stderr is unbuffered, and eprintln! writes each piece apart.
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
         reply
     }
 
