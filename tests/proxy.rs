@@ -532,24 +532,31 @@ fn sdk_calls_went_through(standin: &StandIn, answer: &serde_json::Value) {
     );
 }
 
-#[test]
-fn amazons_python_sdk_works_through_the_proxy_unchanged() {
+/// Runs the Python client script `script` (in tests/clients) through the proxy, when
+/// the test venv's Python has `module`.
+fn python_client_through_the_proxy(module: &str, package: &str, script: &str) {
     let python = std::env::var("SPVAULT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has_sdk = std::process::Command::new(&python)
-        .args(["-c", "import spapi"])
+    let installed = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_sdk {
-        skip_or_fail("Amazon's Python SDK (PyPI amzn-sp-api) is not installed");
+    if !installed {
+        skip_or_fail(&format!("{package} (PyPI) is not installed"));
         return;
     }
     let (standin, env) = logged_in_with_spapi();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/proxy_amzn_sp_api.py"
-    );
-    let answer = through_sdk(&env, &[&python, script]);
+    let script = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let answer = through_sdk(&env, &[&python, &script]);
     sdk_calls_went_through(&standin, &answer);
+}
+
+#[test]
+fn amazons_python_sdk_works_through_the_proxy_unchanged() {
+    python_client_through_the_proxy(
+        "spapi",
+        "Amazon's Python SDK amzn-sp-api",
+        "proxy_amzn_sp_api.py",
+    );
 }
 
 #[test]
@@ -638,20 +645,5 @@ fn a_token_amazon_echoes_is_cut_out_before_the_client_sees_it() {
 
 #[test]
 fn python_amazon_sp_api_works_through_the_proxy_as_readme_shows() {
-    let python = std::env::var("SPVAULT_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has_library = std::process::Command::new(&python)
-        .args(["-c", "import sp_api"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_library {
-        skip_or_fail("python-amazon-sp-api (PyPI) is not installed");
-        return;
-    }
-    let (standin, env) = logged_in_with_spapi();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/proxy_python_sp_api.py"
-    );
-    let answer = through_sdk(&env, &[&python, script]);
-    sdk_calls_went_through(&standin, &answer);
+    python_client_through_the_proxy("sp_api", "python-amazon-sp-api", "proxy_python_sp_api.py");
 }
