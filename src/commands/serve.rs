@@ -12,10 +12,7 @@ use crate::vault::file::VaultFile;
 
 pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> {
     let server = Server::new(&args.server, args.listen, settings)?;
-    let (unlocked, vault) = unlock::open(file.clone())?;
-    for name in &args.profiles {
-        vault.profile(name)?;
-    }
+    let (unlocked, _) = open_serving(&file, &args.profiles)?;
     let (options, stop, scheme) = server.start(&args.server)?;
     let served = args.profiles.join(", ");
     let reopen = || unlock::open_unattended(file.clone());
@@ -30,10 +27,7 @@ pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> 
 
 pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()> {
     let server = Server::new(&args.server, args.listen, settings)?;
-    let (unlocked, vault) = unlock::open(file.clone())?;
-    for name in &args.profiles {
-        vault.profile(name)?;
-    }
+    let (unlocked, vault) = open_serving(&file, &args.profiles)?;
     let (options, stop, scheme) = server.start(&args.server)?;
     let proxied = args.profiles.join(", ");
     let base = match args.profiles.as_slice() {
@@ -62,6 +56,18 @@ pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()
     )?;
     println!("Stopped");
     Ok(())
+}
+
+/// The vault, with every profile to serve in it.
+fn open_serving(
+    file: &VaultFile,
+    profiles: &[String],
+) -> Result<(crate::vault::Unlocked, crate::vault::Vault)> {
+    let (unlocked, vault) = unlock::open(file.clone())?;
+    for name in profiles {
+        vault.profile(name)?;
+    }
+    Ok((unlocked, vault))
 }
 
 /// What `serve` and `proxy` check and set up alike before they open the vault.

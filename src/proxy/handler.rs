@@ -22,6 +22,7 @@ use crate::http::SecretPieces;
 use crate::secret::Secret;
 use crate::serve::{Served, Table};
 use crate::server::listener::{Answer, Handler};
+use crate::server::reply::{Reply, json, text};
 use crate::spapi_client::{RestrictedResource, SpApiClient};
 
 /// The largest request body taken from a client (SP-API's are far smaller).
@@ -73,9 +74,6 @@ pub struct Proxy {
 
 /// The most sets of token pieces kept (a set per access token and RDT in use).
 const MAX_PIECE_SETS: usize = 64;
-
-/// A finished answer.
-type Reply = Response<Full<Bytes>>;
 
 impl Handler for Proxy {
     fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> Answer {
@@ -692,23 +690,4 @@ fn errors(status: StatusCode, code: &str, message: &str) -> Reply {
         status,
         serde_json::json!({"errors": [{"code": code, "message": message}]}),
     )
-}
-
-fn json(status: StatusCode, body: serde_json::Value) -> Reply {
-    let mut reply = text(status, body.to_string());
-    reply.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    reply
-}
-
-fn text(status: StatusCode, body: String) -> Reply {
-    let mut reply = Response::new(Full::new(Bytes::from(body)));
-    *reply.status_mut() = status;
-    reply.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    reply
 }

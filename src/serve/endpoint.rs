@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
 use crate::server::listener::{Answer, Handler};
+use crate::server::reply::json;
 use crate::vault::model::CachedToken;
 
 /// What the endpoint answers for one profile.
@@ -97,19 +98,4 @@ impl Endpoint {
             .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
             .is_some_and(|given| bool::from(given.ct_eq(self.key.expose().as_bytes())))
     }
-}
-
-fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    response
 }

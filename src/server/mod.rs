@@ -2,4 +2,5 @@
 //! within limits, TLS, and shutdown. Each endpoint is its own module on top.
 
 pub mod listener;
+pub mod reply;
 pub mod tls;
