@@ -4,7 +4,6 @@
 //! its own LWA and Tokens endpoints, which hand out proxy tokens only; and metrics.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use crate::api::restricted::parse_resource;
 use crate::http::SecretPieces;
 use crate::secret::Secret;
 use crate::serve::{Served, Table};
-use crate::server::listener::{Answer, Handler};
+use crate::server::listener::{Answer, Client, Handler};
 use crate::server::reply::{Reply, json, text};
 use crate::spapi_client::{RestrictedResource, SpApiClient};
 
@@ -76,8 +75,8 @@ pub struct Proxy {
 const MAX_PIECE_SETS: usize = 64;
 
 impl Handler for Proxy {
-    fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> Answer {
-        Box::pin(async move { self.answer(request, peer).await })
+    fn handle(self: Arc<Self>, request: Request<Incoming>, client: Client) -> Answer {
+        Box::pin(async move { self.answer(request, client).await })
     }
 }
 
@@ -90,14 +89,14 @@ struct Outcome {
 }
 
 impl Proxy {
-    async fn answer(&self, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    async fn answer(&self, request: Request<Incoming>, client: Client) -> Reply {
         let mut outcome = Outcome {
             profile: "-".into(),
             operation: "-".into(),
             waited: Duration::ZERO,
             upstream: None,
         };
-        let reply = self.route(request, &mut outcome).await;
+        let reply = self.route(request, &client, &mut outcome).await;
         let status = reply.status().as_u16();
         if outcome.profile != "-" {
             self.metrics
@@ -108,7 +107,7 @@ impl Proxy {
         }
         let line = format!(
             "vault proxy: {} {} {} {status} waited={}ms upstream={}\n",
-            peer.ip(),
+            client.address.ip(),
             outcome.profile,
             outcome.operation,
             outcome.waited.as_millis(),
@@ -121,7 +120,12 @@ impl Proxy {
         reply
     }
 
-    async fn route(&self, request: Request<Incoming>, outcome: &mut Outcome) -> Reply {
+    async fn route(
+        &self,
+        request: Request<Incoming>,
+        client: &Client,
+        outcome: &mut Outcome,
+    ) -> Reply {
         // Not an open proxy: only origin-form paths, only to the profile's host.
         if request.method() == Method::CONNECT
             || request.uri().authority().is_some()
@@ -134,7 +138,7 @@ impl Proxy {
             );
         }
         if request.method() == Method::POST && request.uri().path() == "/auth/o2/token" {
-            return self.lwa_token(request).await;
+            return self.lwa_token(request, client).await;
         }
         let Some(caller) = presented(request.headers()).and_then(|p| self.credentials.identify(p))
         else {
@@ -144,6 +148,7 @@ impl Proxy {
                 "send the proxy key, or a token from the proxy's /auth/o2/token, as x-amz-access-token or Authorization: Bearer",
             );
         };
+        client.authenticated();
         if request.uri().path() == "/_spvault/metrics" {
             return text(StatusCode::OK, self.metrics.render(self.limits.shared_up()));
         }
@@ -283,7 +288,7 @@ impl Proxy {
 
     /// `POST /auth/o2/token` as LWA answers it, for SDKs configured with the key as
     /// their refresh token: a proxy token, never a real one.
-    async fn lwa_token(&self, request: Request<Incoming>) -> Reply {
+    async fn lwa_token(&self, request: Request<Incoming>, client: &Client) -> Reply {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -326,6 +331,7 @@ impl Proxy {
             ));
             return reply;
         }
+        client.authenticated();
         let token = self.credentials.issue_access();
         self.metrics.token("proxy_access_token");
         json(

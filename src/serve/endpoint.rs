@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use std::net::SocketAddr;
-
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode, header};
@@ -14,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
-use crate::server::listener::{Answer, Handler};
+use crate::server::listener::{Answer, Client, Handler};
 use crate::server::reply::json;
 use crate::vault::model::CachedToken;
 
@@ -35,14 +33,14 @@ pub struct Endpoint {
 }
 
 impl Handler for Endpoint {
-    fn handle(self: Arc<Self>, request: Request<Incoming>, _peer: SocketAddr) -> Answer {
-        let response = self.answer(&request);
+    fn handle(self: Arc<Self>, request: Request<Incoming>, client: Client) -> Answer {
+        let response = self.answer(&request, &client);
         Box::pin(async move { response })
     }
 }
 
 impl Endpoint {
-    pub fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+    fn answer(&self, request: &Request<Incoming>, client: &Client) -> Response<Full<Bytes>> {
         if !self.authorized(request) {
             let mut response = json(
                 StatusCode::UNAUTHORIZED,
@@ -54,6 +52,7 @@ impl Endpoint {
             );
             return response;
         }
+        client.authenticated();
         if request.method() != Method::GET {
             return json(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -91,7 +90,7 @@ impl Endpoint {
     }
 
     /// `Authorization: Bearer KEY`, compared in constant time.
-    fn authorized<B>(&self, request: &Request<B>) -> bool {
+    fn authorized(&self, request: &Request<Incoming>) -> bool {
         request
             .headers()
             .get(header::AUTHORIZATION)

@@ -1,12 +1,12 @@
 //! The network side of `vault serve` and `vault proxy`: accepts connections within
 //! limits an abusive client cannot stretch (header size and count, time to send a
-//! request or finish a TLS handshake, connections at once), keeps accepting after
-//! transient failures such as running out of file descriptors, and reports only a
-//! dead listener as an error. What is answered is the [`Handler`]'s business.
+//! first byte, a request or a TLS handshake, connections at once and per client
+//! address, see [`Connections`]), keeps accepting after transient failures such as
+//! running out of file descriptors, and reports only a dead listener as an error.
+//! What is answered is the [`Handler`]'s business.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,16 +18,20 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
+
+pub use super::connections::Client;
+use super::connections::{Admission, Connections};
 
 /// An answer being made.
 pub type Answer = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
 
-/// What a server answers: one request at a time, from the client at `peer`.
+/// What a server answers: one request at a time, from `client`, which it marks
+/// [`Client::authenticated`] once the request proves who it is.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> Answer;
+    fn handle(self: Arc<Self>, request: Request<Incoming>, client: Client) -> Answer;
 }
 
 /// A request's start line and headers together: larger gets 431.
@@ -36,6 +40,10 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 /// Connections served at once, at most; the open-file limit may lower it.
 const MAX_CONNECTIONS: usize = 4096;
+/// The share of the connections one client address may hold.
+const CONNECTIONS_PER_ADDRESS_DIVISOR: usize = 4;
+/// Time a new connection has to send its first byte.
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(2);
 /// File descriptors kept for everything but connections (the vault, Amazon, stdio).
 const RESERVED_DESCRIPTORS: u64 = 32;
 /// How long connections in flight may take to finish after a stop.
@@ -79,12 +87,9 @@ pub async fn serve<H: Handler>(
         .max_headers(MAX_HEADERS);
     let http = Arc::new(http);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let connections = Connections::new(limits.max_connections / CONNECTIONS_PER_ADDRESS_DIVISOR);
     let mut backoff = Backoff::default();
     loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            _ = stopped(&mut stop) => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -97,18 +102,36 @@ pub async fn serve<H: Handler>(
             _ = stopped(&mut stop) => break,
         };
         backoff.reset();
+        // One address at its share with none of its connections to spare: refused.
+        let Some(admission) = connections.admit(peer.ip()) else {
+            continue;
+        };
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                connections.make_room();
+                tokio::select! {
+                    permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                    _ = stopped(&mut stop) => break,
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let (http, handler, tls, stop) = (http.clone(), handler.clone(), tls.clone(), stop.clone());
         let timeout = limits.client_timeout;
         tokio::spawn(async move {
             let _permit = permit;
+            if !first_byte_arrives(&stream).await {
+                return;
+            }
+            let client = admission.client(peer);
             match tls {
-                None => connection(&http, stream, peer, handler, stop).await,
+                None => connection(&http, stream, client, &admission, handler, stop).await,
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout(timeout, acceptor.accept(stream)).await
                     {
-                        connection(&http, stream, peer, handler, stop).await;
+                        connection(&http, stream, client, &admission, handler, stop).await;
                     }
                 }
             }
@@ -121,24 +144,42 @@ pub async fn serve<H: Handler>(
     Ok(())
 }
 
-/// One HTTP/1 connection, closed gracefully when the server stops.
+/// Whether a new connection sends something within [`FIRST_BYTE_TIMEOUT`]; one that
+/// does not holds a place another client may need.
+async fn first_byte_arrives(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(
+        tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await,
+        Ok(Ok(1))
+    )
+}
+
+/// One HTTP/1 connection, closed gracefully when the server stops, and at once when
+/// it is closed to make room.
 async fn connection<S, H: Handler>(
     http: &http1::Builder,
     stream: S,
-    peer: SocketAddr,
+    client: Client,
+    admission: &Admission,
     handler: Arc<H>,
     mut stop: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| {
-        let answer = handler.clone().handle(request, peer);
-        async move { Ok::<_, Infallible>(answer.await) }
+        let busy = client.busy();
+        let answer = handler.clone().handle(request, client.clone());
+        async move {
+            let answer = answer.await;
+            drop(busy);
+            Ok::<_, Infallible>(answer)
+        }
     });
     let conn = http.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
+        _ = admission.closed() => {}
         _ = stopped(&mut stop) => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
