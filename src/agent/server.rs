@@ -204,6 +204,9 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
                     false,
                 )
             }
+            // Settings raised in the file, not a re-key: the key still opens the
+            // vault as it was written, and is kept.
+            Some(held) if held.salt == salt => (Response::HeaderChanged { kdf: held.kdf }, false),
             // The vault was re-encrypted (passwd): this key opens it no more.
             Some(_) => {
                 state.held = None;
