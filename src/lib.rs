@@ -28,6 +28,7 @@ pub mod spapi_client;
 pub mod tokens;
 pub mod unlock;
 pub mod vault;
+pub mod zeroing_allocator;
 
 pub use error::{Error, ExitCode, Result};
 pub mod agent;

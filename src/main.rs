@@ -1,5 +1,10 @@
 use clap::Parser;
 
+// Zeroes freed memory once the unlock agent switches it on (src/zeroing_allocator.rs).
+#[global_allocator]
+static ALLOCATOR: spvault::zeroing_allocator::ZeroingAllocator =
+    spvault::zeroing_allocator::ZeroingAllocator;
+
 fn main() -> std::process::ExitCode {
     spvault::process::disable_core_dumps();
     // A panic's message could quote a value; print where it happened, never what.

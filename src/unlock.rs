@@ -63,7 +63,7 @@ fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault
             Err(e) => Err(e),
         };
     }
-    if let Some(key) = agent_key(&file, &envelope, true) {
+    if let Some(key) = agent_key(&file, &envelope, true)? {
         match Opened::decrypt(&file, &key, &envelope) {
             Ok(opened) => {
                 let vault = opened.model(&file, selection)?;
@@ -89,7 +89,7 @@ pub fn open_unattended(file: VaultFile) -> Result<Unlocked> {
     let envelope = read_envelope(&file)?;
     let key = match file.identity() {
         Some(identity) => identity_key(identity, &envelope)?,
-        None => agent_key(&file, &envelope, false)
+        None => agent_key(&file, &envelope, false)?
             .ok_or_else(|| Error::PassphraseChanged(file.path().to_path_buf()))?,
     };
     // Proves the key opens the vault (the records are not read).
@@ -101,7 +101,7 @@ pub fn open_unattended(file: VaultFile) -> Result<Unlocked> {
 /// status`; `None` when the agent holds no key for it.
 pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
     let envelope = read_envelope(file)?;
-    match agent_key(file, &envelope, false) {
+    match agent_key(file, &envelope, false)? {
         Some(key) => open_payload(file, &key, &envelope, Selection::All).map(Some),
         None => Ok(None),
     }
@@ -143,12 +143,9 @@ fn open_with_passphrase_envelope(
                 };
                 // The header's KDF settings are not authenticated until the key they
                 // give opens the vault: a raised cost looks like a wrong passphrase.
-                let kdf = envelope.kdf;
                 let changed = format!(
-                    "if the passphrase is right, the KDF settings in the file's header were changed (in force: {} MiB, {} passes, {} lanes); an identity file tells a changed header apart as tampering",
-                    kdf.memory_kib / 1024,
-                    kdf.iterations,
-                    kdf.parallelism
+                    "if the passphrase is right, the KDF settings in the file's header were changed (in force: {}); an identity file tells a changed header apart as tampering",
+                    kdf_settings(&envelope.kdf)
                 );
                 let hint = match wrong.hint() {
                     Some(fix) => format!("{fix}; {changed}"),
@@ -247,8 +244,9 @@ fn identity_key(path: &std::path::Path, envelope: &Envelope) -> Result<VaultKey>
 }
 
 /// The key the unlock agent holds for this vault, if any. An agent that cannot be
-/// reached is no error: the passphrase sources still work.
-fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Option<VaultKey> {
+/// reached is no error: the passphrase sources still work. A header whose KDF
+/// settings changed behind the agent is tampering, reported without running them.
+fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Result<Option<VaultKey>> {
     let request = agent::protocol::Request::Key {
         kdf: envelope.kdf,
         salt: envelope.salt.clone(),
@@ -256,14 +254,31 @@ fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Option<Vault
     };
     match agent::call(file.path(), &request) {
         Ok(Some(agent::protocol::Response::Key { identity })) => {
-            VaultKey::from_identity(&identity, envelope.kdf, &envelope.salt).ok()
+            Ok(VaultKey::from_identity(&identity, envelope.kdf, &envelope.salt).ok())
         }
-        Ok(_) => None,
+        Ok(Some(agent::protocol::Response::HeaderChanged { kdf })) => Err(Error::damaged(
+            file.path(),
+            format!(
+                "the KDF settings in its plaintext header ({}) are not those the unlock agent's key was made with ({}) for the same salt: tampering",
+                kdf_settings(&envelope.kdf),
+                kdf_settings(&kdf)
+            ),
+        )),
+        Ok(_) => Ok(None),
         Err(e) => {
             eprintln!("warning: {e}; asking for the passphrase instead");
-            None
+            Ok(None)
         }
     }
+}
+
+fn kdf_settings(kdf: &KdfParams) -> String {
+    format!(
+        "{} MiB, {} passes, {} lanes",
+        kdf.memory_kib / 1024,
+        kdf.iterations,
+        kdf.parallelism
+    )
 }
 
 /// Profile `name` from the decrypted vault the agent holds for the file at `stamp`,

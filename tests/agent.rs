@@ -251,3 +251,105 @@ fn what_the_agent_holds_is_never_served_after_the_file_changed() {
     env.run(&["lock"]).ok();
     env.run(&["show", "p"]).expect_code(3);
 }
+
+/// Which of `secrets` occur anywhere in the readable memory of process `pid`, and how
+/// many bytes were read (as root: the agent is not dumpable).
+fn secrets_in_memory<'a>(pid: u32, secrets: &[(&'a str, &str)]) -> (usize, Vec<&'a str>) {
+    use std::os::unix::fs::FileExt;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("read maps");
+    let memory = std::fs::File::open(format!("/proc/{pid}/mem")).expect("open mem");
+    let (mut read, mut found) = (0, Vec::new());
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (range, perms) = (fields.next().unwrap(), fields.next().unwrap());
+        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let mut region = vec![0; (end - start) as usize];
+        let Ok(()) = memory.read_exact_at(&mut region, start) else {
+            continue;
+        };
+        read += region.len();
+        // The secrets are ASCII, which a lossy conversion keeps as it is; std's
+        // optimized substring search keeps a debug build's scan quick.
+        let text = String::from_utf8_lossy(&region);
+        for (name, secret) in secrets {
+            if !found.contains(name) && text.contains(*secret) {
+                found.push(*name);
+            }
+        }
+    }
+    (read, found)
+}
+
+/// The age identity (`AGE-SECRET-KEY-1…`) the passphrase gives for the vault's header:
+/// what an unlocked agent holds.
+fn identity_of(env: &Env) -> String {
+    let file = env.vault_bytes();
+    let header: toml::Table =
+        toml::from_str(std::str::from_utf8(&file[..payload_start(&file)]).unwrap()).unwrap();
+    let kdf: spvault::vault::crypto::KdfParams = header["kdf"].clone().try_into().unwrap();
+    let salt = header["kdf"]["salt"].as_str().unwrap();
+    let key = spvault::vault::crypto::VaultKey::derive(&PASSPHRASE.into(), kdf, salt).unwrap();
+    key.identity_string().expose().to_owned()
+}
+
+/// Whatever the agent held or handed out (the key, client secrets, refresh and
+/// access tokens) is gone from its memory once locked: no freed buffer keeps a copy.
+/// A service-manager agent (`--foreground`) stays running, locked, so its memory can
+/// be read after the lock.
+#[test]
+fn after_lock_no_secret_is_left_in_the_agents_memory() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skip_or_fail("reading the agent's memory needs root");
+        return;
+    }
+    let (_standin, mut env) = logged_in("p");
+    let mut agent = env
+        .command(&["agent", "--foreground"])
+        .env_remove("SPVAULT_PASSPHRASE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(agent.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert!(ready.contains("listening"), "{ready}");
+    env.run(&["unlock"]).ok();
+    env.unset("SPVAULT_PASSPHRASE");
+    // The first read hands the agent the decrypted vault; the next ones are answered
+    // from it.
+    for _ in 0..2 {
+        assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-1\n");
+    }
+    env.run(&["env", "p", "--format", "json"]).ok();
+    let identity = identity_of(&env);
+    let secrets = [
+        ("the key", identity.as_str()),
+        ("the client secret", CLIENT_SECRET),
+        ("the refresh token", REFRESH_TOKEN),
+        ("the access token", "Atza|standin-1"),
+        ("the passphrase", PASSPHRASE),
+    ];
+    let (read, unlocked) = secrets_in_memory(agent.id(), &secrets);
+    env.run(&["lock"]).ok();
+    let (_, locked) = secrets_in_memory(agent.id(), &secrets);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(read > 0, "no memory read");
+    assert!(
+        unlocked.contains(&"the key"),
+        "the scan does not find the key the agent holds: {unlocked:?}"
+    );
+    assert!(locked.is_empty(), "left after lock: {locked:?}");
+    // Between requests, what it holds of the vault is encrypted.
+    assert_eq!(unlocked, ["the key"], "in plaintext while unlocked");
+}

@@ -536,6 +536,33 @@ fn a_header_changed_without_the_key_is_tampering() {
     );
 }
 
+/// The unlock agent holds a key made for the header's KDF settings and salt: a header
+/// whose settings were raised behind it (same salt) is tampering, reported at once,
+/// never a fall back to the passphrase through a 1 GiB, 4-pass KDF.
+#[test]
+fn a_header_raised_behind_the_unlocked_agent_is_tampering_at_once() {
+    let (_standin, mut env) = logged_in("p");
+    env.run(&["unlock"]).ok();
+    env.unset("SPVAULT_PASSPHRASE");
+    let good = env.vault_bytes();
+    let raised = header_changed(&good, "memory_kib = 8192\n", "memory_kib = 1048576\n");
+    let raised = header_changed(&raised, "iterations = 1\n", "iterations = 4\n");
+    std::fs::write(&env.vault, &raised).unwrap();
+    for args in [&["token", "p"][..], &["list"], &["app", "list"]] {
+        let started = Instant::now();
+        let out = env.run(args).expect_code(4);
+        assert!(
+            out.stderr.contains("tampering") && out.stderr.contains("1024 MiB"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?}: slow");
+    }
+    // The agent keeps its key: the file put back opens without the passphrase.
+    std::fs::write(&env.vault, &good).unwrap();
+    assert_eq!(env.run(&["token", "p"]).ok().stdout, "Atza|standin-1\n");
+}
+
 #[test]
 fn one_damaged_record_stays_out_of_the_backup_and_can_be_removed_unread() {
     let (standin, env) = logged_in("p");

@@ -2,7 +2,9 @@
 //! derived key, so commands need neither the passphrase nor the KDF while it is
 //! unlocked. This module holds where its socket lives, the protocol, and the client.
 
+mod locked;
 pub mod protocol;
+mod sealed;
 pub mod server;
 mod socket;
 

@@ -25,8 +25,9 @@ pub enum Request {
         idle_timeout_secs: u64,
         max_lifetime_secs: u64,
     },
-    /// The key, if the agent holds one for a header with these values. Counts as use
-    /// unless `touch` is false (`vault status` reading expiry dates).
+    /// The key, if the agent holds one for a header with these values (`HeaderChanged`
+    /// when only the KDF settings differ). Counts as use unless `touch` is false
+    /// (`vault status` reading expiry dates).
     Key {
         kdf: KdfParams,
         salt: String,
@@ -60,6 +61,11 @@ pub enum Response {
     },
     /// Unlocked, but holding no decrypted vault for that file: read it and `Remember`.
     NotHeld,
+    /// The agent's key was made for the same salt but these KDF settings: every re-key
+    /// draws a new salt, so the header asked about was changed behind the agent.
+    HeaderChanged {
+        kdf: KdfParams,
+    },
     Locked,
     Status {
         unlocked: bool,

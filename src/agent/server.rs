@@ -1,5 +1,7 @@
-//! The agent process: holds one vault's key in locked, zeroed-on-drop memory, answers
-//! only its own user, and forgets the key after an idle timeout or a hard lifetime.
+//! The agent process: holds one vault's key in locked, zeroed-on-drop memory (and the
+//! decrypted vault encrypted under another such key), zeroes whatever memory it
+//! frees, answers only its own user, and forgets the key after an idle timeout or a
+//! hard lifetime.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -8,47 +10,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use zeroize::Zeroize;
-
+use super::locked::LockedBytes;
 use super::protocol::{Request, RequestEnvelope, Response, VERSION, encode_response};
+use super::sealed::SealedVault;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::vault::Vault;
 use crate::vault::crypto::KdfParams;
 
-/// Key bytes in memory the OS may not swap out (where it allows), zeroed on drop.
-struct LockedKey {
-    bytes: Box<[u8]>,
-    locked: bool,
-}
-
-impl LockedKey {
-    fn new(secret: &Secret) -> LockedKey {
-        let bytes: Box<[u8]> = secret.expose().as_bytes().into();
-        // SAFETY: the range is the boxed slice, which lives as long as self.
-        let locked = unsafe { libc::mlock(bytes.as_ptr().cast(), bytes.len()) } == 0;
-        LockedKey { bytes, locked }
-    }
-
-    fn secret(&self) -> Secret {
-        Secret::new(String::from_utf8_lossy(&self.bytes).into_owned())
-    }
-}
-
-impl Drop for LockedKey {
-    fn drop(&mut self) {
-        self.bytes.zeroize();
-        if self.locked {
-            // SAFETY: the same range mlock was given.
-            unsafe { libc::munlock(self.bytes.as_ptr().cast(), self.bytes.len()) };
-        }
-    }
-}
-
 struct Held {
-    key: LockedKey,
+    /// The age identity string.
+    key: LockedBytes,
     /// The decrypted vault last remembered, and the stamp of the file it came from.
-    vault: Option<(String, Vault)>,
+    vault: Option<(String, SealedVault)>,
     kdf: KdfParams,
     salt: String,
     idle_timeout: Duration,
@@ -58,6 +31,10 @@ struct Held {
 }
 
 impl Held {
+    fn identity(&self) -> Secret {
+        Secret::new(String::from_utf8_lossy(self.key.as_bytes()).into_owned())
+    }
+
     fn expired(&self, now: Instant) -> bool {
         now.duration_since(self.last_used) >= self.idle_timeout
             || now.duration_since(self.unlocked_at) >= self.max_lifetime
@@ -76,8 +53,10 @@ pub struct Options {
     pub exit_when_locked: bool,
 }
 
-/// Keeps this process's memory out of core dumps and debuggers of the same user.
+/// Keeps this process's memory out of core dumps and debuggers of the same user, and
+/// copies of secrets out of the memory it frees.
 fn harden() {
+    crate::zeroing_allocator::zero_freed_memory();
     crate::process::disable_core_dumps();
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers.
@@ -192,8 +171,16 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
             idle_timeout_secs,
             max_lifetime_secs,
         } => {
+            let Some(key) = LockedBytes::copy_of(identity.expose().as_bytes()) else {
+                return (
+                    Response::Error {
+                        message: "that key is too long for an age identity".into(),
+                    },
+                    false,
+                );
+            };
             state.held = Some(Held {
-                key: LockedKey::new(&identity),
+                key,
                 vault: None,
                 kdf,
                 salt,
@@ -212,11 +199,14 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
                 }
                 (
                     Response::Key {
-                        identity: held.key.secret(),
+                        identity: held.identity(),
                     },
                     false,
                 )
             }
+            // Settings raised in the file, not a re-key: the key still opens the
+            // vault as it was written, and is kept.
+            Some(held) if held.salt == salt => (Response::HeaderChanged { kdf: held.kdf }, false),
             // The vault was re-encrypted (passwd): this key opens it no more.
             Some(_) => {
                 state.held = None;
@@ -227,31 +217,34 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
         Request::Profile { stamp, name } => match &mut state.held {
             Some(held) => {
                 held.last_used = now;
-                match &held.vault {
-                    Some((held_stamp, vault)) if *held_stamp == stamp => (
+                let vault = match &held.vault {
+                    Some((held_stamp, vault)) if *held_stamp == stamp => {
+                        vault.with_only_profile(&name)
+                    }
+                    _ => None,
+                };
+                match vault {
+                    Some(vault) => (
                         Response::Profile {
-                            identity: held.key.secret(),
+                            identity: held.identity(),
                             kdf: held.kdf,
                             salt: held.salt.clone(),
-                            vault: Secret::new(
-                                serde_json::to_string(&vault.with_only_profile(&name))
-                                    .expect("the model serializes"),
-                            ),
+                            vault,
                         },
                         false,
                     ),
-                    _ => (Response::NotHeld, false),
+                    None => (Response::NotHeld, false),
                 }
             }
             None => (Response::Locked, false),
         },
         Request::Remember { stamp, model } => match &mut state.held {
-            Some(held) => match serde_json::from_str::<Vault>(model.expose()) {
-                Ok(vault) => {
+            Some(held) => match SealedVault::seal(model.expose()) {
+                Some(vault) => {
                     held.vault = Some((stamp, vault));
                     (Response::Done, false)
                 }
-                Err(_) => (
+                None => (
                     Response::Error {
                         message: "the model to remember is not a vault".into(),
                     },

@@ -10,7 +10,7 @@ mod file_store;
 pub mod format;
 pub mod model;
 pub mod payload;
-mod records;
+pub(crate) mod records;
 pub mod store;
 
 use crate::error::{Error, Result};

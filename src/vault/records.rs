@@ -205,49 +205,54 @@ impl ProfileKey {
         Secret::new(base64::engine::general_purpose::STANDARD.encode(*self.key))
     }
 
-    fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(Key::from_slice(&*self.key))
-    }
-
-    /// `nonce || ciphertext || tag`, with a random nonce: each save seals at most
-    /// the profiles it changed, far below the 2^32 messages random 96-bit nonces allow
-    /// under one key.
+    /// Profile `name`'s record, bound to its name (and lineage).
     pub fn seal(&self, name: &str, plaintext: &[u8]) -> Vec<u8> {
-        let nonce: [u8; NONCE_BYTES] = rand::random();
-        let aad = self.associated_data(name);
-        let sealed = self
-            .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .expect("ChaCha20-Poly1305 seals any message shorter than 256 GiB");
-        let mut record = Vec::with_capacity(NONCE_BYTES + sealed.len());
-        record.extend_from_slice(&nonce);
-        record.extend_from_slice(&sealed);
-        record
+        seal(&self.key, &self.associated_data(name), plaintext)
     }
 
     pub fn open(&self, name: &str, record: &[u8]) -> Result<Zeroizing<Vec<u8>>, RecordError> {
-        if record.len() < NONCE_BYTES + TAG_BYTES {
-            return Err(RecordError::Unauthentic(name.to_owned()));
-        }
-        let (nonce, sealed) = record.split_at(NONCE_BYTES);
-        let aad = self.associated_data(name);
-        self.cipher()
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: &aad,
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| RecordError::Unauthentic(name.to_owned()))
+        open(&self.key, &self.associated_data(name), record)
+            .ok_or_else(|| RecordError::Unauthentic(name.to_owned()))
     }
+}
+
+/// `nonce || ciphertext || tag` of `plaintext` under `key`, with a random nonce: a
+/// save seals at most the profiles it changed, the unlock agent one vault's profiles
+/// under a key drawn for them, far below the 2^32 messages random 96-bit nonces allow
+/// under one key.
+pub fn seal(key: &[u8; 32], associated_data: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let nonce: [u8; NONCE_BYTES] = rand::random();
+    let sealed = ChaCha20Poly1305::new(Key::from_slice(key))
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: associated_data,
+            },
+        )
+        .expect("ChaCha20-Poly1305 seals any message shorter than 256 GiB");
+    let mut record = Vec::with_capacity(NONCE_BYTES + sealed.len());
+    record.extend_from_slice(&nonce);
+    record.extend_from_slice(&sealed);
+    record
+}
+
+/// The plaintext of a `seal`ed record; `None` when it does not authenticate.
+pub fn open(key: &[u8; 32], associated_data: &[u8], record: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    if record.len() < NONCE_BYTES + TAG_BYTES {
+        return None;
+    }
+    let (nonce, sealed) = record.split_at(NONCE_BYTES);
+    ChaCha20Poly1305::new(Key::from_slice(key))
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: associated_data,
+            },
+        )
+        .ok()
+        .map(Zeroizing::new)
 }
 
 impl ProfileKey {
