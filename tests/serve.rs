@@ -653,6 +653,32 @@ fn a_damaged_record_of_one_profile_never_gets_the_others_expired_tokens() {
 }
 
 #[test]
+fn serve_starts_with_a_damaged_record_serving_the_others() {
+    let (_standin, env) = short_lived(3600);
+    // One flipped byte in q's record, written last by this edit.
+    env.run(&["edit-profile", "q", "--marketplace", "FR"]).ok();
+    let mut bytes = env.vault_bytes();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&env.vault, bytes).unwrap();
+    let mut serving = serve_with(&env, &["p", "q"], &[], |command| {
+        command.stderr(Stdio::piped());
+    });
+    let (status, body) = get(&serving.addr, "/token/p", &serving.key);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(&serving.addr, "/token/q", &serving.key);
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("'q'"), "{body}");
+    serving.child.kill().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut serving.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    serving.child.wait().unwrap();
+    assert!(
+        stderr.contains("profile 'q' is not served") && stderr.contains("vault remove q --yes"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn after_a_passphrase_change_serve_stops_instead_of_serving_expired_tokens() {
     let (_standin, mut env) = short_lived(3);
     let mut serving = serve_with(&env, &["p"], &["--refresh-ahead", "1s"], |command| {
