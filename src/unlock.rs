@@ -35,7 +35,7 @@ pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
 }
 
 /// Opens the vault as `open` does, reading no profile's record (apps and recipients
-/// only): for commands about apps, and for adding a profile.
+/// only): for commands about apps or recipients, and for adding a profile.
 pub fn open_apps(file: VaultFile) -> Result<(Unlocked, Vault)> {
     open_around_damage(file, Selection::Only(&[])).and_then(undamaged)
 }

@@ -328,7 +328,7 @@ fn rotate_secret(
     region: Option<Region>,
     settings: &Settings,
 ) -> Result<()> {
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open_apps(file)?;
     vault.app(name)?;
     // The Application Management API's model (application_2023-11-30.json) names
     // one host, sellingpartnerapi-na: apps are global, whatever their sellers' regions.
