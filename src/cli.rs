@@ -134,7 +134,12 @@ pub enum Command {
     #[command(
         after_help = "The new passphrase comes from SPVAULT_NEW_PASSPHRASE, else a prompt asked twice."
     )]
-    Passwd(KdfOverride),
+    Passwd {
+        #[command(flatten)]
+        kdf: KdfOverride,
+        #[command(flatten)]
+        damaged: DropDamaged,
+    },
 
     /// Manage apps: LWA client credentials shared by profiles
     #[command(subcommand)]
@@ -438,6 +443,8 @@ pub enum RecipientsCommand {
     Remove {
         /// The recipient's name
         name: String,
+        #[command(flatten)]
+        damaged: DropDamaged,
     },
 }
 
@@ -886,6 +893,14 @@ pub struct KdfArgs {
     /// Argon2id lanes
     #[arg(long, value_name = "N", default_value_t = crate::vault::crypto::KdfParams::DEFAULT.parallelism)]
     pub kdf_parallelism: u32,
+}
+
+/// For commands that re-encrypt every profile's record, which a damaged one prevents.
+#[derive(Debug, Args)]
+pub struct DropDamaged {
+    /// Drop the profiles whose records are damaged (they cannot be re-encrypted) instead of refusing
+    #[arg(long)]
+    pub drop_damaged: bool,
 }
 
 #[derive(Debug, Args)]

@@ -61,6 +61,13 @@ pub enum Error {
     #[error("vault file {} is damaged: {detail}", .path.display())]
     Damaged { path: PathBuf, detail: String },
 
+    /// Profiles whose records do not open, in a vault that otherwise does.
+    #[error("{} in {} {} damaged (it does not decrypt, or is not the one the vault's index names)", records_of(.profiles), .path.display(), if .profiles.len() == 1 { "is" } else { "are" })]
+    DamagedRecords {
+        path: PathBuf,
+        profiles: Vec<String>,
+    },
+
     #[error("vault file {} was written by a newer spvault ({what} {found}, this one knows up to {known})", .path.display())]
     NewerVersion {
         path: PathBuf,
@@ -224,14 +231,13 @@ impl Error {
             Error::WrongPassphraseFrom { variable: Some(name), .. } => format!("fix {name}, or unset it to use the next source"),
             Error::NotARecipient(_) => "ask someone who can open the vault to run `vault recipients add`".into(),
             Error::PassphraseChanged(_) => "run the command again".into(),
-            Error::Damaged { path, .. } => {
-                // Only a backup that is there is worth naming.
-                let backup = PathBuf::from(format!("{}.bak", path.display()));
-                if backup.is_file() {
-                    format!("restore it from the backup {} or another copy", backup.display())
-                } else {
-                    "restore it from a copy you keep (there is no .bak beside it)".into()
-                }
+            Error::Damaged { path, .. } => restore_hint(path, "it"),
+            Error::DamagedRecords { path, profiles } => {
+                let remove = match profiles.as_slice() {
+                    [one] => format!("`vault remove {one} --yes` drops it unread"),
+                    _ => "`vault remove NAME --yes` drops each unread".into(),
+                };
+                format!("{remove}, or {}", restore_hint(path, "the vault"))
             }
             Error::NewerVersion { .. } => "upgrade spvault".into(),
             Error::Unreadable { .. } => "check that it is a readable file".into(),
@@ -258,7 +264,9 @@ impl Error {
             | Error::NotARecipient(_)
             | Error::PassphraseChanged(_)
             | Error::StoreCredentials(_) => ExitCode::Locked,
-            Error::Damaged { .. } | Error::NewerVersion { .. } => ExitCode::Damaged,
+            Error::Damaged { .. } | Error::DamagedRecords { .. } | Error::NewerVersion { .. } => {
+                ExitCode::Damaged
+            }
             Error::Unreadable { .. } => ExitCode::Damaged,
             Error::NoVault(_) | Error::NoSuchProfile(_) | Error::NoSuchApp(_) => ExitCode::NotFound,
             Error::Service(e) => e.exit_code(),
@@ -270,6 +278,28 @@ impl Error {
             Error::Io { .. } | Error::VaultExists(_) | Error::Other(_) => ExitCode::Other,
             Error::CannotRun { code, .. } => *code,
         }
+    }
+}
+
+/// How to get back a damaged vault file: only a backup that is there is worth naming.
+fn restore_hint(path: &std::path::Path, what: &str) -> String {
+    let backup = PathBuf::from(format!("{}.bak", path.display()));
+    if backup.is_file() {
+        format!(
+            "restore {what} from the backup {} or another copy",
+            backup.display()
+        )
+    } else {
+        format!("restore {what} from a copy you keep (there is no .bak beside it)")
+    }
+}
+
+/// "the record of profile 'a'", "the records of profiles 'a', 'b'".
+fn records_of(profiles: &[String]) -> String {
+    let quoted: Vec<String> = profiles.iter().map(|p| format!("'{p}'")).collect();
+    match quoted.as_slice() {
+        [one] => format!("the record of profile {one}"),
+        _ => format!("the records of profiles {}", quoted.join(", ")),
     }
 }
 

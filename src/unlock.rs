@@ -15,14 +15,15 @@ use crate::secret::Secret;
 use crate::vault::crypto::{self, KdfParams, VaultKey};
 use crate::vault::file::VaultFile;
 use crate::vault::format::Envelope;
-use crate::vault::payload::{Opened, Selection};
+use crate::vault::payload::{Opened, Salvaged, Selection};
 use crate::vault::{Unlocked, Vault, open_payload, read_envelope};
 
 /// Opens an existing vault: with the identity file when one is given, else with
 /// the unlock agent's key when it holds one, else with the passphrase (at a
-/// terminal, up to three tries). Fails with `NoVault` when there is none.
+/// terminal, up to three tries). Fails with `NoVault` when there is none, and with
+/// `Damaged` when a profile's record does not open.
 pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
-    open_selected(file, None)
+    open_around_damage(file, Selection::All).and_then(undamaged)
 }
 
 /// Opens the vault as `open` does, but reads only profile `name` (with every app):
@@ -30,47 +31,48 @@ pub fn open(file: VaultFile) -> Result<(Unlocked, Vault)> {
 /// vault returned holds no other profile; a change still goes through `update`,
 /// which reads the whole vault.
 pub fn open_profile(file: VaultFile, name: &str) -> Result<(Unlocked, Vault)> {
-    open_selected(file, Some(name))
+    open_around_damage(file, Selection::Only(&[name])).and_then(undamaged)
 }
 
 /// Opens the vault as `open` does, reading no profile's record (apps and recipients
-/// only): for dropping a profile whose record is damaged.
-pub fn open_without_profiles(file: VaultFile) -> Result<Unlocked> {
-    // No profile has the empty name (`model::validate_name` refuses it).
-    open_selected(file, Some("")).map(|(unlocked, _)| unlocked)
+/// only): for commands about apps or recipients, and for adding a profile.
+pub fn open_apps(file: VaultFile) -> Result<(Unlocked, Vault)> {
+    open_around_damage(file, Selection::Only(&[])).and_then(undamaged)
 }
 
-fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault)> {
-    let only_names = only.map(|name| [name]);
-    let selection = match &only_names {
-        Some(names) => Selection::Only(names),
-        None => Selection::All,
-    };
+/// Opens the vault as `open` does, reading the selected profiles around damaged
+/// records: those whose records do not open are named beside the model, for the
+/// command to report or refuse.
+pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlocked, Salvaged)> {
     // Taken before the read: if the file is replaced in between, what the agent
     // is given is filed under a stamp no file has any more, never the current one.
     let stamp = file.identity().is_none().then(|| file.stamp()).flatten();
-    if let (Some(name), Some(stamp)) = (only, &stamp)
+    if let (Selection::Only([name]), Some(stamp)) = (selection, &stamp)
         && let Some((key, vault)) = agent_profile(&file, stamp, name)
     {
-        return Ok((Unlocked::new(file, key), vault));
+        let salvaged = Salvaged {
+            vault,
+            damaged: Vec::new(),
+        };
+        return Ok((Unlocked::new(file, key), salvaged));
     }
     let envelope = read_envelope(&file)?;
     if let Some(identity) = file.identity() {
         let key = identity_key(identity, &envelope)?;
         return match open_payload(&file, &key, &envelope, selection) {
             Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
-            Ok(vault) => Ok((Unlocked::new(file, key), vault)),
+            Ok(salvaged) => Ok((Unlocked::new(file, key), salvaged)),
             Err(e) => Err(e),
         };
     }
     if let Some(key) = agent_key(&file, &envelope, true)? {
         match Opened::decrypt(&file, &key, &envelope) {
             Ok(opened) => {
-                let vault = opened.model(&file, selection)?;
+                let salvaged = opened.salvage(&file, selection)?;
                 if let Some(stamp) = stamp {
                     agent_remember(&file, stamp, &opened);
                 }
-                return Ok((Unlocked::new(file, key), vault));
+                return Ok((Unlocked::new(file, key), salvaged));
             }
             // The agent's key no longer fits: forget it and ask for the passphrase.
             Err(Error::WrongPassphrase(_)) => {
@@ -80,7 +82,12 @@ fn open_selected(file: VaultFile, only: Option<&str>) -> Result<(Unlocked, Vault
         }
     }
     open_with_passphrase_envelope(file, envelope, selection)
-        .map(|(unlocked, vault, _)| (unlocked, vault))
+        .map(|(unlocked, salvaged, _)| (unlocked, salvaged))
+}
+
+fn undamaged((unlocked, salvaged): (Unlocked, Salvaged)) -> Result<(Unlocked, Vault)> {
+    let vault = salvaged.undamaged(unlocked.file())?;
+    Ok((unlocked, vault))
 }
 
 /// The vault's current key from the identity file or the unlock agent, never asking
@@ -102,24 +109,28 @@ pub fn open_unattended(file: VaultFile) -> Result<Unlocked> {
 pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
     let envelope = read_envelope(file)?;
     match agent_key(file, &envelope, false)? {
-        Some(key) => open_payload(file, &key, &envelope, Selection::All).map(Some),
+        // Completions and warnings: the profiles that open do.
+        Some(key) => open_payload(file, &key, &envelope, Selection::All).map(|s| Some(s.vault)),
         None => Ok(None),
     }
 }
 
 /// Opens an existing vault with the passphrase only, never the agent or an
 /// identity file (`unlock`, `passwd` and `recipients add`/`remove` must prove the
-/// passphrase); also returns the passphrase, for re-keying.
+/// passphrase); also returns the passphrase, for re-keying. Reads no profile's
+/// record (apps and recipients only): their writes read what they need.
 pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
     let envelope = read_envelope(&file)?;
-    open_with_passphrase_envelope(file, envelope, Selection::All)
+    let (unlocked, salvaged, passphrase) =
+        open_with_passphrase_envelope(file, envelope, Selection::Only(&[]))?;
+    Ok((unlocked, salvaged.vault, passphrase))
 }
 
 fn open_with_passphrase_envelope(
     file: VaultFile,
     envelope: Envelope,
     selection: Selection,
-) -> Result<(Unlocked, Vault, Secret)> {
+) -> Result<(Unlocked, Salvaged, Secret)> {
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -154,7 +165,7 @@ fn open_with_passphrase_envelope(
                 return Err(wrong.with_hint(hint));
             }
             Err(e) => return Err(e),
-            Ok(vault) => return Ok((Unlocked::new(file, key), vault, passphrase)),
+            Ok(salvaged) => return Ok((Unlocked::new(file, key), salvaged, passphrase)),
         }
     }
 }
@@ -169,10 +180,10 @@ pub struct Target {
     pub new: bool,
 }
 
-/// Opens the vault, or, when there is none yet, asks for a new passphrase (twice)
-/// and writes nothing.
-pub fn open_or_prepare(file: VaultFile) -> Result<Target> {
-    match open(file.clone()) {
+/// Opens the vault with the selected profiles, or, when there is none yet, asks for
+/// a new passphrase (twice) and writes nothing.
+pub fn open_or_prepare(file: VaultFile, selection: Selection) -> Result<Target> {
+    match open_around_damage(file.clone(), selection).and_then(undamaged) {
         Ok((unlocked, vault)) => Ok(Target {
             unlocked,
             vault,
@@ -282,7 +293,9 @@ fn kdf_settings(kdf: &KdfParams) -> String {
 }
 
 /// Profile `name` from the decrypted vault the agent holds for the file at `stamp`,
-/// with the key; `None` when it holds none (the file changed, or it was never given).
+/// with the key; `None` when it holds none (the file changed, or it was never given)
+/// or holds the vault without it (no such profile, or its record does not open: the
+/// file says which).
 fn agent_profile(file: &VaultFile, stamp: &str, name: &str) -> Option<(VaultKey, Vault)> {
     let request = agent::protocol::Request::Profile {
         stamp: stamp.to_owned(),
@@ -296,8 +309,8 @@ fn agent_profile(file: &VaultFile, stamp: &str, name: &str) -> Option<(VaultKey,
             vault,
         })) => {
             let key = VaultKey::from_identity(&identity, kdf, &salt).ok()?;
-            let vault = serde_json::from_str(vault.expose()).ok()?;
-            Some((key, vault))
+            let vault: Vault = serde_json::from_str(vault.expose()).ok()?;
+            vault.profiles.contains_key(name).then_some((key, vault))
         }
         _ => None,
     }

@@ -239,7 +239,7 @@ fn a_damaged_record_is_named_and_spoils_no_other_profile() {
         out.stderr
     );
     env.run(&["show", "a"]).ok();
-    env.run(&["list"]).expect_code(4);
+    env.run(&["check"]).expect_code(4);
     env.run(&["edit-profile", "b", "--sandbox"]).expect_code(4);
     assert_eq!(env.vault_bytes(), bytes);
 }

@@ -5,7 +5,7 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::*;
 
@@ -184,7 +184,7 @@ fn sigterm_stops_it_gracefully() {
     let mut serving = serve(&env, &["p"], &[]);
     // SAFETY: kill only sends a signal to the child we started.
     unsafe { libc::kill(serving.child.id() as i32, libc::SIGTERM) };
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let status = loop {
         if let Some(status) = serving.child.try_wait().unwrap() {
             break status;
@@ -492,7 +492,7 @@ fn a_slow_client_is_disconnected() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(stream, "GET /token/p HTTP/1.1\r\nHost: x\r\n").unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let mut answer = Vec::new();
     let ended = stream.read_to_end(&mut answer);
     assert!(
@@ -568,7 +568,7 @@ fn a_connection_that_sends_nothing_is_closed_after_two_seconds() {
     silent
         .set_read_timeout(Some(Duration::from_secs(8)))
         .unwrap();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let read = silent.read(&mut [0u8; 16]);
     let after = started.elapsed();
     assert!(
@@ -612,7 +612,7 @@ fn one_client_holding_every_connection_cannot_keep_the_others_out() {
         TcpStream::connect(&serving.addr).unwrap(),
         connect_from(&runtime, [127, 0, 0, 2], &serving.addr),
     ] {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let (status, body) = get_on(stream, "/token/p", &serving.key);
         assert_eq!(status, 200, "{body}");
         assert!(
@@ -732,7 +732,9 @@ fn a_damaged_record_of_one_profile_never_gets_the_others_expired_tokens() {
     // perhaps a little late: never with 200 and an expired token meanwhile), the
     // damaged one says why.
     std::thread::sleep(Duration::from_secs(4));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // With --refresh-ahead as short as the served margin, a token is refreshed only
+    // once it is no longer handed out: a 503 in that moment is right, so ask again.
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (status, body) = get(&serving.addr, &format!("/token/{intact}"), &serving.key);
         if status == 200 {
@@ -740,10 +742,7 @@ fn a_damaged_record_of_one_profile_never_gets_the_others_expired_tokens() {
             break;
         }
         assert_eq!(status, 503, "{body}");
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never refreshed: {body}"
-        );
+        assert!(Instant::now() < deadline, "never refreshed: {body}");
         std::thread::sleep(Duration::from_millis(200));
     }
     let (status, body) = get(&serving.addr, &format!("/token/{damaged}"), &serving.key);
@@ -755,6 +754,32 @@ fn a_damaged_record_of_one_profile_never_gets_the_others_expired_tokens() {
 }
 
 #[test]
+fn serve_starts_with_a_damaged_record_serving_the_others() {
+    let (_standin, env) = short_lived(3600);
+    // One flipped byte in q's record, written last by this edit.
+    env.run(&["edit-profile", "q", "--marketplace", "FR"]).ok();
+    let mut bytes = env.vault_bytes();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&env.vault, bytes).unwrap();
+    let mut serving = serve_with(&env, &["p", "q"], &[], |command| {
+        command.stderr(Stdio::piped());
+    });
+    let (status, body) = get(&serving.addr, "/token/p", &serving.key);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(&serving.addr, "/token/q", &serving.key);
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("'q'"), "{body}");
+    serving.child.kill().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut serving.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    serving.child.wait().unwrap();
+    assert!(
+        stderr.contains("profile 'q' is not served") && stderr.contains("vault remove q --yes"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn after_a_passphrase_change_serve_stops_instead_of_serving_expired_tokens() {
     let (_standin, mut env) = short_lived(3);
     let mut serving = serve_with(&env, &["p"], &["--refresh-ahead", "1s"], |command| {
@@ -762,7 +787,7 @@ fn after_a_passphrase_change_serve_stops_instead_of_serving_expired_tokens() {
     });
     env.set("SPVAULT_NEW_PASSPHRASE", "a routine change");
     env.run(&["passwd"]).ok();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         if let Ok(Some(_)) = serving.child.try_wait() {
             break;

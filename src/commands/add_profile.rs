@@ -8,6 +8,7 @@ use crate::spapi::Region;
 use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Profile};
+use crate::vault::payload::Selection;
 use crate::vault::{Unlocked, Vault};
 
 pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
@@ -31,7 +32,7 @@ pub fn run(file: VaultFile, args: AddProfileArgs) -> Result<()> {
     let (region, marketplace) =
         model::region_and_marketplace(args.region, args.marketplace.as_deref())?;
     let marketplace_id = marketplace.map(|m| m.id.to_owned());
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open_apps(file)?;
     let app = vault.choose_app(args.app.as_deref())?;
     let mut profile = Profile::new(app, region, marketplace_id);
     profile.vendor = args.vendor;
@@ -67,7 +68,7 @@ fn add(
 fn wizard(file: VaultFile, name: &str) -> Result<()> {
     eprintln!("Adding profile '{name}'. Press Ctrl-C to stop; nothing is saved until the end.");
     // A new vault's passphrase is asked now, but the vault is written only at the end.
-    let target = unlock::open_or_prepare(file)?;
+    let target = unlock::open_or_prepare(file, Selection::Only(&[]))?;
     let vault = &target.vault;
     let mut new_app = None;
     let app_name = if vault.apps.is_empty() {

@@ -17,6 +17,7 @@ use crate::tokens;
 use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Authorization};
+use crate::vault::payload::Selection;
 
 pub fn run(file: VaultFile, command: AppCommand, settings: &Settings) -> Result<()> {
     match command {
@@ -75,7 +76,7 @@ fn check_new_app(args: &AppAddArgs) -> Result<()> {
 
 fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
     check_new_app(&args)?;
-    let target = unlock::open_or_prepare(file)?;
+    let target = unlock::open_or_prepare(file, Selection::Only(&[]))?;
     let client_secret = read_client_secret(
         args.client_secret_stdin,
         &args.name,
@@ -105,7 +106,7 @@ fn add(file: VaultFile, args: AppAddArgs) -> Result<()> {
 }
 
 fn set_secret(file: VaultFile, name: &str, stdin: bool, expiry: &SecretExpiry) -> Result<()> {
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open_apps(file)?;
     vault.app(name)?;
     let secret = read_client_secret(stdin, name, "--stdin")?;
     let expires = prompt::secret_expiry(name, expiry.expires)?;
@@ -267,7 +268,7 @@ fn check_client_id(name: &str, app: &App, client_id: &str) -> Result<()> {
 }
 
 fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open_apps(file)?;
     let app = vault.app(name)?;
     let input = secret_from_stdin("notification")?;
     match notifications::parse(input.expose())? {
@@ -327,7 +328,7 @@ fn rotate_secret(
     region: Option<Region>,
     settings: &Settings,
 ) -> Result<()> {
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open_apps(file)?;
     vault.app(name)?;
     // The Application Management API's model (application_2023-11-30.json) names
     // one host, sellingpartnerapi-na: apps are global, whatever their sellers' regions.
@@ -378,7 +379,7 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
         ),
         None => None,
     };
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, vault) = unlock::open_apps(file)?;
     vault.app(&args.app)?;
     if let Some(application_id) = &args.application_id {
         model::validate_application_id(application_id)?;

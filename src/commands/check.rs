@@ -8,26 +8,37 @@ use crate::settings::Settings;
 use crate::unlock;
 use crate::vault::Vault;
 use crate::vault::file::VaultFile;
+use crate::vault::payload::{DamagedRecord, Selection};
 
 pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> {
-    let (unlocked, vault) = unlock::open(file)?;
+    let (unlocked, mut salvaged) = unlock::open_around_damage(file, Selection::All)?;
     for name in &args.profiles {
-        vault.profile(name)?;
+        if !salvaged.is_damaged(name) {
+            salvaged.vault.profile(name)?;
+        }
     }
+    if !args.profiles.is_empty() {
+        salvaged
+            .damaged
+            .retain(|d| args.profiles.contains(&d.profile));
+    }
+    let damage = salvaged.damage(unlocked.file());
+    let vault = std::mem::take(&mut salvaged.vault);
+    let online_names: Vec<String> = vault
+        .profiles
+        .iter()
+        .filter(|(name, p)| {
+            args.online
+                && p.refresh_token.is_some()
+                && (args.profiles.is_empty() || args.profiles.contains(name))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
     let online = if args.online {
-        let names: Vec<String> = vault
-            .profiles
-            .iter()
-            .filter(|(name, p)| {
-                p.refresh_token.is_some()
-                    && (args.profiles.is_empty() || args.profiles.contains(name))
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
         Some(online_check::check(
             &unlocked,
             &vault,
-            &names,
+            &online_names,
             usize::from(args.concurrency),
             Freshness::DEFAULT_MIN_VALID,
             &settings.network()?,
@@ -35,18 +46,27 @@ pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> 
     } else {
         None
     };
-    // A refresh rejected just now was recorded in the vault: read it as it is now.
+    // A refresh rejected just now was recorded in the vault: read it as it is now
+    // (the profiles checked, which opened a moment ago, and the rest).
     let vault = if online.is_some() {
-        unlocked.reload()?
+        let reread = unlocked.reload(Selection::All)?;
+        let checked: Vec<&str> = online_names.iter().map(String::as_str).collect();
+        reread.require(unlocked.file(), &checked)?;
+        reread.vault
     } else {
         vault
     };
-    let mut found = problems(&vault, args.within, Timestamp::now());
+    let mut found: Vec<Problem> = salvaged
+        .damaged
+        .iter()
+        .map(|d| damaged_problem(unlocked.file(), d))
+        .collect();
+    found.extend(problems(&vault, args.within, Timestamp::now()));
     if !args.profiles.is_empty() {
         let apps: Vec<&String> = args
             .profiles
             .iter()
-            .map(|name| &vault.profiles[name].app)
+            .filter_map(|name| vault.profiles.get(name).map(|p| &p.app))
             .collect();
         found.retain(|problem| match (&problem.profile, &problem.app) {
             (Some(profile), _) => args.profiles.contains(profile),
@@ -56,7 +76,7 @@ pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> 
     }
     let Some(outcomes) = online else {
         print_offline(&vault, &found, args.json.json);
-        return verdict(&found, 0);
+        return verdict(&found, 0, damage);
     };
     let mut not_checked = 0;
     let mut reports = Vec::new();
@@ -134,7 +154,18 @@ pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> 
             print_offline(&vault, &found, false);
         }
     }
-    verdict(&found, not_checked)
+    verdict(&found, not_checked, damage)
+}
+
+/// A profile whose record does not open, as a problem beside the others, with the fix.
+fn damaged_problem(file: &VaultFile, damaged: &DamagedRecord) -> Problem {
+    let fix = damaged.error(file).hint().unwrap_or_default();
+    Problem {
+        kind: "record_damaged",
+        app: None,
+        profile: Some(damaged.profile.clone()),
+        message: format!("{}: {fix}", damaged.detail),
+    }
 }
 
 fn print_offline(vault: &Vault, found: &[Problem], json: bool) {
@@ -162,9 +193,12 @@ fn print_offline(vault: &Vault, found: &[Problem], json: bool) {
     }
 }
 
-/// Exit 6 when something needs attention, else 7 when profiles could not be checked.
-fn verdict(found: &[Problem], not_checked: usize) -> Result<()> {
-    if !found.is_empty() {
+/// Exit 4 when a profile's record is damaged, else 6 when something needs
+/// attention, else 7 when profiles could not be checked.
+fn verdict(found: &[Problem], not_checked: usize, damaged: Option<Error>) -> Result<()> {
+    if let Some(damaged) = damaged {
+        Err(damaged)
+    } else if !found.is_empty() {
         Err(Error::NeedsAttention(found.len()))
     } else if not_checked > 0 {
         Err(Error::NotChecked(not_checked))

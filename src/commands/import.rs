@@ -10,6 +10,7 @@ use crate::spapi::Region;
 use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model;
+use crate::vault::payload::Selection;
 
 pub fn run(file: VaultFile, command: ImportCommand, settings: &Settings) -> Result<()> {
     match command {
@@ -75,7 +76,7 @@ fn env(file: VaultFile, args: ImportEnvArgs, settings: &Settings) -> Result<()> 
             &settings.network()?,
         )?;
     }
-    let merged = unlock::open_or_prepare(file)?
+    let merged = unlock::open_or_prepare(file, Selection::All)?
         .save(None, |vault| import::merge(vault, &plan, &args.file))?;
     report(&plan, &merged);
     offer_deletion(&args.file, args.delete_source)
@@ -165,7 +166,7 @@ fn python_sp_api(
     if verify_tokens {
         import::verify(&mut plans, &source, &settings.network()?)?;
     }
-    let merged = unlock::open_or_prepare(file)?.save(None, |vault| {
+    let merged = unlock::open_or_prepare(file, Selection::All)?.save(None, |vault| {
         plans
             .iter()
             .map(|plan| import::merge(vault, plan, &source))

@@ -1,9 +1,11 @@
+use super::damaged;
 use crate::cli::{KdfArgs, KdfOverride};
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::unlock;
 use crate::vault::crypto::{KdfOutOfBounds, KdfParams};
 use crate::vault::file::VaultFile;
+use crate::vault::payload::Selection;
 
 fn kdf_from_mib(memory_mib: u32, iterations: u32, parallelism: u32) -> Result<KdfParams> {
     let kdf = KdfParams {
@@ -51,10 +53,16 @@ pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
+pub fn passwd(file: VaultFile, args: KdfOverride, drop_damaged: bool) -> Result<()> {
     // The current passphrase even while the agent or an identity file could open the
     // vault: otherwise any process of this user could lock the owner out.
     let (mut unlocked, vault, _) = unlock::open_with_passphrase(file)?;
+    // Refused before the new passphrase is asked for, not after; the write checks
+    // again under the lock.
+    if !drop_damaged && let Some(damage) = unlocked.reload(Selection::All)?.damage(unlocked.file())
+    {
+        return Err(damaged::refusal(damage, "vault passwd"));
+    }
     let current = unlocked.kdf();
     let kdf = kdf_from_mib(
         args.kdf_memory_mib.unwrap_or(current.memory_kib / 1024),
@@ -66,7 +74,9 @@ pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
         unlocked.file().passphrase_sources(),
         true,
     )?;
-    unlocked.change_passphrase(&new_passphrase, kdf, |_| Ok(()))?;
+    let dropped = unlocked
+        .change_passphrase(&new_passphrase, kdf, drop_damaged, |_| Ok(()))
+        .map_err(|e| damaged::refusal(e, "vault passwd"))?;
     crate::agent::forget_key(unlocked.file().path());
     let backup = unlocked
         .file()
@@ -82,6 +92,7 @@ pub fn passwd(file: VaultFile, args: KdfOverride) -> Result<()> {
         "Changed the passphrase of {}; the old one no longer opens it{backup}",
         unlocked.file().path().display()
     );
+    damaged::report_dropped(&dropped);
     if !vault.recipients.is_empty() {
         let names: Vec<_> = vault.recipients.keys().map(String::as_str).collect();
         println!(

@@ -1,7 +1,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::output::{open_for_reading, secret_expiry_text, warn_about_secrets};
+use super::output::{secret_expiry_text, warn_about_secrets};
 use super::table::{self, Column};
 use crate::display::{days_left, timestamp};
 use crate::duration;
@@ -11,6 +11,7 @@ use crate::unlock;
 use crate::vault::Vault;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{App, Authorization, Profile};
+use crate::vault::payload::Selection;
 
 /// Access tokens closer than this to expiry read "expires in ...": the default margin.
 const TOKEN_WARNING: SignedDuration = SignedDuration::from_mins(5);
@@ -20,6 +21,8 @@ const TOKEN_WARNING: SignedDuration = SignedDuration::from_mins(5);
 #[derive(Debug, Serialize)]
 pub struct ProfileSummary {
     pub profile: String,
+    /// `ok`; `list` shows a profile whose record does not open as `damaged`.
+    pub record: &'static str,
     pub app: String,
     pub region: String,
     pub marketplace: Option<&'static str>,
@@ -59,6 +62,7 @@ impl ProfileSummary {
         };
         ProfileSummary {
             profile: name.to_owned(),
+            record: "ok",
             app: profile.app.clone(),
             region: profile.region.code().to_owned(),
             marketplace: profile
@@ -125,30 +129,70 @@ impl ProfileSummary {
     }
 }
 
+/// One entry of `list`: a profile, or one whose record does not open, which is
+/// named (JSON: `record` is `damaged`, with why) beside the others.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Listed<'a> {
+    Readable(Box<ProfileSummary>),
+    Damaged {
+        profile: &'a str,
+        record: &'static str,
+        detail: &'a str,
+    },
+}
+
+impl Listed<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Listed::Readable(summary) => &summary.profile,
+            Listed::Damaged { profile, .. } => profile,
+        }
+    }
+}
+
 pub fn list(file: VaultFile, json: bool, wide: bool) -> Result<()> {
-    let vault = open_for_reading(file)?;
+    // A damaged record is listed, not fatal: the other profiles stay in view.
+    let (unlocked, salvaged) = unlock::open_around_damage(file, Selection::All)?;
+    let vault = &salvaged.vault;
     let now = Timestamp::now();
-    let summaries: Vec<ProfileSummary> = vault
+    let mut listed: Vec<Listed> = vault
         .profiles
         .iter()
-        .map(|(name, p)| ProfileSummary::new(name, p, vault.apps.get(&p.app), now))
+        .map(|(name, p)| {
+            Listed::Readable(Box::new(ProfileSummary::new(
+                name,
+                p,
+                vault.apps.get(&p.app),
+                now,
+            )))
+        })
         .collect();
+    listed.extend(salvaged.damaged.iter().map(|d| Listed::Damaged {
+        profile: &d.profile,
+        record: "damaged",
+        detail: &d.detail,
+    }));
+    listed.sort_by(|a, b| a.name().cmp(b.name()));
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&summaries).expect("summaries serialize")
+            serde_json::to_string_pretty(&listed).expect("summaries serialize")
         );
-    } else if summaries.is_empty() {
+    } else if listed.is_empty() {
         println!("No profiles yet: add one with `vault add-profile NAME --region eu`.");
     } else {
-        print_table(&vault, &summaries, now, wide);
+        print_table(vault, &listed, now, wide);
     }
-    warn_about_secrets(&vault, now);
+    if let Some(damage) = salvaged.damage(unlocked.file()) {
+        eprintln!("warning: {}", damage.in_full());
+    }
+    warn_about_secrets(vault, now);
     Ok(())
 }
 
 /// The profiles as a table, the columns that say what needs doing kept first.
-fn print_table(vault: &Vault, summaries: &[ProfileSummary], now: Timestamp, wide: bool) {
+fn print_table(vault: &Vault, listed: &[Listed], now: Timestamp, wide: bool) {
     let columns = [
         ("profile", 0),
         ("app", 6),
@@ -161,35 +205,46 @@ fn print_table(vault: &Vault, summaries: &[ProfileSummary], now: Timestamp, wide
         ("client secret", 3),
     ]
     .map(|(header, rank)| Column { header, rank });
-    let mut rows: Vec<Vec<String>> = summaries
+    let mut rows: Vec<Vec<String>> = listed
         .iter()
-        .map(|s| {
-            let mut region = s.region.clone();
-            if s.sandbox {
-                region.push_str(" (sandbox)");
+        .map(|entry| match entry {
+            Listed::Readable(s) => readable_row(vault, s, now),
+            // In the column a narrow terminal keeps longest after the name.
+            Listed::Damaged { profile, .. } => {
+                let mut row = vec!["-".to_owned(); columns.len()];
+                row[0] = (*profile).to_owned();
+                row[6] = "damaged".to_owned();
+                row
             }
-            if s.vendor {
-                region.push_str(" vendor");
-            }
-            vec![
-                s.profile.clone(),
-                s.app.clone(),
-                region,
-                s.marketplace.unwrap_or("-").to_owned(),
-                s.selling_partner_id.clone().unwrap_or_else(|| "-".into()),
-                s.refresh_token_text("yes", "missing"),
-                s.access_token_text(),
-                s.authorization_text(),
-                vault
-                    .apps
-                    .get(&s.app)
-                    .map(|a| secret_expiry_text(a.client_secret_expires_at, now))
-                    .unwrap_or_else(|| "-".into()),
-            ]
         })
         .collect();
     table::sort_naturally(&mut rows);
     table::print(&columns, &rows, wide, "vault list");
+}
+
+fn readable_row(vault: &Vault, s: &ProfileSummary, now: Timestamp) -> Vec<String> {
+    let mut region = s.region.clone();
+    if s.sandbox {
+        region.push_str(" (sandbox)");
+    }
+    if s.vendor {
+        region.push_str(" vendor");
+    }
+    vec![
+        s.profile.clone(),
+        s.app.clone(),
+        region,
+        s.marketplace.unwrap_or("-").to_owned(),
+        s.selling_partner_id.clone().unwrap_or_else(|| "-".into()),
+        s.refresh_token_text("yes", "missing"),
+        s.access_token_text(),
+        s.authorization_text(),
+        vault
+            .apps
+            .get(&s.app)
+            .map(|a| secret_expiry_text(a.client_secret_expires_at, now))
+            .unwrap_or_else(|| "-".into()),
+    ]
 }
 
 pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {

@@ -19,6 +19,7 @@ use crate::tokens::{self, AppCredentials, TokenService};
 use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{App, CachedToken, Profile};
+use crate::vault::payload::Selection;
 use crate::vault::{Unlocked, Vault};
 use crate::{browser, passphrase};
 
@@ -26,7 +27,11 @@ use crate::{browser, passphrase};
 const PASTE_ATTEMPTS: usize = 3;
 
 pub fn run(file: VaultFile, args: LoginArgs, settings: &Settings) -> Result<()> {
-    let (unlocked, vault) = unlock::open(file)?;
+    // Every profile, for the warning about a refresh token stored twice; a damaged
+    // record of another one is no reason to refuse.
+    let (unlocked, salvaged) = unlock::open_around_damage(file, Selection::All)?;
+    salvaged.require(unlocked.file(), &[&args.profile])?;
+    let vault = salvaged.vault;
     let (profile, app) = vault.profile_with_app(&args.profile)?;
     if args.refresh_token_stdin || args.self_authorized {
         let refresh_token = if args.refresh_token_stdin {

@@ -1,13 +1,15 @@
 use crate::error::{Error, Result};
 use crate::unlock;
+use crate::vault::Unlocked;
 use crate::vault::file::VaultFile;
+use crate::vault::payload::Selection;
 
 pub fn remove(file: VaultFile, name: &str, yes: bool) -> Result<()> {
-    let (unlocked, vault) = match unlock::open_profile(file.clone(), name) {
-        Err(Error::Damaged { .. }) => return remove_damaged(file, name, yes),
-        opened => opened?,
-    };
-    let profile = vault.profile(name)?;
+    let (unlocked, salvaged) = unlock::open_around_damage(file, Selection::Only(&[name]))?;
+    if salvaged.is_damaged(name) {
+        return remove_damaged(&unlocked, name, yes);
+    }
+    let profile = salvaged.vault.profile(name)?;
     let what = if profile.refresh_token.is_some() {
         format!("Remove profile '{name}' and its refresh token?")
     } else {
@@ -43,9 +45,8 @@ fn confirmed(name: &str, question: &str, yes: bool) -> Result<bool> {
 }
 
 /// `remove` of a profile whose record does not open: dropped without reading it, the
-/// other records kept as they are. A vault whose root does not open fails here too.
-fn remove_damaged(file: VaultFile, name: &str, yes: bool) -> Result<()> {
-    let unlocked = unlock::open_without_profiles(file)?;
+/// other records kept as they are.
+fn remove_damaged(unlocked: &Unlocked, name: &str, yes: bool) -> Result<()> {
     let question = format!("The record of profile '{name}' is damaged. Remove it unread?");
     if !confirmed(name, &question, yes)? {
         return Ok(());

@@ -6,6 +6,7 @@ mod api;
 mod app;
 mod check;
 pub mod completions;
+mod damaged;
 mod edit_profile;
 mod env;
 mod exec;
@@ -71,7 +72,7 @@ pub fn run(cli: Cli) -> Result<()> {
 fn with_vault(file: VaultFile, command: Command, settings: &Settings) -> Result<()> {
     match command {
         Command::Init(args) => init::init(file, args),
-        Command::Passwd(args) => init::passwd(file, args),
+        Command::Passwd { kdf, damaged } => init::passwd(file, kdf, damaged.drop_damaged),
         Command::App(command) => app::run(file, command, settings),
         Command::AddProfile(args) => add_profile::run(file, args),
         Command::List(table) => list::list(file, table.json, table.wide),

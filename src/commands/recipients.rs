@@ -13,7 +13,7 @@ pub fn run(file: VaultFile, command: RecipientsCommand) -> Result<()> {
     match command {
         RecipientsCommand::Add { name, public_key } => add(file, &name, &public_key),
         RecipientsCommand::List(json) => list(file, json.json),
-        RecipientsCommand::Remove { name } => remove(file, &name),
+        RecipientsCommand::Remove { name, damaged } => remove(file, &name, damaged.drop_damaged),
     }
 }
 
@@ -43,7 +43,7 @@ fn add(file: VaultFile, name: &str, public_key: &str) -> Result<()> {
 }
 
 fn list(file: VaultFile, json: bool) -> Result<()> {
-    let vault = super::output::open_for_reading(file)?;
+    let (_, vault) = unlock::open_apps(file)?;
     if json {
         let rows: Vec<_> = vault
             .recipients
@@ -72,21 +72,24 @@ fn list(file: VaultFile, json: bool) -> Result<()> {
 
 /// Removes a recipient and renews the passphrase key (a new salt), so a removed
 /// holder, who knew the passphrase key's public half, cannot seal a file to it.
-fn remove(file: VaultFile, name: &str) -> Result<()> {
+fn remove(file: VaultFile, name: &str, drop_damaged: bool) -> Result<()> {
     let (mut unlocked, vault, passphrase) = unlock::open_with_passphrase(file)?;
     if !vault.recipients.contains_key(name) {
         return Err(Error::Invalid(format!("no recipient named '{name}'"))
             .with_hint("`vault recipients list` shows them"));
     }
     let kdf = unlocked.kdf();
-    unlocked.change_passphrase(&passphrase, kdf, |vault| {
-        vault.recipients.remove(name);
-        Ok(())
-    })?;
+    let dropped = unlocked
+        .change_passphrase(&passphrase, kdf, drop_damaged, |vault| {
+            vault.recipients.remove(name);
+            Ok(())
+        })
+        .map_err(|e| super::damaged::refusal(e, &format!("vault recipients remove {name}")))?;
     crate::agent::forget_key(unlocked.file().path());
     println!(
         "Removed recipient '{name}' and re-encrypted the vault under a renewed passphrase key. It may have kept copies of what it could open: rotate those client secrets and re-authorize those profiles."
     );
+    super::damaged::report_dropped(&dropped);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use crate::settings::Settings;
 use crate::tokens::{SomeFailed, TokenService};
 use crate::unlock;
 use crate::vault::file::VaultFile;
+use crate::vault::payload::Selection;
 
 pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()> {
     if args.profiles.is_empty() && !args.all {
@@ -16,7 +17,22 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
                 .with_hint("`vault refresh --all` refreshes every profile that has a refresh token; `vault refresh PROFILE…` only those"),
         );
     }
-    let (unlocked, vault) = unlock::open(file)?;
+    // Only the profiles named; with --all every one, around damaged records, which
+    // are reported beside the others' outcomes.
+    let named: Vec<&str> = args.profiles.iter().map(String::as_str).collect();
+    let selection = match args.all {
+        true => Selection::All,
+        false => Selection::Only(&named),
+    };
+    let (unlocked, salvaged) = unlock::open_around_damage(file, selection)?;
+    salvaged.require(unlocked.file(), &named)?;
+    let mut codes = Vec::new();
+    for damaged in &salvaged.damaged {
+        let error = damaged.error(unlocked.file());
+        codes.push(error.exit_code());
+        println!("{}: FAILED: {}", damaged.profile, error.in_full());
+    }
+    let vault = salvaged.vault;
     let now = Timestamp::now();
     let names: Vec<String> = if args.all {
         vault
@@ -31,6 +47,7 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
         }
         args.profiles.clone()
     };
+
     let (due, fresh): (Vec<String>, Vec<String>) = names.into_iter().partition(|name| {
         args.force
             || !vault.profiles[name]
@@ -52,7 +69,7 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
         );
     }
     if due.is_empty() {
-        return Ok(());
+        return some_failed(&codes, codes.len());
     }
     let progress = ProgressBar::new(due.len() as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
@@ -72,7 +89,6 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
         )?
         .saved()?;
     progress.finish_and_clear();
-    let mut codes = Vec::new();
     for outcome in &outcomes {
         match &outcome.result {
             Ok(token) => println!(
@@ -86,11 +102,16 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
             }
         }
     }
+    some_failed(&codes, outcomes.len() + salvaged.damaged.len())
+}
+
+/// Exit 0 when nothing failed; else the code all failures share, or 1 when they differ.
+fn some_failed(codes: &[ExitCode], total: usize) -> Result<()> {
     match codes.first() {
         None => Ok(()),
         Some(first) => Err(Error::from(SomeFailed {
             failed: codes.len(),
-            total: outcomes.len(),
+            total,
             code: if codes.iter().all(|c| c == first) {
                 *first
             } else {

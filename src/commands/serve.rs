@@ -9,10 +9,19 @@ use crate::serve::{self, Limits, Options};
 use crate::settings::Settings;
 use crate::unlock;
 use crate::vault::file::VaultFile;
+use crate::vault::payload::{Salvaged, Selection};
 
 pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> {
     let server = Server::new(&args.server, args.listen, settings)?;
-    let (unlocked, _) = open_serving(&file, &args.profiles)?;
+    let (unlocked, salvaged) = open_serving(&file, &args.profiles)?;
+    // Served with the others, answered 503 with why: `refresh_due` finds it so too.
+    for damaged in &salvaged.damaged {
+        eprintln!(
+            "vault serve: profile '{}' is not served (503) while its record is damaged: {}",
+            damaged.profile,
+            damaged.error(unlocked.file()).in_full()
+        );
+    }
     let (options, stop, scheme) = server.start(&args.server)?;
     let served = args.profiles.join(", ");
     let reopen = || unlock::open_unattended(file.clone());
@@ -27,7 +36,8 @@ pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> 
 
 pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()> {
     let server = Server::new(&args.server, args.listen, settings)?;
-    let (unlocked, vault) = open_serving(&file, &args.profiles)?;
+    let (unlocked, salvaged) = open_serving(&file, &args.profiles)?;
+    let vault = salvaged.undamaged(unlocked.file())?;
     let (options, stop, scheme) = server.start(&args.server)?;
     let proxied = args.profiles.join(", ");
     let base = match args.profiles.as_slice() {
@@ -58,16 +68,19 @@ pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()
     Ok(())
 }
 
-/// The vault, with every profile to serve in it.
+/// The vault with the profiles to serve (and no other), each there or damaged.
 fn open_serving(
     file: &VaultFile,
     profiles: &[String],
-) -> Result<(crate::vault::Unlocked, crate::vault::Vault)> {
-    let (unlocked, vault) = unlock::open(file.clone())?;
-    for name in profiles {
-        vault.profile(name)?;
+) -> Result<(crate::vault::Unlocked, Salvaged)> {
+    let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
+    let (unlocked, salvaged) = unlock::open_around_damage(file.clone(), Selection::Only(&names))?;
+    for name in &names {
+        if !salvaged.is_damaged(name) {
+            salvaged.vault.profile(name)?;
+        }
     }
-    Ok((unlocked, vault))
+    Ok((unlocked, salvaged))
 }
 
 /// What `serve` and `proxy` check and set up alike before they open the vault.

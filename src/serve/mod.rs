@@ -20,6 +20,7 @@ use crate::server::listener::Handler;
 pub use crate::server::listener::Limits;
 use crate::settings::Network;
 use crate::tokens::TokenService;
+use crate::vault::payload::Selection;
 use crate::vault::{Unlocked, Vault};
 use endpoint::Endpoint;
 pub use endpoint::{Served, Table};
@@ -169,29 +170,19 @@ pub fn run_with<H: Handler>(
 /// is damaged is left out and answered with why, so the others are still served.
 fn read_due(unlocked: &Unlocked, due: &[String]) -> Result<(Vault, Vec<(String, Served)>)> {
     let names: Vec<&str> = due.iter().map(String::as_str).collect();
-    match unlocked.reload_profiles(&names) {
-        Err(Error::Damaged { .. }) if names.len() > 1 => {}
-        read => return read.map(|vault| (vault, Vec::new())),
-    }
-    // One by one, to find which: only after damage, so its cost does not matter.
-    let (mut vault, mut damaged) = (None::<Vault>, Vec::new());
-    for name in names {
-        match unlocked.reload_profiles(&[name]) {
-            Ok(one) => match &mut vault {
-                Some(vault) => vault.profiles.extend(one.profiles),
-                None => vault = Some(one),
-            },
-            Err(e @ Error::Damaged { .. }) => damaged.push((
-                name.to_owned(),
-                Served::Failed {
-                    message: e.in_full(),
-                    at: Instant::now(),
-                },
-            )),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((vault.unwrap_or_default(), damaged))
+    let salvaged = unlocked.reload(Selection::Only(&names))?;
+    let damaged = salvaged
+        .damaged
+        .iter()
+        .map(|damaged| {
+            let failed = Served::Failed {
+                message: damaged.error(unlocked.file()).in_full(),
+                at: Instant::now(),
+            };
+            (damaged.profile.clone(), failed)
+        })
+        .collect();
+    Ok((salvaged.vault, damaged))
 }
 
 /// After the vault could not be read: the tokens that no longer have `margin` left

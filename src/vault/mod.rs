@@ -19,7 +19,7 @@ use crypto::{KdfParams, VaultKey};
 use file::VaultFile;
 use format::{Envelope, EnvelopeError};
 pub use model::Vault;
-use payload::{Kept, Opened, Selection};
+use payload::{Kept, Opened, Salvaged, Selection};
 use store::{Part, Stored};
 
 /// How many times a write re-reads and re-applies its change after another writer
@@ -64,18 +64,9 @@ impl Unlocked {
         Ok(vault)
     }
 
-    /// The vault as it is on disk now, opened with the key this one was opened with.
-    pub fn reload(&self) -> Result<Vault> {
-        self.reload_selected(Selection::All)
-    }
-
-    /// `reload`, reading only the profiles `names` (with every app): one damaged
-    /// record of another profile does not stop it.
-    pub fn reload_profiles(&self, names: &[&str]) -> Result<Vault> {
-        self.reload_selected(Selection::Only(names))
-    }
-
-    fn reload_selected(&self, selection: Selection) -> Result<Vault> {
+    /// The selected profiles as they are on disk now, read around damaged records,
+    /// opened with the key this one was opened with.
+    pub fn reload(&self, selection: Selection) -> Result<Salvaged> {
         let envelope = read_envelope(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
@@ -178,13 +169,16 @@ impl Unlocked {
 
     /// Applies `change` and re-encrypts the vault under `new_passphrase` (which may be
     /// the current one) with a new salt and `kdf`: keys derived before, and files
-    /// sealed to them, no longer fit this vault's header.
+    /// sealed to them, no longer fit this vault's header. Every record is sealed anew,
+    /// so one that does not open cannot be kept: `DamagedRecords`, unless
+    /// `drop_damaged`, which leaves them out. Returns the profiles left out.
     pub fn change_passphrase(
         &mut self,
         new_passphrase: &Secret,
         kdf: KdfParams,
+        drop_damaged: bool,
         change: impl FnOnce(&mut Vault) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         let key =
             VaultKey::derive(new_passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
         let lock = self.file.lock()?;
@@ -193,13 +187,25 @@ impl Unlocked {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
         }
         let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
-        let mut vault = opened.model(&self.file, Selection::All)?;
+        let salvaged = opened.salvage(&self.file, Selection::All)?;
+        if let Some(damage) = salvaged.damage(&self.file)
+            && !drop_damaged
+        {
+            return Err(damage);
+        }
+        let Salvaged { mut vault, damaged } = salvaged;
+        let dropped: Vec<String> = damaged.into_iter().map(|d| d.profile).collect();
         change(&mut vault)?;
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
-        let backup = store::Backup::Replace;
+        // The version replaced holds the records dropped: it must not become the backup.
+        let backup = match dropped.is_empty() {
+            true => store::Backup::Replace,
+            false => store::Backup::KeepPrevious,
+        };
         let fresh = (None, opened.lineage());
-        self.write(&mut vault, fresh, &lock, kdf, &salt, version, backup)
+        self.write(&mut vault, fresh, &lock, kdf, &salt, version, backup)?;
+        Ok(dropped)
     }
 
     pub fn key(&self) -> &VaultKey {
@@ -300,14 +306,15 @@ pub fn parse_envelope(file: &VaultFile, stored: Stored) -> Result<Envelope> {
     })
 }
 
-/// Decrypts and reads the payload: the whole model, or only the selected profiles.
+/// Decrypts and reads the payload: the whole model, or only the selected profiles,
+/// around damaged records.
 pub fn open_payload(
     file: &VaultFile,
     key: &VaultKey,
     envelope: &Envelope,
     selection: Selection,
-) -> Result<Vault> {
-    Opened::decrypt(file, key, envelope)?.model(file, selection)
+) -> Result<Salvaged> {
+    Opened::decrypt(file, key, envelope)?.salvage(file, selection)
 }
 
 #[cfg(test)]
@@ -381,7 +388,7 @@ mod tests {
         assert_eq!(key_after, key);
         assert_eq!((&after["p0"], &after["p2"]), (&before["p0"], &before["p2"]));
         assert_ne!(after["p1"], before["p1"]);
-        let vault = unlocked.reload().unwrap();
+        let vault = unlocked.reload(Selection::All).unwrap().vault;
         assert!(vault.profiles["p1"].sandbox);
         assert!(!vault.profiles["p0"].sandbox && !vault.profiles["p2"].sandbox);
     }
@@ -417,7 +424,15 @@ mod tests {
         let (key_last, last) = sealed(&unlocked);
         assert_ne!(key_last, key_after);
         assert!(after.iter().all(|(name, record)| last[name] != *record));
-        assert_eq!(unlocked.reload().unwrap().recipients.len(), 1);
+        assert_eq!(
+            unlocked
+                .reload(Selection::All)
+                .unwrap()
+                .vault
+                .recipients
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -80,8 +80,70 @@ impl Kept<'_> {
     }
 }
 
-/// A profile's name and its decrypted record.
-type OpenedRecord<'a> = (&'a str, Zeroizing<Vec<u8>>);
+/// A profile's name and its decrypted record, or why it does not open.
+type OpenedRecord<'a> = (&'a str, Result<Zeroizing<Vec<u8>>, RecordError>);
+
+/// A profile whose record does not open (damaged, or not the one the index names):
+/// read around, never decrypted again by a write that does not name it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DamagedRecord {
+    pub profile: String,
+    /// Why, naming the profile; no content.
+    pub detail: String,
+}
+
+impl DamagedRecord {
+    /// `DamagedRecords` for this profile alone, with its fix.
+    pub fn error(&self, file: &VaultFile) -> Error {
+        Error::DamagedRecords {
+            path: file.path().to_path_buf(),
+            profiles: vec![self.profile.clone()],
+        }
+    }
+}
+
+/// The model read around damaged records: the selected profiles whose records open,
+/// and those whose records do not (never in `vault`).
+#[derive(Debug)]
+pub struct Salvaged {
+    pub vault: Vault,
+    pub damaged: Vec<DamagedRecord>,
+}
+
+impl Salvaged {
+    /// The model, or the first damaged record's error: for a command that needs every
+    /// profile it read.
+    pub fn undamaged(self, file: &VaultFile) -> Result<Vault> {
+        match self.damaged.into_iter().next() {
+            None => Ok(self.vault),
+            Some(damaged) => Err(Error::damaged(file.path(), damaged.detail)),
+        }
+    }
+
+    /// Fails as `undamaged` would when one of `names` is damaged; the others may be.
+    pub fn require(&self, file: &VaultFile, names: &[&str]) -> Result<()> {
+        match self
+            .damaged
+            .iter()
+            .find(|d| names.contains(&d.profile.as_str()))
+        {
+            None => Ok(()),
+            Some(damaged) => Err(Error::damaged(file.path(), damaged.detail.clone())),
+        }
+    }
+
+    pub fn is_damaged(&self, name: &str) -> bool {
+        self.damaged.iter().any(|d| d.profile == name)
+    }
+
+    /// `DamagedRecords` naming every damaged profile, if there is one.
+    pub fn damage(&self, file: &VaultFile) -> Option<Error> {
+        (!self.damaged.is_empty()).then(|| Error::DamagedRecords {
+            path: file.path().to_path_buf(),
+            profiles: self.damaged.iter().map(|d| d.profile.clone()).collect(),
+        })
+    }
+}
 
 /// Above this many profiles, the records are read in one piece rather than one by one.
 const READ_ONE_BY_ONE_MAX: usize = 32;
@@ -119,21 +181,43 @@ impl<'e> Opened<'e> {
         }
     }
 
-    /// The model with the selected profiles (those of them that exist).
+    /// The model with the selected profiles (those of them that exist); a damaged
+    /// record among them is an error.
     pub fn model(&self, file: &VaultFile, selection: Selection) -> Result<Vault> {
+        self.salvage(file, selection)?.undamaged(file)
+    }
+
+    /// The model with the selected profiles whose records open, and the names of
+    /// those whose records do not. Formats 1 and 2 are read whole: no record of theirs
+    /// can be damaged alone.
+    pub fn salvage(&self, file: &VaultFile, selection: Selection) -> Result<Salvaged> {
         match self {
             Opened::Whole {
                 plaintext,
                 encoding,
-            } => parse_whole(file, plaintext, *encoding, selection),
+            } => Ok(Salvaged {
+                vault: parse_whole(file, plaintext, *encoding, selection)?,
+                damaged: Vec::new(),
+            }),
             Opened::Sealed { root, .. } => {
-                let mut profiles = BTreeMap::new();
-                for (name, plaintext) in self.open_records(file, selection)? {
-                    let profile = serde_json::from_slice(&plaintext)
-                        .map_err(|_| schema_error(file, &plaintext, ModelEncoding::Json))?;
-                    profiles.insert(name.to_owned(), profile);
+                let (mut profiles, mut damaged) = (BTreeMap::new(), Vec::new());
+                for (name, opened) in self.open_records(file, selection)? {
+                    match opened {
+                        Ok(plaintext) => {
+                            let profile = serde_json::from_slice(&plaintext)
+                                .map_err(|_| schema_error(file, &plaintext, ModelEncoding::Json))?;
+                            profiles.insert(name.to_owned(), profile);
+                        }
+                        Err(e) => damaged.push(DamagedRecord {
+                            profile: name.to_owned(),
+                            detail: e.to_string(),
+                        }),
+                    }
                 }
-                Ok(with_profiles(&root.vault, profiles))
+                Ok(Salvaged {
+                    vault: with_profiles(&root.vault, profiles),
+                    damaged,
+                })
             }
         }
     }
@@ -202,8 +286,9 @@ impl<'e> Opened<'e> {
         }
     }
 
-    /// The whole model as JSON, for the unlock agent to hold; `None` for format 1,
-    /// whose TOML it does not read.
+    /// The whole model as JSON, for the unlock agent to hold, without the profiles
+    /// whose records do not open (a command about one of those reads the file and
+    /// says why); `None` for format 1, whose TOML it does not read.
     pub fn model_json(&self, file: &VaultFile) -> Result<Option<Zeroizing<String>>> {
         match self {
             Opened::Whole {
@@ -218,6 +303,7 @@ impl<'e> Opened<'e> {
                 let opened = self.open_records(file, Selection::All)?;
                 let mut profiles = BTreeMap::new();
                 for (name, plaintext) in &opened {
+                    let Ok(plaintext) = plaintext else { continue };
                     let raw: &RawValue = serde_json::from_slice(plaintext)
                         .map_err(|_| schema_error(file, plaintext, ModelEncoding::Json))?;
                     profiles.insert((*name).to_owned(), raw);
@@ -229,7 +315,8 @@ impl<'e> Opened<'e> {
         }
     }
 
-    /// The decrypted records of the selected profiles of a format 3 vault, by name.
+    /// The decrypted records of the selected profiles of a format 3 vault, by name,
+    /// each or why it does not open; an error only when the file cannot be read.
     fn open_records(
         &self,
         file: &VaultFile,
@@ -256,9 +343,13 @@ impl<'e> Opened<'e> {
         };
         let mut opened = Vec::with_capacity(chosen.len());
         for (name, at) in chosen {
-            let range = at
-                .range(name, section_len)
-                .map_err(|e| record_error(file, e))?;
+            let range = match at.range(name, section_len) {
+                Ok(range) => range,
+                Err(e) => {
+                    opened.push((name, Err(e)));
+                    continue;
+                }
+            };
             let record = match &whole {
                 Some(whole) => {
                     std::borrow::Cow::Borrowed(&whole[range.start as usize..range.end as usize])
@@ -271,10 +362,10 @@ impl<'e> Opened<'e> {
                 Some(digest) => digest.matches(&record),
                 None => root.lineage.is_none(),
             };
-            if !indexed {
-                return Err(record_error(file, RecordError::NotIndexed(name.to_owned())));
-            }
-            let plaintext = key.open(name, &record).map_err(|e| record_error(file, e))?;
+            let plaintext = match indexed {
+                true => key.open(name, &record),
+                false => Err(RecordError::NotIndexed(name.to_owned())),
+            };
             opened.push((name, plaintext));
         }
         Ok(opened)
