@@ -10,15 +10,6 @@ use std::time::Duration;
 
 use support::*;
 
-fn profile_names(env: &Env) -> BTreeSet<String> {
-    env.profiles_json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["profile"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn temp_files(env: &Env) -> Vec<String> {
     std::fs::read_dir(env.vault.parent().unwrap())
         .unwrap()
@@ -46,7 +37,7 @@ fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
     std::fs::write(&yml, text).unwrap();
     env.import_yml(&yml, &["--no-verify"]).ok();
     env.run(&["add-profile", "marker-a", "--region", "eu"]).ok();
-    let mut expected = profile_names(&env);
+    let mut expected = env.profile_names();
     let mut rng_state: u64 = 0x5eed;
     let mut interrupted = 0;
     for round in 0..iterations() {
@@ -69,7 +60,7 @@ fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
         std::thread::sleep(Duration::from_micros((rng_state >> 33) % 150_000));
         let _ = child.kill();
         let status = child.wait().unwrap();
-        let names = profile_names(&env);
+        let names = env.profile_names();
         let mut renamed = expected.clone();
         renamed.remove(from);
         renamed.insert(to.to_owned());
@@ -92,7 +83,7 @@ fn sigkill_at_random_points_leaves_the_old_or_the_new_vault() {
     // Leftover temp files never get in the way, and the next write clears them.
     env.run(&["add-profile", "after", "--region", "na"]).ok();
     assert_eq!(temp_files(&env), Vec::<String>::new());
-    assert!(profile_names(&env).contains("after"));
+    assert!(env.profile_names().contains("after"));
 }
 
 /// A write killed between backing up and replacing leaves the backup a hard link to
@@ -167,7 +158,7 @@ fn thirty_two_processes_at_once_lose_nothing() {
     let expected: BTreeSet<String> = (0..8)
         .flat_map(|i| [format!("r{i}"), format!("new{i}")])
         .collect();
-    assert_eq!(profile_names(&env), expected);
+    assert_eq!(env.profile_names(), expected);
     assert_eq!(standin.issued(), issued_before + 8);
     // Every refreshed token was saved: reading them makes no request.
     let requests = standin.requests();

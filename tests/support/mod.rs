@@ -257,6 +257,16 @@ impl Env {
     pub fn profiles_json(&self) -> serde_json::Value {
         self.run(&["list", "--json"]).ok().json()
     }
+
+    /// The names `vault list --json` gives.
+    pub fn profile_names(&self) -> std::collections::BTreeSet<String> {
+        self.profiles_json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["profile"].as_str().unwrap().to_owned())
+            .collect()
+    }
 }
 
 impl Drop for Env {
