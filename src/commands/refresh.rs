@@ -20,9 +20,10 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
     // Only the profiles named; with --all every one, around damaged records, which
     // are reported beside the others' outcomes.
     let named: Vec<&str> = args.profiles.iter().map(String::as_str).collect();
-    let selection = match args.all {
-        true => Selection::All,
-        false => Selection::Only(&named),
+    let selection = if args.all {
+        Selection::All
+    } else {
+        Selection::Only(&named)
     };
     let (unlocked, salvaged) = unlock::open_around_damage(file, selection)?;
     salvaged.require(unlocked.file(), &named)?;
@@ -47,7 +48,6 @@ pub fn run(file: VaultFile, args: RefreshArgs, settings: &Settings) -> Result<()
         }
         args.profiles.clone()
     };
-
     let (due, fresh): (Vec<String>, Vec<String>) = names.into_iter().partition(|name| {
         args.force
             || !vault.profiles[name]

@@ -199,9 +199,10 @@ impl Unlocked {
         self.key = key;
         let (kdf, salt) = (self.key.kdf, self.key.salt.clone());
         // The version replaced holds the records dropped: it must not become the backup.
-        let backup = match dropped.is_empty() {
-            true => store::Backup::Replace,
-            false => store::Backup::KeepPrevious,
+        let backup = if dropped.is_empty() {
+            store::Backup::Replace
+        } else {
+            store::Backup::KeepPrevious
         };
         let fresh = (None, opened.lineage());
         self.write(&mut vault, fresh, &lock, kdf, &salt, version, backup)?;
