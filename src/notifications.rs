@@ -1,6 +1,7 @@
 //! Amazon's notifications about an app's client secret, as `vault app set-secret
-//! --from-notification` reads them from stdin: the whole message, its payload, or the
-//! inner object.
+//! --from-notification` reads them from stdin and `vault app watch` from SQS: the whole
+//! message, its payload, or the inner object, also wrapped by EventBridge (`detail`)
+//! or SNS (`Message`, a JSON string).
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -59,12 +60,23 @@ fn find_object<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_
     }
 }
 
+/// An SNS envelope carries the notification as a JSON string in `Message`.
+fn unwrap_sns(value: serde_json::Value) -> serde_json::Value {
+    let inner = value
+        .get("Message")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|message| serde_json::from_str::<serde_json::Value>(message).ok());
+    match inner {
+        Some(inner) if inner.is_object() => unwrap_sns(inner),
+        _ => value,
+    }
+}
+
 /// Reads a notification; an error says what is missing (never a value).
 pub fn parse(text: &str) -> Result<SecretNotification> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
-        Error::Invalid("stdin is not JSON".into())
-            .with_hint("give the notification message or its payload")
-    })?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| Error::Invalid("the notification is not JSON".into()))?;
+    let value = unwrap_sns(value);
     if find_object(&value, "newClientSecret").is_none()
         && let Some(found) = find_object(&value, "clientSecretExpiryTime")
     {

@@ -44,6 +44,14 @@ impl AppCredentials {
             secrets: app.usable_secrets(Timestamp::now()),
         }
     }
+
+    /// One secret alone, to find out whether LWA takes it.
+    pub fn only(client_id: &str, secret: Secret) -> Self {
+        AppCredentials {
+            client_id: client_id.to_owned(),
+            secrets: vec![secret],
+        }
+    }
 }
 
 /// Everything one refresh needs, owned, so many can run at once.

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::table::{self, Column};
+use super::watch;
 use super::{prompt, secret_from_stdin};
 use crate::cli::{AppAddArgs, AppCommand, AppEditArgs, SecretExpiry};
 use crate::display::escape_controls;
@@ -10,10 +11,10 @@ use crate::error::{Error, Result};
 use crate::notifications::{self, SecretNotification};
 use crate::passphrase;
 use crate::secret::Secret;
+use crate::secret_rotation;
 use crate::settings::Settings;
 use crate::spapi::Region;
-use crate::spapi_client::SpApiClient;
-use crate::tokens;
+use crate::sqs::QueueUrl;
 use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::{self, App, Authorization};
@@ -33,7 +34,13 @@ pub fn run(file: VaultFile, command: AppCommand, settings: &Settings) -> Result<
             from_notification: true,
             ..
         } => set_secret_from_notification(file, &app),
-        AppCommand::RotateSecret { app, region } => rotate_secret(file, &app, region, settings),
+        AppCommand::RotateSecret {
+            app,
+            region,
+            wait,
+            timeout,
+        } => rotate_secret(file, &app, region, wait.then_some(timeout), settings),
+        AppCommand::Watch(args) => super::watch::watch(file, args, settings),
         AppCommand::Edit(args) => edit(file, args),
         AppCommand::List(table) => list(file, table.json, table.wide),
         AppCommand::Remove { app } => remove(file, &app),
@@ -191,6 +198,7 @@ fn list(file: VaultFile, json: bool, wide: bool) -> Result<()> {
                     "draft": app.draft,
                     "client_secret_expires_at": app.client_secret_expires_at.map(crate::display::timestamp),
                     "client_secret_days_left": crate::display::days_left(app.client_secret_expires_at, now),
+                    "notification_queue": app.notification_queue,
                     "profiles": vault.profiles.values().filter(|p| &p.app == name).count(),
                     "self_authorized": counts[name.as_str()].self_authorized,
                     "consent_flow_authorized": counts[name.as_str()].consent_flow,
@@ -218,6 +226,7 @@ fn list(file: VaultFile, json: bool, wide: bool) -> Result<()> {
         ("self-authorized", 3),
         ("consent flow", 4),
         ("client secret", 1),
+        ("notification queue", 8),
     ]
     .map(|(header, rank)| Column { header, rank });
     let mut rows: Vec<Vec<String>> = vault
@@ -238,6 +247,9 @@ fn list(file: VaultFile, json: bool, wide: bool) -> Result<()> {
                 ),
                 count.consent_flow.to_string(),
                 super::output::secret_expiry_text(app.client_secret_expires_at, now),
+                app.notification_queue
+                    .as_deref()
+                    .map_or_else(|| "-".into(), escape_controls),
             ]
         })
         .collect();
@@ -271,7 +283,11 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
     let (unlocked, vault) = unlock::open_apps(file)?;
     let app = vault.app(name)?;
     let input = secret_from_stdin("notification")?;
-    match notifications::parse(input.expose())? {
+    let notification = notifications::parse(input.expose()).map_err(|e| match e.hint() {
+        Some(_) => e,
+        None => e.with_hint("give the notification message, or its payload, on stdin"),
+    })?;
+    match notification {
         SecretNotification::NewSecret {
             client_id,
             secret,
@@ -322,31 +338,37 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Starts a rotation; with `wait`, waits on the app's queue for the new secret and
+/// stores it (connecting to SQS first, so that no rotation starts that cannot be
+/// waited for).
 fn rotate_secret(
     file: VaultFile,
     name: &str,
     region: Option<Region>,
+    wait: Option<std::time::Duration>,
     settings: &Settings,
 ) -> Result<()> {
     let (unlocked, vault) = unlock::open_apps(file)?;
     vault.app(name)?;
-    // The Application Management API's model (application_2023-11-30.json) names
-    // one host, sellingpartnerapi-na: apps are global, whatever their sellers' regions.
-    let region = region.unwrap_or(Region::Na);
-    let scope = tokens::normalize_scopes(&["client-credential-rotation".to_owned()])?;
-    let token = tokens::grantless_token(
-        &unlocked,
-        &vault,
-        name,
-        &scope,
-        jiff::SignedDuration::from_mins(5),
-        settings,
-    )?;
-    let client = SpApiClient::new(region, false, &settings.network()?)?;
-    crate::http::runtime()
-        .map_err(Error::Other)?
-        .block_on(client.rotate_client_secret(&token.token))
-        .map_err(|e| crate::tokens::explain_spapi_error(e, name))?;
+    if let Some(timeout) = wait {
+        let queue = watch::queue_of(&vault, name)?;
+        let policy = secret_rotation::Policy {
+            rotate_within: None,
+        };
+        let mut watcher = watch::Watcher::new(
+            &unlocked,
+            vec![(queue.clone(), vec![name.to_owned()])],
+            policy,
+            settings,
+        )?;
+        secret_rotation::start_rotation(&unlocked, &vault, name, region, settings)?;
+        println!(
+            "Amazon started rotating the client secret of app '{name}'; waiting up to {} for the new secret on {queue}",
+            crate::duration::short_std(timeout)
+        );
+        return watch::wait_for_new_secret(&mut watcher, name, &queue, timeout);
+    }
+    secret_rotation::start_rotation(&unlocked, &vault, name, region, settings)?;
     println!(
         "Amazon started rotating the client secret of app '{name}'. The new secret arrives only as an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification on the app's SQS queue (the queue set in Developer Console › Notification preferences). When it arrives, store it with:\n  vault app set-secret {name} --from-notification < notification.json\nThe old secret keeps working for about 7 days; spvault falls back to it until then."
     );
@@ -359,7 +381,9 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
         || args.no_redirect_uri
         || args.draft
         || args.published
-        || args.secret_expires.is_some();
+        || args.secret_expires.is_some()
+        || args.notification_queue.is_some()
+        || args.no_notification_queue;
     if !changes_something {
         return Err(Error::Invalid(format!(
             "nothing to change in app '{}': nothing was written",
@@ -372,6 +396,9 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
     }
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
+    }
+    if let Some(url) = &args.notification_queue {
+        QueueUrl::parse(url).map_err(|e| Error::Invalid(format!("--notification-queue {e}")))?;
     }
     let secret_expires = match &args.secret_expires {
         Some(date) => Some(
@@ -397,6 +424,9 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
         }
         if secret_expires.is_some() {
             app.client_secret_expires_at = secret_expires;
+        }
+        if args.notification_queue.is_some() || args.no_notification_queue {
+            app.notification_queue = args.notification_queue.clone();
         }
         Ok(())
     })?;

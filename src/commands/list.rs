@@ -37,6 +37,8 @@ pub struct ProfileSummary {
     pub access_token_seconds_left: Option<i64>,
     pub client_secret_expires_at: Option<String>,
     pub client_secret_days_left: Option<i64>,
+    /// The app's queue for secret notifications (`vault app edit --notification-queue`).
+    pub notification_queue: Option<String>,
     pub authorized_at: Option<String>,
     pub authorization_expires_at: Option<String>,
     pub last_refresh_error: Option<String>,
@@ -84,6 +86,7 @@ impl ProfileSummary {
             access_token_seconds_left: seconds_left,
             client_secret_expires_at: app.and_then(|a| a.client_secret_expires_at).map(timestamp),
             client_secret_days_left: app.and_then(|a| days_left(a.client_secret_expires_at, now)),
+            notification_queue: app.and_then(|a| a.notification_queue.clone()),
             authorized_at: profile.authorized_at.map(timestamp),
             authorization_expires_at: profile.authorization_expires_at.map(timestamp),
             last_refresh_error: profile.last_refresh_error.as_ref().map(|f| f.code.clone()),
@@ -318,6 +321,18 @@ pub fn show(file: VaultFile, name: &str, json: bool) -> Result<()> {
         (
             "client secret",
             secret_expiry_text(app.client_secret_expires_at, now),
+        ),
+        (
+            "notification queue",
+            app.notification_queue.as_deref().map_or_else(
+                || {
+                    format!(
+                        "- (set it with `vault app edit {} --notification-queue URL`)",
+                        summary.app
+                    )
+                },
+                crate::display::escape_controls,
+            ),
         ),
     ];
     for (label, value) in rows {

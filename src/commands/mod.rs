@@ -25,6 +25,7 @@ mod refresh;
 mod serve;
 mod table;
 mod token;
+mod watch;
 
 use std::io::Read;
 

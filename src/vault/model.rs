@@ -100,6 +100,20 @@ pub struct App {
     /// Client-credentials (grantless) tokens, by their space-separated sorted scopes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub grantless_tokens: BTreeMap<String, CachedToken>,
+    /// The SQS queue Amazon sends the app's secret notifications to (Developer
+    /// Console › Notification preferences), for `vault app watch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_queue: Option<String>,
+    /// The rotation `vault app watch` started, so that it starts at most one per expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_started: Option<RotationStarted>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RotationStarted {
+    /// The expiry of the secret the rotation replaces.
+    pub for_expiry: Timestamp,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -124,6 +138,8 @@ impl App {
             client_secret_expires_at,
             previous_client_secret: None,
             grantless_tokens: BTreeMap::new(),
+            notification_queue: None,
+            rotation_started: None,
         }
     }
 
@@ -144,6 +160,15 @@ impl App {
             self.client_secret = secret;
         }
         self.client_secret_expires_at = Some(expires_at);
+    }
+
+    /// Whether `secret` is this app's secret, or the one it replaced.
+    pub fn holds_secret(&self, secret: &Secret) -> bool {
+        *secret == self.client_secret
+            || self
+                .previous_client_secret
+                .as_ref()
+                .is_some_and(|previous| previous.secret == *secret)
     }
 
     /// The secrets to try, newest first: the current one, then the previous one while

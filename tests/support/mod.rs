@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod lwa_standin;
+pub mod sqs;
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;

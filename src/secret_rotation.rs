@@ -1,0 +1,306 @@
+//! What happens to an app's secret notification once it has arrived, for `vault app
+//! watch` and `vault app rotate-secret --wait`: a new secret is proven with LWA before
+//! it is stored, an expiry is recorded, and a rotation is started at most once per
+//! expiry. Whether the message may then be deleted is part of the answer.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::error::{Error, Result};
+use crate::lwa::client::{Grant, LwaError};
+use crate::notifications::{self, SecretNotification};
+use crate::secret::Secret;
+use crate::settings::Settings;
+use crate::spapi::Region;
+use crate::spapi_client::SpApiClient;
+use crate::tokens::{self, AppCredentials, TokenService};
+use crate::vault::Unlocked;
+use crate::vault::model::{RotationStarted, Vault};
+
+/// The scope a new secret is proven with: any client-credentials request makes LWA
+/// authenticate the client first, and this scope is one every seller app may ask for.
+const PROOF_SCOPE: &str = "sellingpartnerapi::notifications";
+
+/// What became of one message.
+pub struct Handled {
+    /// The app it was for, when one was found.
+    pub app: Option<String>,
+    /// It carried a new secret.
+    pub new_secret: bool,
+    /// It is done with and may be deleted; else it needs a person and stays on the
+    /// queue.
+    pub delete: bool,
+    /// What was done, in one line (never a secret).
+    pub line: String,
+}
+
+impl Handled {
+    fn done(app: &str, new_secret: bool, line: String) -> Handled {
+        Handled {
+            app: Some(app.to_owned()),
+            new_secret,
+            delete: true,
+            line,
+        }
+    }
+
+    pub fn attention(app: Option<String>, line: String) -> Handled {
+        Handled {
+            app,
+            new_secret: false,
+            delete: false,
+            line,
+        }
+    }
+}
+
+/// When `vault app watch` starts a rotation on its own.
+#[derive(Clone, Copy)]
+pub struct Policy {
+    /// Start one when an expiry warning says the secret expires within this.
+    pub rotate_within: Option<SignedDuration>,
+}
+
+/// Handles one notification for one of `apps` (names of apps in `vault`).
+pub fn handle(
+    unlocked: &Unlocked,
+    vault: &Vault,
+    apps: &[String],
+    body: &str,
+    policy: Policy,
+    settings: &Settings,
+) -> Handled {
+    let notification = match notifications::parse(body) {
+        Ok(notification) => notification,
+        Err(e) => {
+            return Handled::attention(
+                None,
+                format!("left a message that is not a secret notification on the queue: {e}"),
+            );
+        }
+    };
+    let client_id = match &notification {
+        SecretNotification::NewSecret { client_id, .. } => client_id.as_deref(),
+        SecretNotification::Expiry { client_id, .. } => Some(client_id.as_str()),
+    };
+    let Some(client_id) = client_id else {
+        return Handled::attention(
+            None,
+            "left a new-secret notification without a clientId on the queue: store it with `vault app set-secret APP --from-notification`".into(),
+        );
+    };
+    let Some(app) = apps.iter().find(|name| {
+        vault
+            .apps
+            .get(*name)
+            .is_some_and(|a| a.client_id == client_id)
+    }) else {
+        return Handled::attention(
+            None,
+            format!(
+                "left a notification for client id {} on the queue: no app watched here has it (`vault app list` shows the apps and their client ids)",
+                crate::display::escape_controls(client_id)
+            ),
+        );
+    };
+    let new_secret = matches!(notification, SecretNotification::NewSecret { .. });
+    let outcome = match notification {
+        SecretNotification::NewSecret {
+            secret,
+            expires_at,
+            old_expires_at,
+            ..
+        } => store_new_secret(
+            unlocked,
+            vault,
+            app,
+            secret,
+            expires_at,
+            old_expires_at,
+            settings,
+        ),
+        SecretNotification::Expiry { expires_at, .. } => {
+            record_expiry(unlocked, vault, app, expires_at, policy, settings)
+        }
+    };
+    outcome.unwrap_or_else(|e| Handled {
+        new_secret,
+        ..Handled::attention(
+            Some(app.clone()),
+            format!(
+                "app '{app}': {}; the message stays on the queue",
+                e.in_full()
+            ),
+        )
+    })
+}
+
+/// Whether LWA accepts `secret` for `client_id`. A token, or a refusal of the grant
+/// rather than of the client, proves it: LWA answers `invalid_client` for a secret it
+/// does not accept, before it looks at the grant.
+fn prove(client_id: &str, secret: &Secret, settings: &Settings) -> Result<(), LwaError> {
+    let service = TokenService::new(
+        &settings
+            .network()
+            .map_err(|e| LwaError::Config(e.to_string()))?,
+    )
+    .map_err(|e| LwaError::Config(e.to_string()))?;
+    let credentials = AppCredentials::only(client_id, secret.clone());
+    match service.request(
+        &credentials,
+        &Grant::ClientCredentials { scope: PROOF_SCOPE },
+    ) {
+        Ok(_) => Ok(()),
+        Err(LwaError::Rejected { code, .. }) if code != "invalid_client" => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn store_new_secret(
+    unlocked: &Unlocked,
+    vault: &Vault,
+    name: &str,
+    secret: Secret,
+    expires_at: Timestamp,
+    old_expires_at: Option<Timestamp>,
+    settings: &Settings,
+) -> Result<Handled> {
+    let app = vault.app(name)?;
+    // A redelivery, or a message older than the rotation already stored.
+    if app.holds_secret(&secret) {
+        return Ok(Handled::done(
+            name,
+            true,
+            format!("app '{name}': the new client secret was already stored; nothing changed"),
+        ));
+    }
+    if let Err(e) = prove(&app.client_id, &secret, settings) {
+        let why = match &e {
+            LwaError::Rejected { .. } => "LWA does not accept it".to_owned(),
+            other => format!("it could not be tried ({other})"),
+        };
+        return Ok(Handled {
+            new_secret: true,
+            ..Handled::attention(
+                Some(name.to_owned()),
+                format!(
+                    "app '{name}': the new client secret in the notification was not stored: {why}; the message stays on the queue"
+                ),
+            )
+        });
+    }
+    unlocked.update_profiles(&[], |vault| {
+        let app = vault.app_mut(name)?;
+        if !app.holds_secret(&secret) {
+            app.take_new_secret(secret.clone(), expires_at, old_expires_at);
+            app.rotation_started = None;
+        }
+        Ok(())
+    })?;
+    let fallback = old_expires_at
+        .map(|t| {
+            format!(
+                "; the old one is still used until {}",
+                t.strftime("%Y-%m-%d %H:%M UTC")
+            )
+        })
+        .unwrap_or_default();
+    Ok(Handled::done(
+        name,
+        true,
+        format!(
+            "app '{name}': proved and stored the new client secret (expires {}){fallback}",
+            expires_at.strftime("%Y-%m-%d")
+        ),
+    ))
+}
+
+fn record_expiry(
+    unlocked: &Unlocked,
+    vault: &Vault,
+    name: &str,
+    expires_at: Timestamp,
+    policy: Policy,
+    settings: &Settings,
+) -> Result<Handled> {
+    let app = vault.app(name)?;
+    let now = Timestamp::now();
+    let due = policy
+        .rotate_within
+        .is_some_and(|within| now.duration_until(expires_at) <= within);
+    let already_started = app
+        .rotation_started
+        .as_ref()
+        .is_some_and(|started| started.for_expiry == expires_at);
+    let start = due && !already_started;
+    if app.client_secret_expires_at != Some(expires_at) || start {
+        // The start is recorded before the request, so that no restart repeats it.
+        unlocked.update_profiles(&[], |vault| {
+            let app = vault.app_mut(name)?;
+            app.client_secret_expires_at = Some(expires_at);
+            if start {
+                app.rotation_started = Some(RotationStarted {
+                    for_expiry: expires_at,
+                    at: now,
+                });
+            }
+            Ok(())
+        })?;
+    }
+    let expires = expires_at.strftime("%Y-%m-%d %H:%M UTC");
+    if !start {
+        let rotation = if already_started {
+            " (a rotation was already started for it)"
+        } else {
+            ""
+        };
+        return Ok(Handled::done(
+            name,
+            false,
+            format!("app '{name}': recorded that the client secret expires {expires}{rotation}"),
+        ));
+    }
+    if let Err(e) = start_rotation(unlocked, vault, name, None, settings) {
+        // Not started after all: a later warning (or this one, redelivered) tries again.
+        unlocked.update_profiles(&[], |vault| {
+            vault.app_mut(name)?.rotation_started = None;
+            Ok(())
+        })?;
+        return Err(e);
+    }
+    Ok(Handled::done(
+        name,
+        false,
+        format!(
+            "app '{name}': the client secret expires {expires}: started a rotation; the new secret arrives on this queue"
+        ),
+    ))
+}
+
+/// Asks Amazon to rotate app `name`'s client secret (with a rotation-scoped grantless
+/// token). The new secret arrives only as a notification on the app's queue.
+pub fn start_rotation(
+    unlocked: &Unlocked,
+    vault: &Vault,
+    name: &str,
+    region: Option<Region>,
+    settings: &Settings,
+) -> Result<()> {
+    vault.app(name)?;
+    // The Application Management API's model (application_2023-11-30.json) names
+    // one host, sellingpartnerapi-na: apps are global, whatever their sellers' regions.
+    let region = region.unwrap_or(Region::Na);
+    let scope = tokens::normalize_scopes(&["client-credential-rotation".to_owned()])?;
+    let token = tokens::grantless_token(
+        unlocked,
+        vault,
+        name,
+        &scope,
+        SignedDuration::from_mins(5),
+        settings,
+    )?;
+    let client = SpApiClient::new(region, false, &settings.network()?)?;
+    crate::http::runtime()
+        .map_err(Error::Other)?
+        .block_on(client.rotate_client_secret(&token.token))
+        .map_err(|e| tokens::explain_spapi_error(e, name))
+}
