@@ -372,7 +372,7 @@ pub enum AppCommand {
 
     /// Handle the secret notifications on the apps' SQS queues: record expiries, store new secrets
     #[command(
-        after_help = "Examples:\n  vault app watch --once\n  vault app watch my-app --rotate-within 30d\nAWS credentials come from the standard chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, container or instance credentials); see README, \"Secret rotation\"."
+        after_help = "Examples:\n  vault app watch --once\n  vault app watch my-app --rotate-within 30d\nAWS credentials come from the standard chain: AWS_ACCESS_KEY_ID, AWS_PROFILE,\ncontainer or instance credentials (README, \"Secret rotation\")."
     )]
     Watch(AppWatchArgs),
 

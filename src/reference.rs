@@ -51,6 +51,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "SPVAULT_PROFILE, SPVAULT_EXEC_PROFILE",
         "set by env and exec (the latter guards against nesting exec)",
     ),
+    (
+        "AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_ENDPOINT_URL_SQS, …",
+        "`vault app watch`: AWS credentials (the SDK's standard chain) and endpoint",
+    ),
     ("BROWSER", "what `vault login` opens the consent page with"),
     (
         "XDG_RUNTIME_DIR",

@@ -11,7 +11,7 @@ use crate::notifications::{self, SecretNotification};
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::spapi::Region;
-use crate::spapi_client::SpApiClient;
+use crate::spapi_client::{SpApiClient, SpApiError};
 use crate::tokens::{self, AppCredentials, TokenService};
 use crate::vault::Unlocked;
 use crate::vault::model::{RotationStarted, Vault};
@@ -19,6 +19,10 @@ use crate::vault::model::{RotationStarted, Vault};
 /// The scope a new secret is proven with: any client-credentials request makes LWA
 /// authenticate the client first, and this scope is one every seller app may ask for.
 const PROOF_SCOPE: &str = "sellingpartnerapi::notifications";
+
+/// After starting a rotation, how long until the next may start for another expiry
+/// (a warning anyone who can send to the queue could forge).
+const ROTATION_PAUSE: SignedDuration = SignedDuration::from_hours(24);
 
 /// What became of one message.
 pub struct Handled {
@@ -227,10 +231,10 @@ fn record_expiry(
     let due = policy
         .rotate_within
         .is_some_and(|within| now.duration_until(expires_at) <= within);
-    let already_started = app
-        .rotation_started
-        .as_ref()
-        .is_some_and(|started| started.for_expiry == expires_at);
+    // One per expiry; and, whatever warnings say, one a day until its secret arrives.
+    let already_started = app.rotation_started.as_ref().is_some_and(|started| {
+        started.for_expiry == expires_at || started.at.duration_until(now) < ROTATION_PAUSE
+    });
     let start = due && !already_started;
     if app.client_secret_expires_at != Some(expires_at) || start {
         // The start is recorded before the request, so that no restart repeats it.
@@ -248,10 +252,12 @@ fn record_expiry(
     }
     let expires = expires_at.strftime("%Y-%m-%d %H:%M UTC");
     if !start {
-        let rotation = if already_started {
-            " (a rotation was already started for it)"
-        } else {
-            ""
+        let rotation = match (&app.rotation_started, already_started) {
+            (Some(started), true) => format!(
+                " (a rotation was started {}; its new secret has not arrived yet)",
+                started.at.strftime("%Y-%m-%d %H:%M UTC")
+            ),
+            _ => String::new(),
         };
         return Ok(Handled::done(
             name,
@@ -259,8 +265,17 @@ fn record_expiry(
             format!("app '{name}': recorded that the client secret expires {expires}{rotation}"),
         ));
     }
-    if let Err(e) = start_rotation(unlocked, vault, name, None, settings) {
-        // Not started after all: a later warning (or this one, redelivered) tries again.
+    let failure = match send_rotation(unlocked, vault, name, None, settings) {
+        Ok(Ok(())) => None,
+        // It may have started: kept as started, so that none is started twice.
+        Ok(Err(uncertain @ SpApiError::RotationUncertain { .. })) => {
+            return Err(tokens::explain_spapi_error(uncertain, name));
+        }
+        Ok(Err(refused)) => Some(tokens::explain_spapi_error(refused, name)),
+        Err(not_sent) => Some(not_sent),
+    };
+    if let Some(e) = failure {
+        // Not started: a later warning (or this one, redelivered) tries again.
         unlocked.update_profiles(&[], |vault| {
             vault.app_mut(name)?.rotation_started = None;
             Ok(())
@@ -285,6 +300,18 @@ pub fn start_rotation(
     region: Option<Region>,
     settings: &Settings,
 ) -> Result<()> {
+    send_rotation(unlocked, vault, name, region, settings)?
+        .map_err(|e| tokens::explain_spapi_error(e, name))
+}
+
+/// The rotation request's own answer, inside what kept it from being sent.
+fn send_rotation(
+    unlocked: &Unlocked,
+    vault: &Vault,
+    name: &str,
+    region: Option<Region>,
+    settings: &Settings,
+) -> Result<Result<(), SpApiError>> {
     vault.app(name)?;
     // The Application Management API's model (application_2023-11-30.json) names
     // one host, sellingpartnerapi-na: apps are global, whatever their sellers' regions.
@@ -299,8 +326,7 @@ pub fn start_rotation(
         settings,
     )?;
     let client = SpApiClient::new(region, false, &settings.network()?)?;
-    crate::http::runtime()
+    Ok(crate::http::runtime()
         .map_err(Error::Other)?
-        .block_on(client.rotate_client_secret(&token.token))
-        .map_err(|e| tokens::explain_spapi_error(e, name))
+        .block_on(client.rotate_client_secret(&token.token)))
 }

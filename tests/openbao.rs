@@ -474,3 +474,79 @@ fn a_format_1_secret_opens_and_the_next_write_upgrades_it() {
     assert!(raw["data"]["data"]["envelope_base64"].is_string(), "{raw}");
     assert_eq!(env.profiles_json()[1]["profile"], "renamed");
 }
+
+/// Issue 25: a secret `vault app watch` stores on one machine is in the shared vault
+/// for every other, and a `vault serve` running there refreshes with it, unrestarted.
+#[test]
+fn a_rotated_secret_reaches_every_machine_and_a_running_serve() {
+    let Some(bao) = Bao::dev() else { return };
+    let Some(queue) = support::sqs::Queue::new(30) else {
+        return;
+    };
+    let standin = StandIn::start();
+    // Tokens that are always due: the server refreshes every half second.
+    standin.set_expires_in(300);
+    let mut watcher = bao.env("rotation");
+    watcher.with_app(Some(&standin));
+    watcher.logged_in_profile(&standin, "p", REFRESH_TOKEN);
+    queue.watched_by(&mut watcher);
+    let mut server = bao.env("rotation");
+    server.set("SPVAULT_LWA_TOKEN_URL", &standin.token_url());
+    let key_file = server.path("serve.key");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut serving = server
+        .command(&[
+            "serve",
+            "p",
+            "--listen",
+            &addr,
+            "--key-file",
+            key_file.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(serving.stdout.as_mut().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(first.starts_with("Serving"), "{first}");
+
+    let new_secret = "amzn1.oa2-cs.v1.rotated-on-another-machine";
+    // During a rotation Amazon takes both secrets.
+    standin.set_permissive(true);
+    let rotated_at = standin.seen().len();
+    queue.send(&support::sqs::new_secret(
+        new_secret,
+        support::sqs::in_days(180),
+        support::sqs::in_days(7),
+    ));
+    let out = watcher.run(&["app", "watch", "--once"]).ok();
+    assert!(out.stderr.contains("proved and stored"), "{}", out.stderr);
+    standin.add_client(CLIENT_ID, new_secret);
+    standin.set_permissive(false);
+
+    let started = Instant::now();
+    let refreshed_with_new = || {
+        standin.seen()[rotated_at..]
+            .iter()
+            .any(|seen| seen.grant_type == "refresh_token" && seen.client_secret == new_secret)
+    };
+    while !refreshed_with_new() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the running serve never refreshed with the new secret"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = serving.kill();
+    let _ = serving.wait();
+    // Another machine's command sees it too.
+    let before = standin.seen().len();
+    server.run(&["refresh", "p", "--force"]).ok();
+    assert_eq!(standin.seen()[before].client_secret, new_secret);
+}

@@ -125,16 +125,48 @@ fn an_expiry_within_the_threshold_starts_one_rotation_also_across_a_restart() {
     // Amazon warns again (1 day ahead, the same expiry): a new run starts none.
     queue.send(&sqs::expiry(soon));
     let again = env.run(&watch).ok();
-    assert!(again.stderr.contains("already started"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("has not arrived yet"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(
         rotation_calls(&standin),
         1,
         "at most one rotation per expiry"
     );
+    // Another expiry within the threshold (forged, say) starts none the same day.
+    queue.send(&sqs::expiry(sqs::in_days(3)));
+    env.run(&watch).ok();
     // An expiry outside the threshold starts none either.
     queue.send(&sqs::expiry(sqs::in_days(90)));
     env.run(&watch).ok();
     assert_eq!(rotation_calls(&standin), 1);
+    assert_eq!(queue.count(), 0);
+}
+
+#[test]
+fn a_rotation_amazon_refuses_is_tried_again_when_the_warning_comes_back() {
+    let Some((standin, env, queue)) = setup(1) else {
+        return;
+    };
+    standin.queue_spapi(Canned::json(
+        400,
+        r#"{"errors":[{"code":"InvalidInput","message":"Application is not enrolled for rotation notification. Please update application notification preference in Developer console."}]}"#,
+    ));
+    queue.send(&sqs::expiry(sqs::in_days(7)));
+    let watch = ["app", "watch", "--once", "--rotate-within", "30d"];
+    let refused = env.run(&watch).expect_code(6);
+    assert!(
+        refused.stderr.contains("not enrolled"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(queue.count(), 1, "the warning stays");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = env.run(&watch).ok();
+    assert!(out.stderr.contains("started a rotation"), "{}", out.stderr);
+    assert_eq!(rotation_calls(&standin), 2);
     assert_eq!(queue.count(), 0);
 }
 
