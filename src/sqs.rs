@@ -168,6 +168,8 @@ struct Refusal {
 
 /// A client for the queues, with the standard chain's credentials.
 pub struct Sqs {
+    /// One request's timeout beyond the long poll's own wait (SPVAULT_HTTP_TIMEOUT).
+    request_timeout: Duration,
     provider: aws_credential_types::provider::SharedCredentialsProvider,
     default_region: Option<String>,
     endpoint: Option<Url>,
@@ -195,7 +197,7 @@ fn endpoint_override(config: &aws_types::SdkConfig) -> Result<Option<Url>, SqsEr
 
 impl Sqs {
     /// Loads the standard chain and makes sure it has credentials.
-    pub async fn connect() -> Result<Sqs, SqsError> {
+    pub async fn connect(request_timeout: Duration) -> Result<Sqs, SqsError> {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
                 aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
@@ -209,6 +211,7 @@ impl Sqs {
             .credentials_provider()
             .ok_or(SqsError::NoCredentials)?;
         let sqs = Sqs {
+            request_timeout,
             provider,
             default_region: config.region().map(|r| r.as_ref().to_owned()),
             endpoint: endpoint_override(&config)?,
@@ -277,12 +280,7 @@ impl Sqs {
             "WaitTimeSeconds": wait.as_secs().min(20),
         });
         let answer = self
-            .call(
-                "ReceiveMessage",
-                queue,
-                &body,
-                wait + Duration::from_secs(30),
-            )
+            .call("ReceiveMessage", queue, &body, wait + self.request_timeout)
             .await?;
         let received: Received =
             serde_json::from_slice(&answer).map_err(|e| SqsError::BadResponse {
@@ -305,7 +303,7 @@ impl Sqs {
             "QueueUrl": queue.as_str(),
             "ReceiptHandle": message.receipt_handle,
         });
-        self.call("DeleteMessage", queue, &body, Duration::from_secs(30))
+        self.call("DeleteMessage", queue, &body, self.request_timeout)
             .await
             .map(drop)
     }

@@ -480,3 +480,25 @@ fn watching_stops_on_sigterm_without_waiting_out_the_long_poll() {
     );
     assert!(out.stderr.contains("proved and stored"), "{}", out.stderr);
 }
+
+#[test]
+fn an_sqs_endpoint_that_never_answers_is_given_up_on() {
+    let Some((_standin, mut env, _queue)) = setup(30) else {
+        return;
+    };
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    env.set(
+        "AWS_ENDPOINT_URL_SQS",
+        &format!("http://{}", silent.local_addr().unwrap()),
+    );
+    env.set("SPVAULT_HTTP_TIMEOUT", "2s");
+    let started = Instant::now();
+    let out = env.run(&["app", "watch", "--once"]).expect_code(7);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
+    drop(silent);
+}

@@ -126,7 +126,10 @@ impl<'a> Watcher<'a> {
         settings: &'a Settings,
     ) -> Result<Self> {
         let runtime = crate::http::runtime().map_err(Error::Other)?;
-        let sqs = runtime.block_on(Sqs::connect()).map_err(sqs_error)?;
+        let request_timeout = settings.network()?.request_timeout;
+        let sqs = runtime
+            .block_on(Sqs::connect(request_timeout))
+            .map_err(sqs_error)?;
         Ok(Watcher {
             unlocked,
             sqs,
