@@ -279,9 +279,11 @@ impl Sqs {
             "MaxNumberOfMessages": MAX_MESSAGES,
             "WaitTimeSeconds": wait.as_secs().min(20),
         });
-        let answer = self
-            .call("ReceiveMessage", queue, &body, wait + self.request_timeout)
-            .await?;
+        // It holds the messages' bodies, new secrets among them.
+        let answer = zeroize::Zeroizing::new(
+            self.call("ReceiveMessage", queue, &body, wait + self.request_timeout)
+                .await?,
+        );
         let received: Received =
             serde_json::from_slice(&answer).map_err(|e| SqsError::BadResponse {
                 action: "ReceiveMessage",
