@@ -345,9 +345,9 @@ pub enum AppCommand {
         expiry: SecretExpiry,
     },
 
-    /// Change an app's application id, redirect URI, draft state or secret expiry
+    /// Change an app's application id, redirect URI, draft state, secret expiry or notification queue
     #[command(
-        after_help = "Examples:\n  vault app edit my-app --application-id amzn1.sp.solution.0123\n  vault app edit my-app --redirect-uri https://example.com/spvault.html \\\n      --published\n  vault app edit my-app --secret-expires 2027-05-01"
+        after_help = "Examples:\n  vault app edit my-app --application-id amzn1.sp.solution.0123\n  vault app edit my-app --redirect-uri https://example.com/spvault.html \\\n      --published\n  vault app edit my-app --secret-expires 2027-05-01\n  vault app edit my-app --notification-queue \\\n      https://sqs.us-east-1.amazonaws.com/123456789012/spapi-secrets"
     )]
     Edit(AppEditArgs),
 
@@ -705,8 +705,8 @@ pub struct AppEditArgs {
     /// RFC 3339); the secret itself stays as it is
     #[arg(long, value_name = "DATE")]
     pub secret_expires: Option<String>,
-    /// The SQS queue URL Amazon sends the app's secret notifications to (Developer
-    /// Console › Notification preferences), for `vault app watch`
+    /// The SQS queue Amazon sends the app's secret notifications to (Developer Console ›
+    /// Notification preferences), for `vault app watch`: its URL or ARN
     #[arg(long, value_name = "URL", conflicts_with = "no_notification_queue")]
     pub notification_queue: Option<String>,
     /// Forget the notification queue

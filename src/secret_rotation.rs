@@ -14,7 +14,7 @@ use crate::spapi::Region;
 use crate::spapi_client::{SpApiClient, SpApiError};
 use crate::tokens::{self, AppCredentials, TokenService};
 use crate::vault::Unlocked;
-use crate::vault::model::{RotationStarted, Vault};
+use crate::vault::model::{self, RotationStarted, Vault};
 
 /// The scope a new secret is proven with: any client-credentials request makes LWA
 /// authenticate the client first, and this scope is one every seller app may ask for.
@@ -24,35 +24,60 @@ const PROOF_SCOPE: &str = "sellingpartnerapi::notifications";
 /// (a warning anyone who can send to the queue could forge).
 const ROTATION_PAUSE: SignedDuration = SignedDuration::from_hours(24);
 
+/// What becomes of a message once handled.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Disposition {
+    /// Done with: delete it.
+    Delete,
+    /// It is another app's, not watched here: left for its watcher.
+    LeaveForOtherApp,
+    /// Left on the queue until a person sees to it.
+    LeaveForAttention,
+    /// Left on the queue to be tried again (Amazon could not be reached).
+    LeaveToRetry,
+}
+
 /// What became of one message.
 pub struct Handled {
     /// The app it was for, when one was found.
     pub app: Option<String>,
-    /// It carried a new secret.
-    pub new_secret: bool,
-    /// It is done with and may be deleted; else it needs a person and stays on the
-    /// queue.
-    pub delete: bool,
+    /// It carried a new secret, which the vault now holds and did not before.
+    pub stored_new_secret: bool,
+    pub disposition: Disposition,
     /// What was done, in one line (never a secret).
     pub line: String,
 }
 
 impl Handled {
-    fn done(app: &str, new_secret: bool, line: String) -> Handled {
+    fn done(app: &str, line: String) -> Handled {
         Handled {
             app: Some(app.to_owned()),
-            new_secret,
-            delete: true,
+            stored_new_secret: false,
+            disposition: Disposition::Delete,
             line,
         }
     }
 
-    pub fn attention(app: Option<String>, line: String) -> Handled {
+    pub fn attention(app: Option<&str>, line: String) -> Handled {
         Handled {
-            app,
-            new_secret: false,
-            delete: false,
+            app: app.map(str::to_owned),
+            stored_new_secret: false,
+            disposition: Disposition::LeaveForAttention,
             line,
+        }
+    }
+
+    /// Left for a reason that `error` gives: to retry when Amazon could not be
+    /// reached, else for a person.
+    fn left_for(app: &str, line: String, error: &Error) -> Handled {
+        let disposition = if error.exit_code() == crate::error::ExitCode::Unreachable {
+            Disposition::LeaveToRetry
+        } else {
+            Disposition::LeaveForAttention
+        };
+        Handled {
+            disposition,
+            ..Handled::attention(Some(app), line)
         }
     }
 }
@@ -92,21 +117,34 @@ pub fn handle(
             "left a new-secret notification without a clientId on the queue: store it with `vault app set-secret APP --from-notification`".into(),
         );
     };
-    let Some(app) = apps.iter().find(|name| {
-        vault
-            .apps
-            .get(*name)
-            .is_some_and(|a| a.client_id == client_id)
-    }) else {
-        return Handled::attention(
-            None,
-            format!(
-                "left a notification for client id {} on the queue: no app watched here has it (`vault app list` shows the apps and their client ids)",
-                crate::display::escape_controls(client_id)
-            ),
-        );
+    let owner = vault
+        .apps
+        .iter()
+        .find(|(_, app)| app.client_id == client_id)
+        .map(|(name, _)| name);
+    let app = match owner {
+        Some(name) if apps.contains(name) => name,
+        Some(name) => {
+            return Handled {
+                disposition: Disposition::LeaveForOtherApp,
+                ..Handled::attention(
+                    Some(name),
+                    format!(
+                        "left a notification for app '{name}' on the queue: it is not watched here (`vault app watch {name}` handles it)"
+                    ),
+                )
+            };
+        }
+        None => {
+            return Handled::attention(
+                None,
+                format!(
+                    "left a notification for client id {} on the queue: no app in the vault has it (`vault app list` shows the apps and their client ids)",
+                    crate::display::escape_controls(client_id)
+                ),
+            );
+        }
     };
-    let new_secret = matches!(notification, SecretNotification::NewSecret { .. });
     let outcome = match notification {
         SecretNotification::NewSecret {
             secret,
@@ -126,15 +164,12 @@ pub fn handle(
             record_expiry(unlocked, vault, app, expires_at, policy, settings)
         }
     };
-    outcome.unwrap_or_else(|e| Handled {
-        new_secret,
-        ..Handled::attention(
-            Some(app.clone()),
-            format!(
-                "app '{app}': {}; the message stays on the queue",
-                e.in_full()
-            ),
-        )
+    outcome.unwrap_or_else(|e| {
+        let line = format!(
+            "app '{app}': {}; the message stays on the queue",
+            e.in_full()
+        );
+        Handled::left_for(app, line, &e)
     })
 }
 
@@ -173,24 +208,29 @@ fn store_new_secret(
     if app.holds_secret(&secret) {
         return Ok(Handled::done(
             name,
-            true,
             format!("app '{name}': the new client secret was already stored; nothing changed"),
         ));
     }
-    if let Err(e) = prove(&app.client_id, &secret, settings) {
-        let why = match &e {
-            LwaError::Rejected { .. } => "LWA does not accept it".to_owned(),
-            other => format!("it could not be tried ({other})"),
-        };
-        return Ok(Handled {
-            new_secret: true,
-            ..Handled::attention(
-                Some(name.to_owned()),
-                format!(
-                    "app '{name}': the new client secret in the notification was not stored: {why}; the message stays on the queue"
-                ),
-            )
-        });
+    let not_stored = |why: &str| {
+        format!(
+            "app '{name}': the new client secret in the notification was not stored: {why}; the message stays on the queue"
+        )
+    };
+    if let Err(e) = model::validate_client_secret(secret.expose()) {
+        return Ok(Handled::attention(Some(name), not_stored(&e.to_string())));
+    }
+    match prove(&app.client_id, &secret, settings) {
+        Ok(()) => {}
+        Err(LwaError::Rejected { .. }) => {
+            return Ok(Handled::attention(
+                Some(name),
+                not_stored("LWA does not accept it"),
+            ));
+        }
+        Err(other) => {
+            let line = not_stored(&format!("it could not be tried ({other})"));
+            return Ok(Handled::left_for(name, line, &Error::from(other)));
+        }
     }
     unlocked.update_profiles(&[], |vault| {
         let app = vault.app_mut(name)?;
@@ -203,19 +243,21 @@ fn store_new_secret(
     let fallback = old_expires_at
         .map(|t| {
             format!(
-                "; the old one is still used until {}",
+                "; the old one stays in use as a fallback until {}",
                 t.strftime("%Y-%m-%d %H:%M UTC")
             )
         })
         .unwrap_or_default();
-    Ok(Handled::done(
-        name,
-        true,
-        format!(
-            "app '{name}': proved and stored the new client secret (expires {}){fallback}",
-            expires_at.strftime("%Y-%m-%d")
-        ),
-    ))
+    Ok(Handled {
+        stored_new_secret: true,
+        ..Handled::done(
+            name,
+            format!(
+                "app '{name}': proved and stored the new client secret (expires {}){fallback}",
+                expires_at.strftime("%Y-%m-%d")
+            ),
+        )
+    })
 }
 
 fn record_expiry(
@@ -228,6 +270,21 @@ fn record_expiry(
 ) -> Result<Handled> {
     let app = vault.app(name)?;
     let now = Timestamp::now();
+    // After a rotation the current secret's expiry is Amazon's own; a warning of an
+    // earlier one (delivered late, or about the secret it replaced) is not about it.
+    if app.previous_client_secret.is_some()
+        && app
+            .client_secret_expires_at
+            .is_some_and(|current| expires_at < current)
+    {
+        return Ok(Handled::done(
+            name,
+            format!(
+                "app '{name}': a warning of an expiry on {} is about the client secret a rotation already replaced; nothing changed",
+                expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            ),
+        ));
+    }
     let due = policy
         .rotate_within
         .is_some_and(|within| now.duration_until(expires_at) <= within);
@@ -261,7 +318,6 @@ fn record_expiry(
         };
         return Ok(Handled::done(
             name,
-            false,
             format!("app '{name}': recorded that the client secret expires {expires}{rotation}"),
         ));
     }
@@ -284,7 +340,6 @@ fn record_expiry(
     }
     Ok(Handled::done(
         name,
-        false,
         format!(
             "app '{name}': the client secret expires {expires}: started a rotation; the new secret arrives on this queue"
         ),

@@ -15,8 +15,9 @@ use url::Url;
 use crate::error::ExitCode;
 use crate::secret::Secret;
 
-/// Where the standard chain looks for credentials, for the error that finds none.
-const LOOKED_FOR: &str = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile AWS_PROFILE names (or `default`) in ~/.aws/credentials and ~/.aws/config, web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI) and the instance metadata service";
+/// The region a local (loopback) queue's requests are signed for when the AWS
+/// configuration names none: local servers accept any.
+const LOCAL_REGION: &str = "us-east-1";
 /// Credentials this close to their expiry are fetched again.
 const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
 /// The longest answer SQS sends: ten messages of at most 256 KiB each, and their
@@ -26,14 +27,13 @@ const MAX_MESSAGES: u8 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SqsError {
-    #[error("no AWS credentials to read the notification queue with: looked for {LOOKED_FOR}")]
+    #[error(
+        "no AWS credentials to read the notification queue with: looked for {}",
+        looked_for()
+    )]
     NoCredentials,
     #[error("the AWS credentials could not be loaded: {0}")]
     Credentials(String),
-    #[error(
-        "no AWS region for queue {0}: its URL does not name one, and neither AWS_REGION nor the AWS profile does"
-    )]
-    NoRegion(String),
     #[error("SQS refused {action} on {queue}: {code}{}", crate::error::detail(.detail))]
     Rejected {
         action: &'static str,
@@ -53,10 +53,10 @@ pub enum SqsError {
 impl crate::error::Coded for SqsError {
     fn exit_code(&self) -> ExitCode {
         match self {
-            SqsError::NoCredentials | SqsError::Credentials(_) | SqsError::NoRegion(_) => {
-                ExitCode::Usage
-            }
-            SqsError::Rejected { .. } => ExitCode::Rejected,
+            SqsError::NoCredentials | SqsError::Credentials(_) => ExitCode::Usage,
+            SqsError::Rejected { code, .. } if no_such_queue(code) => ExitCode::Usage,
+            SqsError::Rejected { code, .. } if refuses_identity(code) => ExitCode::Rejected,
+            SqsError::Rejected { .. } => ExitCode::Other,
             SqsError::Unavailable { .. } | SqsError::BadResponse { .. } => ExitCode::Unreachable,
         }
     }
@@ -64,37 +64,125 @@ impl crate::error::Coded for SqsError {
     fn hint(&self) -> Option<String> {
         match self {
             SqsError::NoCredentials | SqsError::Credentials(_) => Some("give spvault an AWS identity allowed sqs:ReceiveMessage and sqs:DeleteMessage on the queue, e.g. with AWS_PROFILE (see README, \"Secret rotation\")".into()),
-            SqsError::NoRegion(_) => Some("set AWS_REGION to the queue's region".into()),
-            SqsError::Rejected { code, .. } if code.contains("NonExistentQueue") || code.contains("QueueDoesNotExist") => Some("check the queue URL in Developer Console › Notification preferences and set it with `vault app edit APP --notification-queue URL`".into()),
-            SqsError::Rejected { code, .. } if code.contains("AccessDenied") => Some("allow the AWS identity sqs:ReceiveMessage and sqs:DeleteMessage on the queue".into()),
+            SqsError::Rejected { code, .. } if no_such_queue(code) => Some("check the queue (its region and account too) in Developer Console › Notification preferences and set it with `vault app edit APP --notification-queue URL`".into()),
+            SqsError::Rejected { code, .. } if refuses_identity(code) => Some("allow the AWS identity sqs:ReceiveMessage and sqs:DeleteMessage on the queue, or give spvault another (AWS_PROFILE)".into()),
             SqsError::Rejected { .. } => None,
             SqsError::Unavailable { .. } | SqsError::BadResponse { .. } => Some("try again later".into()),
         }
     }
 }
 
-/// A queue URL as SQS gives it: `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`.
+/// SQS error codes (JSON `__type`, or the query protocol's) for a queue that is not
+/// there, and for an identity SQS does not accept or allow.
+fn no_such_queue(code: &str) -> bool {
+    code.contains("NonExistentQueue") || code.contains("QueueDoesNotExist")
+}
+
+fn refuses_identity(code: &str) -> bool {
+    [
+        "AccessDenied",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClient",
+        "ExpiredToken",
+        "InvalidSecurity",
+    ]
+    .iter()
+    .any(|refusal| code.contains(refusal))
+}
+
+/// Where the standard chain looked for credentials, as this environment set it up.
+fn looked_for() -> String {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let mut places = vec![
+        match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
+            (true, false) => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (only the first is set)".to_owned(),
+            (false, true) => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (only the second is set)".to_owned(),
+            _ => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
+        },
+        match std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()) {
+            Some(profile) => format!(
+                "the profile '{}' (AWS_PROFILE) in ~/.aws/credentials and ~/.aws/config",
+                crate::display::escape_controls(&profile)
+            ),
+            None => "the default profile in ~/.aws/credentials and ~/.aws/config (AWS_PROFILE names another)".to_owned(),
+        },
+        "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)".to_owned(),
+        "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)".to_owned(),
+    ];
+    let metadata_disabled =
+        std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if !metadata_disabled {
+        places.push("the instance metadata service".to_owned());
+    }
+    let last = places.pop().expect("places to look");
+    format!("{} and {last}", places.join(", "))
+}
+
+/// A queue: the URL SQS gives it, and where its requests go: the region's SQS
+/// endpoint, or for a loopback `http://` URL (a local SQS-compatible server), that
+/// server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueUrl {
     url: Url,
-    region: Option<String>,
+    location: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Location {
+    Aws { region: String },
+    Local { endpoint: Url },
+}
+
+/// SQS's rule for queue names (a FIFO queue's ends in `.fifo`).
+fn is_queue_name(name: &str) -> bool {
+    let stem = name.strip_suffix(".fifo").unwrap_or(name);
+    (1..=80).contains(&name.len())
+        && !stem.is_empty()
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl QueueUrl {
+    /// A queue URL, or a queue ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`, which names the
+    /// same queue).
     pub fn parse(text: &str) -> Result<QueueUrl, String> {
+        let text = text.trim();
         let shape = || {
             format!(
-                "'{}' is not an SQS queue URL like https://sqs.us-east-1.amazonaws.com/123456789012/NAME",
+                "'{}' is not an SQS queue URL like https://sqs.us-east-1.amazonaws.com/123456789012/NAME (or its ARN, arn:aws:sqs:us-east-1:123456789012:NAME)",
                 crate::display::escape_controls(text)
             )
         };
-        let url = Url::parse(text.trim()).map_err(|_| shape())?;
+        let is_account =
+            |account: &str| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        if let Some(arn) = text.strip_prefix("arn:") {
+            let [partition, "sqs", region, account, name] = arn.split(':').collect::<Vec<_>>()[..]
+            else {
+                return Err(shape());
+            };
+            let domain = match partition {
+                "aws" | "aws-us-gov" => "amazonaws.com",
+                "aws-cn" => "amazonaws.com.cn",
+                _ => return Err(shape()),
+            };
+            let region_ok = !region.is_empty()
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !region_ok || !is_account(account) || !is_queue_name(name) {
+                return Err(shape());
+            }
+            return QueueUrl::parse(&format!("https://sqs.{region}.{domain}/{account}/{name}"));
+        }
+        let url = Url::parse(text).map_err(|_| shape())?;
         let segments: Vec<&str> = url
             .path_segments()
             .map(Iterator::collect)
             .unwrap_or_default();
         let well_formed = matches!(segments.as_slice(), [account, name]
-            if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty())
+            if is_account(account) && is_queue_name(name))
             && url.query().is_none()
             && url.fragment().is_none()
             && url.username().is_empty()
@@ -102,14 +190,22 @@ impl QueueUrl {
         if !well_formed {
             return Err(shape());
         }
-        if url.scheme() != "https" && !crate::net::is_loopback_http(&url) {
-            return Err(format!(
-                "'{}' must use https:// (plain http:// only on 127.0.0.1, [::1] or localhost)",
-                crate::display::escape_controls(text)
-            ));
-        }
         let region = url.host_str().and_then(region_of_host);
-        Ok(QueueUrl { url, region })
+        let location = match region {
+            Some(region) if url.scheme() == "https" => Location::Aws { region },
+            _ if crate::net::is_loopback_http(&url) => {
+                let mut endpoint = url.clone();
+                endpoint.set_path("/");
+                Location::Local { endpoint }
+            }
+            _ => {
+                return Err(format!(
+                    "'{}' is not an SQS queue URL: its host must be sqs.REGION.amazonaws.com over https:// (plain http:// only for a local server on 127.0.0.1, [::1] or localhost)",
+                    crate::display::escape_controls(text)
+                ));
+            }
+        };
+        Ok(QueueUrl { url, location })
     }
 
     pub fn as_str(&self) -> &str {
@@ -123,13 +219,15 @@ impl std::fmt::Display for QueueUrl {
     }
 }
 
-/// The region in an SQS host name: `sqs.REGION.amazonaws.com`, the legacy
-/// `REGION.queue.amazonaws.com`, or `queue.amazonaws.com` (us-east-1).
+/// The region in an SQS host name: `sqs.REGION.amazonaws.com` (`.com.cn` in China),
+/// the legacy `REGION.queue.amazonaws.com`, or `queue.amazonaws.com` (us-east-1).
 fn region_of_host(host: &str) -> Option<String> {
     let labels: Vec<&str> = host.split('.').collect();
     match labels.as_slice() {
-        ["sqs", region, "amazonaws", "com", ..] => Some((*region).to_owned()),
-        [region, "queue", "amazonaws", "com", ..] => Some((*region).to_owned()),
+        ["sqs", region, "amazonaws", "com"] | ["sqs", region, "amazonaws", "com", "cn"] => {
+            Some((*region).to_owned())
+        }
+        [region, "queue", "amazonaws", "com"] => Some((*region).to_owned()),
         ["queue", "amazonaws", "com"] => Some("us-east-1".to_owned()),
         _ => None,
     }
@@ -248,24 +346,28 @@ impl Sqs {
         Ok(credentials)
     }
 
-    fn region(&self, queue: &QueueUrl) -> Result<String, SqsError> {
-        queue
-            .region
-            .clone()
-            .or_else(|| self.default_region.clone())
-            .ok_or_else(|| SqsError::NoRegion(queue.to_string()))
-    }
-
-    fn endpoint(&self, region: &str) -> Url {
-        self.endpoint.clone().unwrap_or_else(|| {
-            let suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            Url::parse(&format!("https://sqs.{region}.{suffix}/"))
-                .expect("a region makes a valid host name")
-        })
+    /// The region to sign for and the endpoint to send to (`AWS_ENDPOINT_URL_SQS`
+    /// wins over the queue's own).
+    fn destination(&self, queue: &QueueUrl) -> (String, Url) {
+        let (region, endpoint) = match &queue.location {
+            Location::Aws { region } => {
+                let domain = if region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
+                let endpoint = Url::parse(&format!("https://sqs.{region}.{domain}/"))
+                    .expect("a region makes a valid host name");
+                (region.clone(), endpoint)
+            }
+            Location::Local { endpoint } => (
+                self.default_region
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_REGION.to_owned()),
+                endpoint.clone(),
+            ),
+        };
+        (region, self.endpoint.clone().unwrap_or(endpoint))
     }
 
     /// Up to ten messages, waiting up to `wait` (at most 20 s) for the first.
@@ -317,8 +419,7 @@ impl Sqs {
         body: &serde_json::Value,
         timeout: Duration,
     ) -> Result<Vec<u8>, SqsError> {
-        let region = self.region(queue)?;
-        let endpoint = self.endpoint(&region);
+        let (region, endpoint) = self.destination(queue);
         let credentials = self.credentials().await?;
         let body = serde_json::to_vec(body).expect("JSON values serialize");
         let target = format!("AmazonSQS.{action}");
@@ -347,6 +448,11 @@ impl Sqs {
             .await
             .map_err(|e| unavailable(crate::http::describe_transport(&e)))?;
         let status = response.status();
+        let query_error = response
+            .headers()
+            .get("x-amzn-query-error")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned());
         let answer = crate::http::read_bounded(response, MAX_ANSWER_BYTES)
             .await
             .map_err(unavailable)?;
@@ -356,17 +462,45 @@ impl Sqs {
         if status.is_server_error() {
             return Err(unavailable(format!("HTTP {status}")));
         }
-        let refusal: Refusal = serde_json::from_slice(&answer).unwrap_or(Refusal {
-            kind: format!("HTTP {}", status.as_u16()),
-            message: String::new(),
-        });
+        let (code, detail) = refusal(status, query_error, &answer);
         Err(SqsError::Rejected {
             action,
             queue: queue.to_string(),
-            code: crate::http::printable(refusal.kind.rsplit('#').next().unwrap_or_default()),
-            detail: crate::http::printable(&refusal.message),
+            code: crate::http::printable(&code),
+            detail: crate::http::printable(&detail),
         })
     }
+}
+
+/// The error code and message of a refusal: SQS's JSON answer, else its query-protocol
+/// header or XML (as older SQS-compatible servers send), else the HTTP status.
+fn refusal(
+    status: reqwest::StatusCode,
+    query_error: Option<String>,
+    answer: &[u8],
+) -> (String, String) {
+    let text = String::from_utf8_lossy(answer);
+    let between = |open: &str, close: &str| {
+        let start = text.find(open)? + open.len();
+        let end = start + text[start..].find(close)?;
+        Some(text[start..end].trim().to_owned())
+    };
+    let json: Option<Refusal> = serde_json::from_slice(answer).ok();
+    let code = query_error
+        .filter(|code| !code.is_empty())
+        .or_else(|| {
+            json.as_ref()
+                .map(|r| r.kind.rsplit('#').next().unwrap_or_default().to_owned())
+                .filter(|code| !code.is_empty())
+        })
+        .or_else(|| between("<Code>", "</Code>"))
+        .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+    let detail = json
+        .map(|r| r.message)
+        .filter(|message| !message.is_empty())
+        .or_else(|| between("<Message>", "</Message>"))
+        .unwrap_or_default();
+    (code, detail.chars().take(300).collect())
 }
 
 /// The SigV4 headers for a POST of `body` to `endpoint` (Amazon's signer).
@@ -416,21 +550,42 @@ fn sign(
 mod tests {
     use super::*;
 
+    fn region(queue: &QueueUrl) -> Option<&str> {
+        match &queue.location {
+            Location::Aws { region } => Some(region),
+            Location::Local { .. } => None,
+        }
+    }
+
     #[test]
     fn queue_urls_give_their_region() {
         let url =
             QueueUrl::parse("https://sqs.eu-west-1.amazonaws.com/123456789012/spapi").unwrap();
-        assert_eq!(url.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(region(&url), Some("eu-west-1"));
         let legacy = QueueUrl::parse("https://queue.amazonaws.com/123456789012/spapi").unwrap();
-        assert_eq!(legacy.region.as_deref(), Some("us-east-1"));
+        assert_eq!(region(&legacy), Some("us-east-1"));
         let local = QueueUrl::parse("http://127.0.0.1:5000/123456789012/spapi").unwrap();
-        assert_eq!(local.region, None);
+        assert_eq!(
+            local.location,
+            Location::Local {
+                endpoint: Url::parse("http://127.0.0.1:5000/").unwrap()
+            }
+        );
+        let arn = QueueUrl::parse("arn:aws:sqs:eu-west-1:123456789012:spapi.fifo").unwrap();
+        assert_eq!(
+            arn.as_str(),
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/spapi.fifo"
+        );
         for bad in [
             "sqs.eu-west-1.amazonaws.com/123456789012/spapi",
             "https://sqs.eu-west-1.amazonaws.com/spapi",
             "https://sqs.eu-west-1.amazonaws.com/1234/spapi",
             "http://sqs.eu-west-1.amazonaws.com/123456789012/spapi",
             "https://sqs.eu-west-1.amazonaws.com/123456789012/spapi?x=1",
+            "https://example.com/123456789012/spapi",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/with space",
+            "arn:aws:sns:eu-west-1:123456789012:spapi",
+            "arn:aws:sqs:eu-west-1:1234:spapi",
         ] {
             assert!(QueueUrl::parse(bad).is_err(), "{bad}");
         }

@@ -510,6 +510,16 @@ pub fn explain_spapi_error(error: crate::spapi_client::SpApiError, app: &str) ->
                 "its LWA client secret has expired; store the current one with `vault app set-secret {app}`"
             ),
         },
+        not_enrolled @ crate::spapi_client::SpApiError::RotationNotEnrolled { .. } => {
+            Error::from(not_enrolled).with_hint(format!(
+                "in Developer Console › Notification preferences, set up the \"Application Client New Secret\" notification (the SQS queue the new secret is sent to), then start the rotation again: `vault app rotate-secret {app}`"
+            ))
+        }
+        uncertain @ crate::spapi_client::SpApiError::RotationUncertain { .. } => {
+            Error::from(uncertain).with_hint(format!(
+                "watch the app's queue for the new secret (`vault app watch {app} --once`), and start another rotation only if none arrives within an hour"
+            ))
+        }
         other => other.into(),
     }
 }

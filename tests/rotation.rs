@@ -373,11 +373,12 @@ fn without_aws_credentials_it_says_what_it_looked_for() {
     };
     env.unset("AWS_ACCESS_KEY_ID");
     env.unset("AWS_SECRET_ACCESS_KEY");
+    env.set("AWS_PROFILE", "spapi-secrets");
     let out = env.run(&["app", "watch", "--once"]).expect_code(2);
     for looked_for in [
         "no AWS credentials",
         "AWS_ACCESS_KEY_ID",
-        "AWS_PROFILE",
+        "the profile 'spapi-secrets' (AWS_PROFILE)",
         "~/.aws/credentials",
     ] {
         assert!(
@@ -501,4 +502,219 @@ fn an_sqs_endpoint_that_never_answers_is_given_up_on() {
     );
     assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
     drop(silent);
+}
+
+#[test]
+fn a_queue_given_as_its_arn_is_stored_as_its_url_and_a_foreign_host_is_refused() {
+    let (_standin, env) = logged_in("p");
+    env.run(&[
+        "app",
+        "edit",
+        "main",
+        "--notification-queue",
+        "arn:aws:sqs:eu-west-1:123456789012:spapi-secrets",
+    ])
+    .ok();
+    assert_eq!(
+        app_json(&env)["notification_queue"],
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/spapi-secrets"
+    );
+    let foreign = env
+        .run(&[
+            "app",
+            "edit",
+            "main",
+            "--notification-queue",
+            "https://example.com/123456789012/spapi-secrets",
+        ])
+        .expect_code(2);
+    assert!(
+        foreign.stderr.contains("sqs.REGION.amazonaws.com"),
+        "{}",
+        foreign.stderr
+    );
+}
+
+#[test]
+fn a_queue_that_does_not_exist_is_a_usage_error_naming_the_app() {
+    let Some((_standin, env, _queue)) = setup(30) else {
+        return;
+    };
+    env.run(&[
+        "app",
+        "edit",
+        "main",
+        "--notification-queue",
+        &sqs::real_shape_url("spvault-no-such-queue"),
+    ])
+    .ok();
+    let out = env.run(&["app", "watch", "--once"]).expect_code(2);
+    assert!(
+        out.stderr.contains("app 'main'") && out.stderr.contains("NonExistentQueue"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("vault app edit APP --notification-queue URL"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_expiry_warning_older_than_the_stored_rotation_changes_nothing() {
+    let Some((standin, env, queue)) = setup(30) else {
+        return;
+    };
+    standin.add_client(CLIENT_ID, NEW_SECRET);
+    let expires = sqs::in_days(180);
+    queue.send(&sqs::new_secret(NEW_SECRET, expires, sqs::in_days(7)));
+    env.run(&["app", "watch", "--once"]).ok();
+    // Delivered late, or about the secret the rotation replaced.
+    queue.send(&sqs::expiry(sqs::in_days(7)));
+    let out = env
+        .run(&["app", "watch", "--once", "--rotate-within", "30d"])
+        .ok();
+    assert!(out.stderr.contains("already replaced"), "{}", out.stderr);
+    assert_eq!(rotation_calls(&standin), 0);
+    assert_eq!(
+        app_json(&env)["client_secret_expires_at"],
+        expires.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+}
+
+#[test]
+fn another_apps_message_is_left_for_its_own_watcher() {
+    let Some((_standin, env, queue)) = setup(0) else {
+        return;
+    };
+    let other = "amzn1.application-oa2-client.eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    env.run_stdin(
+        &[
+            "app",
+            "add",
+            "other",
+            "--client-id",
+            other,
+            "--application-id",
+            APP_ID,
+            "--client-secret-stdin",
+            "--expires",
+            &sqs::in_days(100).to_string(),
+        ],
+        "amzn1.oa2-cs.v1.other-app-secret",
+    )
+    .ok();
+    queue.send(&sqs::expiry_for(other, sqs::in_days(30)));
+    let out = env.run(&["app", "watch", "main", "--once"]).ok();
+    assert!(
+        out.stderr.contains("vault app watch other"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(queue.count(), 1);
+}
+
+#[test]
+fn lwa_out_of_reach_during_the_proof_leaves_the_message_and_exits_7() {
+    let Some((_standin, mut env, queue)) = setup(30) else {
+        return;
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    env.set(
+        "SPVAULT_LWA_TOKEN_URL",
+        &format!("http://127.0.0.1:{port}/auth/o2/token"),
+    );
+    env.set("SPVAULT_NETWORK_TIMEOUT", "2s");
+    queue.send(&sqs::new_secret(
+        NEW_SECRET,
+        sqs::in_days(180),
+        sqs::in_days(7),
+    ));
+    let out = env.run(&["app", "watch", "--once"]).expect_code(7);
+    assert!(out.stderr.contains("could not be tried"), "{}", out.stderr);
+    assert_eq!(queue.count(), 1);
+}
+
+#[test]
+fn an_empty_queue_says_so() {
+    let Some((_standin, env, _queue)) = setup(30) else {
+        return;
+    };
+    let out = env.run(&["app", "watch", "--once"]).ok();
+    assert!(out.stderr.contains("no messages on"), "{}", out.stderr);
+}
+
+#[test]
+fn rotate_secret_wait_reads_the_queue_before_starting_a_rotation() {
+    let Some((standin, env, _queue)) = setup(30) else {
+        return;
+    };
+    env.run(&[
+        "app",
+        "edit",
+        "main",
+        "--notification-queue",
+        &sqs::real_shape_url("spvault-missing"),
+    ])
+    .ok();
+    env.run(&["app", "rotate-secret", "main", "--wait"])
+        .expect_code(2);
+    assert_eq!(
+        rotation_calls(&standin),
+        0,
+        "no rotation it could not wait for"
+    );
+}
+
+#[test]
+fn rotate_secret_wait_is_not_fooled_by_a_stale_or_a_bad_secret() {
+    let Some((standin, env, queue)) = setup(30) else {
+        return;
+    };
+    // Stored earlier; delivered again now.
+    standin.add_client(CLIENT_ID, CLIENT_SECRET);
+    queue.send(&sqs::new_secret(
+        CLIENT_SECRET,
+        sqs::in_days(100),
+        sqs::in_days(7),
+    ));
+    let waiting = env
+        .command(&["app", "rotate-secret", "main", "--wait", "--timeout", "1m"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while rotation_calls(&standin) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no rotation started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A secret LWA does not take (forged, say), then the real one.
+    queue.send(&sqs::new_secret(
+        "amzn1.oa2-cs.v1.forged",
+        sqs::in_days(180),
+        sqs::in_days(7),
+    ));
+    std::thread::sleep(Duration::from_secs(2));
+    standin.set_permissive(true);
+    queue.send(&sqs::new_secret(
+        NEW_SECRET,
+        sqs::in_days(180),
+        sqs::in_days(7),
+    ));
+    let out = finish(waiting, "", Duration::from_secs(60)).ok();
+    assert!(out.stderr.contains("already stored"), "{}", out.stderr);
+    assert!(out.stderr.contains("was not stored"), "{}", out.stderr);
+    assert!(out.stdout.contains("proved and stored"), "{}", out.stdout);
+    standin.set_permissive(false);
+    standin.add_client(CLIENT_ID, NEW_SECRET);
+    assert_eq!(secret_refreshed_with(&env, &standin), [NEW_SECRET]);
 }

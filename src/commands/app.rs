@@ -361,8 +361,14 @@ fn rotate_secret(
             policy,
             settings,
         )?;
+        watch::clear_before_rotation(&mut watcher)?;
+        if watcher.stopped() {
+            return Err(Error::Other(
+                "stopped before the rotation started: nothing was changed".into(),
+            ));
+        }
         secret_rotation::start_rotation(&unlocked, &vault, name, region, settings)?;
-        println!(
+        eprintln!(
             "Amazon started rotating the client secret of app '{name}'; waiting up to {} for the new secret on {queue}",
             crate::duration::short_std(timeout)
         );
@@ -397,9 +403,16 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
     if let Some(uri) = &args.redirect_uri {
         model::validate_redirect_uri(uri)?;
     }
-    if let Some(url) = &args.notification_queue {
-        QueueUrl::parse(url).map_err(|e| Error::Invalid(format!("--notification-queue {e}")))?;
-    }
+    // Stored as the URL SQS gives the queue, also when given its ARN.
+    let notification_queue = match &args.notification_queue {
+        Some(text) => Some(
+            QueueUrl::parse(text)
+                .map_err(|e| Error::Invalid(format!("--notification-queue {e}")))?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
     let secret_expires = match &args.secret_expires {
         Some(date) => Some(
             model::parse_future_date(date, &args.app).map_err(|e| e.about("--secret-expires"))?,
@@ -426,7 +439,7 @@ fn edit(file: VaultFile, args: AppEditArgs) -> Result<()> {
             app.client_secret_expires_at = secret_expires;
         }
         if args.notification_queue.is_some() || args.no_notification_queue {
-            app.notification_queue = args.notification_queue.clone();
+            app.notification_queue = notification_queue.clone();
         }
         Ok(())
     })?;

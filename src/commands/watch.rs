@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cli::AppWatchArgs;
-use crate::error::{Error, Result};
-use crate::secret_rotation::{self, Handled, Policy};
+use crate::error::{Coded, Error, ExitCode, Result};
+use crate::secret_rotation::{self, Disposition, Handled, Policy};
 use crate::settings::Settings;
 use crate::sqs::{QueueUrl, Sqs, SqsError};
 use crate::unlock;
@@ -21,19 +21,45 @@ use crate::vault::payload::Selection;
 /// How long a watching receive waits for a message (SQS's longest long poll).
 const LONG_POLL: Duration = Duration::from_secs(20);
 /// `--once` asks every SQS server (a long poll) but does not wait for new messages.
-const ONCE_POLL: Duration = Duration::from_secs(1);
+pub const ONCE_POLL: Duration = Duration::from_secs(1);
 /// After a failed receive, the first and the longest pause before the next.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(300);
 
-/// `--once` left messages that need a person on the queue.
+/// Messages left on the queue: 6 when one needs a person, 7 when each only waits for
+/// Amazon to be reachable again.
 #[derive(Debug, thiserror::Error)]
-#[error("{} needing attention stayed on the queue (see above)", crate::error::count(*.0, "message"))]
-pub struct LeftOnQueue(usize);
+#[error("{} stayed on the queue (see above)", crate::error::count(*.attention + *.retry, "message"))]
+pub struct LeftOnQueue {
+    attention: usize,
+    retry: usize,
+}
 
-impl crate::error::Coded for LeftOnQueue {
-    fn exit_code(&self) -> crate::error::ExitCode {
-        crate::error::ExitCode::Rejected
+impl Coded for LeftOnQueue {
+    fn exit_code(&self) -> ExitCode {
+        if self.attention > 0 {
+            ExitCode::Rejected
+        } else {
+            ExitCode::Unreachable
+        }
+    }
+}
+
+/// A queue that could not be read, named with its apps.
+#[derive(Debug, thiserror::Error)]
+#[error("queue of {apps}: {source}")]
+pub struct QueueFailed {
+    apps: String,
+    source: SqsError,
+}
+
+impl Coded for QueueFailed {
+    fn exit_code(&self) -> ExitCode {
+        self.source.exit_code()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.source.hint()
     }
 }
 
@@ -46,25 +72,28 @@ pub struct NoSecretArrived {
     waited: Duration,
 }
 
-impl crate::error::Coded for NoSecretArrived {
-    fn exit_code(&self) -> crate::error::ExitCode {
-        crate::error::ExitCode::Unreachable
+impl Coded for NoSecretArrived {
+    fn exit_code(&self) -> ExitCode {
+        ExitCode::Unreachable
     }
 
     fn hint(&self) -> Option<String> {
-        Some(format!(
-            "Amazon started the rotation: store the secret when it arrives with `vault app watch {} --once` (the old secret works until then)",
-            self.app
-        ))
+        Some(after_rotation_started(&self.app))
     }
 }
 
-fn sqs_error(error: SqsError) -> Error {
-    Error::Service(Box::new(error))
+/// What to do once a rotation has started and its secret was not stored (yet).
+fn after_rotation_started(app: &str) -> String {
+    format!(
+        "Amazon started the rotation, so do not start another: store the new secret when it arrives with `vault app watch {app} --once` (the old secret keeps working for about 7 days)"
+    )
 }
 
-fn log(line: &str) {
-    eprintln!("vault app watch: {line}");
+fn apps_text(apps: &[String]) -> String {
+    match apps {
+        [one] => format!("app '{one}'"),
+        _ => format!("apps {}", apps.join(", ")),
+    }
 }
 
 /// The queue of app `name`, or what to do about it having none.
@@ -115,10 +144,13 @@ pub struct Watcher<'a> {
     policy: Policy,
     settings: &'a Settings,
     runtime: &'static tokio::runtime::Runtime,
+    /// Set by SIGTERM or SIGINT: the message in hand is finished, no other taken.
+    stop: Arc<AtomicBool>,
 }
 
 impl<'a> Watcher<'a> {
-    /// Connects to SQS with the standard AWS chain, before anything else is done.
+    /// Connects to SQS with the standard AWS chain, before anything else is done, and
+    /// takes over SIGTERM and SIGINT.
     pub fn new(
         unlocked: &'a Unlocked,
         queues: Vec<(QueueUrl, Vec<String>)>,
@@ -129,7 +161,12 @@ impl<'a> Watcher<'a> {
         let request_timeout = settings.network()?.request_timeout;
         let sqs = runtime
             .block_on(Sqs::connect(request_timeout))
-            .map_err(sqs_error)?;
+            .map_err(|e| Error::Service(Box::new(e)))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(signal, stop.clone())
+                .map_err(|e| Error::Other(format!("cannot handle signals: {e}")))?;
+        }
         Ok(Watcher {
             unlocked,
             sqs,
@@ -138,24 +175,29 @@ impl<'a> Watcher<'a> {
             policy,
             settings,
             runtime,
+            stop,
         })
     }
 
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
     /// One receive on every queue, waiting up to `wait`, and each new message
-    /// handled (`on_handled` hears of each). Ends early, with nothing, once `stop`
-    /// is set; a message in hand is finished first. Returns how many were new.
-    fn round(
+    /// handled (`on_handled` hears of each). Ends early once stopped; a message in
+    /// hand is finished first. Returns how many messages were new; a queue that
+    /// failed while none brought anything is the error.
+    pub fn round(
         &mut self,
         wait: Duration,
-        stop: &AtomicBool,
         mut on_handled: impl FnMut(&Handled),
-    ) -> Result<usize, SqsError> {
+    ) -> Result<usize, QueueFailed> {
         let receives = futures_util::future::join_all(
             self.queues
                 .iter()
                 .map(|(queue, _)| self.sqs.receive(queue, wait)),
         );
-        let Some(received) = self.runtime.block_on(until_stopped(stop, receives)) else {
+        let Some(received) = self.runtime.block_on(until_stopped(&self.stop, receives)) else {
             return Ok(0);
         };
         let mut new = 0;
@@ -163,13 +205,16 @@ impl<'a> Watcher<'a> {
         for ((queue, apps), messages) in self.queues.iter().zip(received) {
             let messages = match messages {
                 Ok(messages) => messages,
-                Err(e) => {
-                    failure.get_or_insert(e);
+                Err(source) => {
+                    failure.get_or_insert(QueueFailed {
+                        apps: apps_text(apps),
+                        source,
+                    });
                     continue;
                 }
             };
             for message in messages {
-                if stop.load(Ordering::Relaxed) {
+                if self.stopped() {
                     return Ok(new);
                 }
                 if !self.seen.insert(message.id.clone()) {
@@ -193,17 +238,18 @@ impl<'a> Watcher<'a> {
                         ),
                     ),
                 };
-                let handled = if handled.delete {
+                let handled = if handled.disposition == Disposition::Delete {
                     match self.runtime.block_on(self.sqs.delete(queue, &message)) {
                         Ok(()) => handled,
                         // Done, but it will come back: handling it again changes nothing.
-                        Err(e) => Handled::attention(
-                            handled.app.clone(),
-                            format!(
+                        Err(e) => Handled {
+                            disposition: Disposition::LeaveToRetry,
+                            line: format!(
                                 "{}, but the message could not be deleted: {e}",
                                 handled.line
                             ),
-                        ),
+                            ..handled
+                        },
                     }
                 } else {
                     handled
@@ -214,7 +260,7 @@ impl<'a> Watcher<'a> {
         match failure {
             Some(e) if new == 0 => Err(e),
             Some(e) => {
-                log(&e.to_string());
+                eprintln!("vault app watch: {e}");
                 Ok(new)
             }
             None => Ok(new),
@@ -234,6 +280,33 @@ async fn until_stopped<T>(stop: &AtomicBool, work: impl Future<Output = T>) -> O
     }
 }
 
+/// Counts what was left on the queue, by why.
+#[derive(Default)]
+struct Left {
+    attention: usize,
+    retry: usize,
+}
+
+impl Left {
+    fn count(&mut self, handled: &Handled) {
+        match handled.disposition {
+            Disposition::LeaveForAttention => self.attention += 1,
+            Disposition::LeaveToRetry => self.retry += 1,
+            Disposition::Delete | Disposition::LeaveForOtherApp => {}
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        if self.attention + self.retry == 0 {
+            return Ok(());
+        }
+        Err(Error::Service(Box::new(LeftOnQueue {
+            attention: self.attention,
+            retry: self.retry,
+        })))
+    }
+}
+
 pub fn watch(file: VaultFile, args: AppWatchArgs, settings: &Settings) -> Result<()> {
     let (unlocked, vault) = unlock::open_apps(file)?;
     let queues = queues(&vault, &args.apps)?;
@@ -241,53 +314,66 @@ pub fn watch(file: VaultFile, args: AppWatchArgs, settings: &Settings) -> Result
         rotate_within: args.rotate_within,
     };
     let mut watcher = Watcher::new(&unlocked, queues, policy, settings)?;
-    let stop = Arc::new(AtomicBool::new(false));
+    let watched: Vec<String> = watcher
+        .queues
+        .iter()
+        .map(|(queue, apps)| format!("{queue} ({})", apps_text(apps)))
+        .collect();
     if !args.once {
-        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-            signal_hook::flag::register(signal, stop.clone())
-                .map_err(|e| Error::Other(format!("cannot handle signals: {e}")))?;
-        }
-        let names: Vec<String> = watcher
-            .queues
-            .iter()
-            .map(|(queue, apps)| format!("{queue} ({})", apps.join(", ")))
-            .collect();
-        log(&format!("watching {}", names.join(", ")));
+        eprintln!("vault app watch: watching {}", watched.join(", "));
     }
-    let mut left = 0;
+    let mut left = Left::default();
+    let mut handled_any = false;
     let mut backoff = FIRST_BACKOFF;
-    while !stop.load(Ordering::Relaxed) {
+    while !watcher.stopped() {
         let wait = if args.once { ONCE_POLL } else { LONG_POLL };
-        let round = watcher.round(wait, &stop, |handled| {
-            log(&handled.line);
-            if !handled.delete {
-                left += 1;
-            }
+        let round = watcher.round(wait, |handled| {
+            eprintln!("vault app watch: {}", handled.line);
+            left.count(handled);
+            handled_any = true;
         });
         match round {
             Ok(0) if args.once => break,
             Ok(_) => backoff = FIRST_BACKOFF,
-            Err(e) if args.once => return Err(sqs_error(e)),
+            Err(e) if args.once => return Err(Error::Service(Box::new(e))),
             Err(e) => {
-                log(&format!(
-                    "{e}; trying again in {}",
+                eprintln!(
+                    "vault app watch: {}; trying again in {}",
+                    Error::Service(Box::new(e)).in_full(),
                     crate::duration::short_std(backoff)
-                ));
+                );
                 let until = Instant::now() + backoff;
-                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                while Instant::now() < until && !watcher.stopped() {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 backoff = (backoff * 2).min(LONGEST_BACKOFF);
             }
         }
     }
-    if args.once && left > 0 {
-        return Err(Error::Service(Box::new(LeftOnQueue(left))));
+    if !args.once {
+        return Ok(());
     }
+    if !handled_any {
+        eprintln!("vault app watch: no messages on {}", watched.join(", "));
+    }
+    left.into_result()
+}
+
+/// Handles what app `name`'s queue holds now, before a rotation starts: this proves
+/// the queue can be read, and a stale message cannot pass for the secret to come.
+pub fn clear_before_rotation(watcher: &mut Watcher) -> Result<()> {
+    while watcher
+        .round(ONCE_POLL, |handled| {
+            eprintln!("vault app rotate-secret: {}", handled.line)
+        })
+        .map_err(|e| Error::Service(Box::new(e)))?
+        > 0
+    {}
     Ok(())
 }
 
-/// Waits on app `name`'s queue until its new secret is stored, or `timeout` passes.
+/// Waits on app `name`'s queue until a new secret of its is stored, or `timeout`
+/// passes, or a signal stops it. Other messages are handled as `app watch` would.
 pub fn wait_for_new_secret(
     watcher: &mut Watcher,
     name: &str,
@@ -295,8 +381,13 @@ pub fn wait_for_new_secret(
     timeout: Duration,
 ) -> Result<()> {
     let deadline = Instant::now() + timeout;
-    let never = AtomicBool::new(false);
     loop {
+        if watcher.stopped() {
+            return Err(Error::Other(format!(
+                "stopped waiting for app '{name}''s new client secret"
+            ))
+            .with_hint(after_rotation_started(name)));
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::Service(Box::new(NoSecretArrived {
@@ -305,21 +396,19 @@ pub fn wait_for_new_secret(
                 waited: timeout,
             })));
         }
-        let mut outcome = None;
+        let mut stored = None;
         watcher
-            .round(left.min(LONG_POLL), &never, |handled| {
-                println!("{}", handled.line);
-                if handled.new_secret && handled.app.as_deref() == Some(name) {
-                    outcome = Some(handled.delete);
+            .round(left.min(LONG_POLL), |handled| {
+                if handled.stored_new_secret && handled.app.as_deref() == Some(name) {
+                    stored = Some(handled.line.clone());
+                } else {
+                    eprintln!("vault app rotate-secret: {}", handled.line);
                 }
             })
-            .map_err(sqs_error)?;
-        match outcome {
-            Some(true) => return Ok(()),
-            Some(false) => {
-                return Err(Error::Service(Box::new(LeftOnQueue(1))));
-            }
-            None => {}
+            .map_err(|e| Error::Service(Box::new(e)).with_hint(after_rotation_started(name)))?;
+        if let Some(line) = stored {
+            println!("{line}");
+            return Ok(());
         }
     }
 }
