@@ -67,8 +67,8 @@ pub struct Proxy {
     /// Restricted Data Tokens got for requests, reused for the same resource.
     pub restricted: Mutex<HashMap<String, (Secret, Timestamp)>>,
     /// The pieces of the tokens in use, looked for in every answer: made once per set
-    /// of tokens, not per request.
-    pub pieces: Mutex<HashMap<Vec<u8>, Arc<SecretPieces>>>,
+    /// of tokens, not per request (looked up per request: foldhash, not SipHash).
+    pub pieces: Mutex<HashMap<Vec<u8>, Arc<SecretPieces>, foldhash::fast::FixedState>>,
 }
 
 /// The most sets of token pieces kept (a set per access token and RDT in use).
@@ -81,8 +81,9 @@ impl Handler for Proxy {
 }
 
 /// What one request was, for the log line and the metrics.
-struct Outcome {
-    profile: String,
+struct Outcome<'a> {
+    /// A served profile's name (`None` until the request names one).
+    profile: Option<&'a str>,
     operation: String,
     waited: Duration,
     upstream: Option<Duration>,
@@ -91,16 +92,15 @@ struct Outcome {
 impl Proxy {
     async fn answer(&self, request: Request<Incoming>, client: Client) -> Reply {
         let mut outcome = Outcome {
-            profile: "-".into(),
+            profile: None,
             operation: "-".into(),
             waited: Duration::ZERO,
             upstream: None,
         };
         let reply = self.route(request, &client, &mut outcome).await;
         let status = reply.status().as_u16();
-        if outcome.profile != "-" {
-            self.metrics
-                .request(&outcome.profile, &outcome.operation, status);
+        if let Some(profile) = outcome.profile {
+            self.metrics.request(profile, &outcome.operation, status);
         }
         if !self.log_requests {
             return reply;
@@ -108,7 +108,7 @@ impl Proxy {
         let line = format!(
             "vault proxy: {} {} {} {status} waited={}ms upstream={}\n",
             client.address.ip(),
-            outcome.profile,
+            outcome.profile.unwrap_or("-"),
             outcome.operation,
             outcome.waited.as_millis(),
             outcome
@@ -120,11 +120,11 @@ impl Proxy {
         reply
     }
 
-    async fn route(
-        &self,
+    async fn route<'a>(
+        &'a self,
         request: Request<Incoming>,
         client: &Client,
-        outcome: &mut Outcome,
+        outcome: &mut Outcome<'a>,
     ) -> Reply {
         // Not an open proxy: only origin-form paths, only to the profile's host.
         if request.method() == Method::CONNECT
@@ -178,10 +178,10 @@ impl Proxy {
                 "no served profile in the path: send requests to /PROFILE/... (with one profile, / works too)",
             );
         };
-        outcome.profile = profile.clone();
-        let operation = operations::find(parts.method.as_str(), &path);
+        outcome.profile = Some(profile);
+        let operation = operations::find(parts.method.as_str(), path);
         outcome.operation = operation.map_or_else(|| "unknown".to_owned(), Operation::name);
-        let Some(access) = self.access_token(&profile) else {
+        let Some(access) = self.access_token(profile) else {
             return errors(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
@@ -190,6 +190,7 @@ impl Proxy {
                 ),
             );
         };
+        let rdt: Secret;
         let token = match (&caller, operation.map(|op| op.restriction)) {
             (
                 Caller::Restricted {
@@ -197,7 +198,7 @@ impl Proxy {
                     real,
                 },
                 _,
-            ) if *theirs == profile => real.clone(),
+            ) if theirs == profile => real,
             (Caller::Restricted { .. }, _) => {
                 return errors(
                     StatusCode::FORBIDDEN,
@@ -207,10 +208,13 @@ impl Proxy {
             }
             (Caller::Trusted, Some(Restriction::Always)) => {
                 match self
-                    .rdt_for(&profile, &access, &parts.method, &path, &parts.headers)
+                    .rdt_for(profile, &access, &parts.method, path, &parts.headers)
                     .await
                 {
-                    Ok(token) => token,
+                    Ok(token) => {
+                        rdt = token;
+                        &rdt
+                    }
                     Err(reply) => return reply,
                 }
             }
@@ -218,39 +222,35 @@ impl Proxy {
                 if parts.headers.contains_key(DATA_ELEMENTS_HEADER) =>
             {
                 match self
-                    .rdt_for(&profile, &access, &parts.method, &path, &parts.headers)
+                    .rdt_for(profile, &access, &parts.method, path, &parts.headers)
                     .await
                 {
-                    Ok(token) => token,
+                    Ok(token) => {
+                        rdt = token;
+                        &rdt
+                    }
                     Err(reply) => return reply,
                 }
             }
-            (Caller::Trusted, _) => access.clone(),
+            (Caller::Trusted, _) => &access,
         };
-        let query = parts.uri.query().map(str::to_owned);
         let call = Call {
-            profile: &profile,
+            profile,
             operation,
-            method: parts.method,
-            path: &path,
-            query: query.as_deref(),
+            method: parts.method.clone(),
+            path,
+            query: parts.uri.query(),
             headers: &parts.headers,
             body,
         };
-        let reply = self.send(&call, &token, &[&access], outcome).await;
+        let reply = self.send(&call, token, &[&access], outcome).await;
         if reply.status() == StatusCode::FORBIDDEN
             && operation.is_some_and(|op| op.restriction == Restriction::AfterDenial)
             && matches!(caller, Caller::Trusted)
         {
             // A restricted report type: once more with a Restricted Data Token.
             return match self
-                .rdt_for(
-                    &profile,
-                    &access,
-                    &call.method,
-                    &path,
-                    &call.headers.clone(),
-                )
+                .rdt_for(profile, &access, &call.method, path, call.headers)
                 .await
             {
                 Ok(rdt) => self.send(&call, &rdt, &[&access], outcome).await,
@@ -261,14 +261,18 @@ impl Proxy {
     }
 
     /// The served profile a path is for, and the SP-API path under it.
-    fn profile_of(&self, path: &str) -> Option<(String, String)> {
+    fn profile_of<'s, 'p>(&'s self, path: &'p str) -> Option<(&'s str, &'p str)> {
         let trimmed = path.trim_start_matches('/');
-        let (first, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
-        if self.routes.contains_key(first) {
-            return Some((first.to_owned(), format!("/{rest}")));
+        let (first, under) = match trimmed.find('/') {
+            Some(slash) => (&trimmed[..slash], &trimmed[slash..]),
+            None => (trimmed, "/"),
+        };
+        if let Some((name, _)) = self.routes.get_key_value(first) {
+            return Some((name.as_str(), under));
         }
-        match self.routes.keys().collect::<Vec<_>>().as_slice() {
-            [only] => Some(((*only).clone(), path.to_owned())),
+        let mut names = self.routes.keys();
+        match (names.next(), names.next()) {
+            (Some(only), None) => Some((only.as_str(), path)),
             _ => None,
         }
     }
@@ -346,11 +350,11 @@ impl Proxy {
 
     /// `POST /tokens/2021-03-01/restrictedDataToken` from client code: a real RDT
     /// is got for the same resources, and a proxy token that stands for it answered.
-    async fn restricted_data_token(
-        &self,
-        profile: Option<String>,
+    async fn restricted_data_token<'a>(
+        &'a self,
+        profile: Option<&'a str>,
         body: &[u8],
-        outcome: &mut Outcome,
+        outcome: &mut Outcome<'a>,
     ) -> Reply {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -392,10 +396,10 @@ impl Proxy {
                 Some((named, path)) if asked.path.starts_with(&format!("/{named}/")) => {
                     (Some(named), path)
                 }
-                _ => (None, asked.path.clone()),
+                _ => (None, asked.path.as_str()),
             };
-            match (&profile, prefix) {
-                (Some(one), Some(other)) if *one != other => {
+            match (profile, prefix) {
+                (Some(one), Some(other)) if one != other => {
                     return errors(
                         StatusCode::BAD_REQUEST,
                         "InvalidInput",
@@ -417,8 +421,7 @@ impl Proxy {
                 "no served profile named: ask at /PROFILE/tokens/2021-03-01/restrictedDataToken",
             );
         };
-        outcome.profile = profile.clone();
-        let profile = profile.as_str();
+        outcome.profile = Some(profile);
         let resources: Result<Vec<RestrictedResource>, String> = resources.into_iter().collect();
         let resources = match resources {
             Ok(resources) if !resources.is_empty() => resources,
@@ -525,7 +528,7 @@ impl Proxy {
         call: &Call<'_>,
         token: &Secret,
         also_secret: &[&Secret],
-        outcome: &mut Outcome,
+        outcome: &mut Outcome<'_>,
     ) -> Reply {
         let route = &self.routes[call.profile];
         let paced = call
@@ -610,7 +613,7 @@ impl Proxy {
         let client = &self.routes[call.profile].client;
         let mut url = client.url(call.path);
         url.set_query(call.query);
-        let mut request = client.http.request(call.method.clone(), url.clone());
+        let mut request = client.http.request(call.method.clone(), url);
         for (name, value) in call.headers {
             let name_text = name.as_str();
             if NOT_FORWARDED.contains(&name_text)
@@ -625,15 +628,16 @@ impl Proxy {
         if !call.body.is_empty() {
             request = request.body(call.body.clone());
         }
-        let response = request.send().await.map_err(|e| {
+        let mut response = request.send().await.map_err(|e| {
+            // Only the path differs from the client's own base: the same origin.
             format!(
                 "{}: {}",
-                url.origin().ascii_serialization(),
+                client.url("/").origin().ascii_serialization(),
                 crate::http::describe_transport(&e)
             )
         })?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = crate::http::read_bounded(response, crate::api::MAX_RESPONSE_BYTES).await?;
         let secrets: Vec<&str> = std::iter::once(token)
             .chain(also_secret.iter().copied())
