@@ -341,9 +341,9 @@ const FRAGMENT: usize = 8;
 /// whether a text holds one: answers without one (nearly all) cost next to nothing.
 /// Made once per set of secrets (a server keeps them while its tokens last). Every
 /// window of every answer is looked up: foldhash, not SipHash, which cost the proxy
-/// more than any other code of its own. Flooding is no concern here: the set holds
-/// only pieces of random tokens, and what is looked up only reads it.
-pub struct SecretPieces(std::collections::HashSet<u64, foldhash::fast::FixedState>);
+/// more than any other code of its own. Seeded per process (foldhash's RandomState),
+/// so an answer cannot be shaped to collide with the pieces.
+pub struct SecretPieces(std::collections::HashSet<u64, foldhash::fast::RandomState>);
 
 /// A piece of `FRAGMENT` bytes as one number.
 fn piece(window: &[u8]) -> u64 {

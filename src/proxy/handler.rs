@@ -68,7 +68,7 @@ pub struct Proxy {
     pub restricted: Mutex<HashMap<String, (Secret, Timestamp)>>,
     /// The pieces of the tokens in use, looked for in every answer: made once per set
     /// of tokens, not per request (looked up per request: foldhash, not SipHash).
-    pub pieces: Mutex<HashMap<Vec<u8>, Arc<SecretPieces>, foldhash::fast::FixedState>>,
+    pub pieces: Mutex<HashMap<Vec<u8>, Arc<SecretPieces>, foldhash::fast::RandomState>>,
 }
 
 /// The most sets of token pieces kept (a set per access token and RDT in use).
