@@ -133,6 +133,20 @@ impl Bao {
                 .status
                 .success()
         );
+        // A new kv-v2 mount upgrades itself in the background, and refuses writes
+        // ("Upgrading from non-versioned to versioned data") until it is done.
+        let started = Instant::now();
+        while !bao
+            .cli(&["kv", "put", "secret/spvault-test-ready", "ready=yes"])
+            .status
+            .success()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the kv-v2 mount never took writes"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
         Some(bao)
     }
 
