@@ -517,7 +517,7 @@ pub fn explain_spapi_error(error: crate::spapi_client::SpApiError, app: &str) ->
         }
         uncertain @ crate::spapi_client::SpApiError::RotationUncertain { .. } => {
             Error::from(uncertain).with_hint(format!(
-                "watch the app's queue for the new secret (`vault app watch {app} --once`), and start another rotation only if none arrives within an hour"
+                "watch the app's queue for an APPLICATION_OAUTH_CLIENT_NEW_SECRET notification (`vault app watch {app} --once` stores it), and start another rotation only if none arrives within an hour"
             ))
         }
         other => other.into(),
