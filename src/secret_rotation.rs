@@ -240,14 +240,7 @@ fn store_new_secret(
         }
         Ok(())
     })?;
-    let fallback = old_expires_at
-        .map(|t| {
-            format!(
-                "; the old one stays in use as a fallback until {}",
-                t.strftime("%Y-%m-%d %H:%M UTC")
-            )
-        })
-        .unwrap_or_default();
+    let fallback = fallback_note(old_expires_at);
     Ok(Handled {
         stored_new_secret: true,
         ..Handled::done(
@@ -258,6 +251,18 @@ fn store_new_secret(
             ),
         )
     })
+}
+
+/// "; the old one stays in use as a fallback until …", when Amazon said until when.
+pub fn fallback_note(old_expires_at: Option<Timestamp>) -> String {
+    old_expires_at
+        .map(|t| {
+            format!(
+                "; the old one stays in use as a fallback until {}",
+                t.strftime("%Y-%m-%d %H:%M UTC")
+            )
+        })
+        .unwrap_or_default()
 }
 
 fn record_expiry(

@@ -43,6 +43,26 @@ fn rotation_calls(standin: &StandIn) -> usize {
         .count()
 }
 
+/// `rotate-secret main --wait`, once the stand-in has seen its rotation start.
+fn rotating_and_waiting(env: &Env, standin: &StandIn) -> std::process::Child {
+    let waiting = env
+        .command(&["app", "rotate-secret", "main", "--wait", "--timeout", "1m"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while rotation_calls(standin) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no rotation started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    waiting
+}
+
 fn assert_no_secret(out: &Out) {
     for secret in [NEW_SECRET, CLIENT_SECRET, REFRESH_TOKEN, "testing"] {
         assert!(
@@ -402,21 +422,7 @@ fn rotate_secret_wait_stores_the_secret_that_arrives() {
     let Some((standin, env, queue)) = setup(30) else {
         return;
     };
-    let waiting = env
-        .command(&["app", "rotate-secret", "main", "--wait", "--timeout", "1m"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while rotation_calls(&standin) == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no rotation started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let waiting = rotating_and_waiting(&env, &standin);
     // What Amazon does once the rotation has started.
     standin.add_client(CLIENT_ID, NEW_SECRET);
     queue.send(&sqs::new_secret(
@@ -682,21 +688,7 @@ fn rotate_secret_wait_is_not_fooled_by_a_stale_or_a_bad_secret() {
         sqs::in_days(100),
         sqs::in_days(7),
     ));
-    let waiting = env
-        .command(&["app", "rotate-secret", "main", "--wait", "--timeout", "1m"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while rotation_calls(&standin) == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no rotation started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let waiting = rotating_and_waiting(&env, &standin);
     // A secret LWA does not take (forged, say), then the real one.
     queue.send(&sqs::new_secret(
         "amzn1.oa2-cs.v1.forged",

@@ -302,14 +302,7 @@ fn set_secret_from_notification(file: VaultFile, name: &str) -> Result<()> {
                 app.take_new_secret(secret.clone(), expires_at, old_expires_at);
                 Ok(())
             })?;
-            let fallback = old_expires_at
-                .map(|t| {
-                    format!(
-                        "; the old one stays in use as a fallback until {}",
-                        t.strftime("%Y-%m-%d %H:%M UTC")
-                    )
-                })
-                .unwrap_or_default();
+            let fallback = secret_rotation::fallback_note(old_expires_at);
             println!(
                 "Stored the new client secret of app '{name}' (expires {}){fallback}",
                 expires_at.strftime("%Y-%m-%d")
