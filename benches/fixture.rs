@@ -11,7 +11,7 @@ use spvault::vault::model::{App, CachedToken, Profile};
 /// Creates the vault at `path` (passphrase from the usual sources) with `profiles`
 /// profiles `p0`, `p1`, ... sharing app `main`.
 pub fn write_vault(path: &str, profiles: u32, kdf: KdfParams) -> Result<Unlocked, spvault::Error> {
-    let (unlocked, _) = spvault::unlock::create(VaultFile::file(path.into()), kdf)?;
+    let (unlocked, _) = spvault::unlock::create(VaultFile::file(path.into()), kdf, true)?;
     unlocked.update(|vault| {
         vault.add_app(
             "main",

@@ -128,7 +128,7 @@ pub fn exec_without_separator(args: &[OsString]) -> Option<String> {
 pub enum Command {
     /// Create a new, empty vault (asks for the new passphrase twice)
     #[command(after_help = "Example:\n  vault init --kdf-memory-mib 512")]
-    Init(KdfArgs),
+    Init(InitArgs),
 
     /// Change the vault's passphrase (new salt; the old passphrase stops working)
     #[command(
@@ -264,7 +264,16 @@ pub enum Command {
         /// End once the key is forgotten (how `vault unlock` starts it)
         #[arg(long, hide = true)]
         exit_when_locked: bool,
+        /// Also send each access log entry to the system log
+        #[arg(long)]
+        syslog: bool,
     },
+
+    /// Show the access log: who got which credential, when [default: the last 7 days]
+    #[command(
+        after_help = "Examples:\n  vault audit --since 30d --profile eu-seller\n  vault audit --event token --json\n  vault audit verify\n  vault audit off\nThe log is PATH.audit beside the vault file (SPVAULT_AUDIT_LOG for another path). See README, \"Access log\"."
+    )]
+    Audit(AuditArgs),
 
     /// Copy the vault, still encrypted, to another store: a bao:// secret or a file
     #[command(
@@ -438,6 +447,42 @@ pub struct ServerArgs {
     /// that stays idle this long
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration::parse)]
     pub client_timeout: std::time::Duration,
+    /// Also send each access log entry to the system log
+    #[arg(long)]
+    pub syslog: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only entries newer than this
+    #[arg(long, default_value = "7d", value_name = "DURATION", value_parser = duration::parse)]
+    pub since: std::time::Duration,
+    /// Only entries about this profile
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Only entries of this event (token, env, exec, api, rdt, serve, proxy, login, ...)
+    #[arg(long, value_name = "EVENT")]
+    pub event: Option<String>,
+    /// Print JSON (one array of entries) instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the log's MAC chain and that nothing was cut off since the last vault write
+    Verify,
+    /// Turn the log on (proves the passphrase)
+    On {
+        /// Prune rotated log files whose entries are all older than this
+        #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+        keep: Option<std::time::Duration>,
+    },
+    /// Turn the log off (proves the passphrase; this is logged)
+    Off,
 }
 
 #[derive(Debug, Subcommand)]
@@ -914,6 +959,15 @@ pub struct JsonFlag {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+    /// Start without the access log (`vault audit on` turns it on later)
+    #[arg(long)]
+    pub no_audit: bool,
 }
 
 #[derive(Debug, Args)]

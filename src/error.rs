@@ -24,6 +24,23 @@ pub enum ExitCode {
     CommandNotFound = 127,
 }
 
+impl ExitCode {
+    /// The code's name, as the access log records an outcome.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitCode::Other => "error",
+            ExitCode::Usage => "usage",
+            ExitCode::Locked => "locked",
+            ExitCode::Damaged => "damaged",
+            ExitCode::NotFound => "not_found",
+            ExitCode::Rejected => "rejected",
+            ExitCode::Unreachable => "unreachable",
+            ExitCode::CannotExecute => "cannot_execute",
+            ExitCode::CommandNotFound => "command_not_found",
+        }
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("{0}")]

@@ -78,6 +78,17 @@ enum Value {
     MarketplaceCode,
 }
 
+/// Whether `variables` with these settings hand out the client secret or the
+/// refresh token, not only an access token: what the access log records.
+pub fn includes_secrets(preset: Option<Preset>, with_secrets: bool) -> bool {
+    with_secrets
+        || preset.is_some_and(|preset| {
+            preset_names(preset)
+                .iter()
+                .any(|(_, value)| matches!(value, Value::ClientSecret | Value::RefreshToken))
+        })
+}
+
 fn preset_names(preset: Preset) -> &'static [(&'static str, Value)] {
     use Value::*;
     match preset {

@@ -22,6 +22,14 @@ pub struct Problem {
 
 pub fn problems(vault: &Vault, within: SignedDuration, now: Timestamp) -> Vec<Problem> {
     let mut found = Vec::new();
+    if vault.audit.as_ref().is_some_and(|audit| !audit.on) {
+        found.push(Problem {
+            kind: "audit_off",
+            app: None,
+            profile: None,
+            message: "the access log is off: nothing records who gets which credential; `vault audit on` turns it on".into(),
+        });
+    }
     for (name, app) in &vault.apps {
         let Some(expires) = app.client_secret_expires_at else {
             found.push(Problem {

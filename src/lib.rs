@@ -1,6 +1,7 @@
 //! spvault: an encrypted, passphrase-protected vault for Amazon Selling Partner API
 //! credentials, and the whole Login with Amazon token lifecycle.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod display;

@@ -232,14 +232,23 @@ fn store_new_secret(
             return Ok(Handled::left_for(name, line, &Error::from(other)));
         }
     }
-    unlocked.update_profiles(&[], |vault| {
+    // The access log records this write as the rotation it completes.
+    let before = crate::audit::action();
+    crate::audit::set_action(Some(crate::audit::Action {
+        app: Some(name.to_owned()),
+        subject: Some("new secret from a notification".into()),
+        ..crate::audit::Action::new(crate::audit::Event::SecretRotated)
+    }));
+    let stored = unlocked.update_profiles(&[], |vault| {
         let app = vault.app_mut(name)?;
         if !app.holds_secret(&secret) {
             app.take_new_secret(secret.clone(), expires_at, old_expires_at);
             app.rotation_started = None;
         }
         Ok(())
-    })?;
+    });
+    crate::audit::set_action(before);
+    stored?;
     let fallback = fallback_note(old_expires_at);
     Ok(Handled {
         stored_new_secret: true,

@@ -27,6 +27,15 @@ pub const CONSENT_BASE_URL_VAR: &str = "SPVAULT_CONSENT_BASE_URL";
 pub const SPAPI_URL_VAR: &str = "SPVAULT_SPAPI_URL";
 pub const SPAPI_SANDBOX_URL_VAR: &str = "SPVAULT_SPAPI_SANDBOX_URL";
 pub const BAO_TOKEN_FILE_VAR: &str = "SPVAULT_BAO_TOKEN_FILE";
+/// Where the access log is written instead of beside the vault file.
+pub const AUDIT_LOG_VAR: &str = "SPVAULT_AUDIT_LOG";
+
+/// `SPVAULT_AUDIT_LOG`, when set and not empty.
+pub fn audit_log_override() -> Option<std::path::PathBuf> {
+    std::env::var_os(AUDIT_LOG_VAR)
+        .filter(|value| !value.is_empty())
+        .map(std::path::PathBuf::from)
+}
 /// OpenBao's own token variables (and HashiCorp Vault's, which OpenBao also reads).
 pub const BAO_TOKEN_VARS: [&str; 2] = ["BAO_TOKEN", "VAULT_TOKEN"];
 

@@ -9,6 +9,7 @@
 use zeroize::Zeroizing;
 
 use crate::agent;
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::passphrase::{self, Origin};
 use crate::secret::Secret;
@@ -54,14 +55,14 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
             vault,
             damaged: Vec::new(),
         };
-        return Ok((Unlocked::new(file, key), salvaged));
+        return Ok((unlocked(file, key), salvaged));
     }
     let envelope = read_envelope(&file)?;
     if let Some(identity) = file.identity() {
         let key = identity_key(identity, &envelope)?;
         return match open_payload(&file, &key, &envelope, selection) {
             Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
-            Ok(salvaged) => Ok((Unlocked::new(file, key), salvaged)),
+            Ok(salvaged) => Ok((unlocked(file, key), salvaged)),
             Err(e) => Err(e),
         };
     }
@@ -72,7 +73,7 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
                 if let Some(stamp) = stamp {
                     agent_remember(&file, stamp, &opened);
                 }
-                return Ok((Unlocked::new(file, key), salvaged));
+                return Ok((unlocked(file, key), salvaged));
             }
             // The agent's key no longer fits: forget it and ask for the passphrase.
             Err(Error::WrongPassphrase(_)) => {
@@ -83,6 +84,12 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
     }
     open_with_passphrase_envelope(file, envelope, selection)
         .map(|(unlocked, salvaged, _)| (unlocked, salvaged))
+}
+
+/// The vault opened with `key`, its writes recorded in its access log.
+fn unlocked(file: VaultFile, key: VaultKey) -> Unlocked {
+    let log = audit::VaultChanges::new(audit::log_path(&file));
+    Unlocked::new(file, key).with_log(std::sync::Arc::new(log))
 }
 
 fn undamaged((unlocked, salvaged): (Unlocked, Salvaged)) -> Result<(Unlocked, Vault)> {
@@ -101,7 +108,7 @@ pub fn open_unattended(file: VaultFile) -> Result<Unlocked> {
     };
     // Proves the key opens the vault (the records are not read).
     Opened::decrypt(&file, &key, &envelope)?;
-    Ok(Unlocked::new(file, key))
+    Ok(unlocked(file, key))
 }
 
 /// Reads the vault with the agent's key without counting as use, for `vault
@@ -137,7 +144,13 @@ fn open_with_passphrase_envelope(
         let (passphrase, origin) = passphrase::existing(file.path(), file.passphrase_sources())?;
         let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
             .map_err(|e| Error::damaged(file.path(), e))?;
-        match open_payload(&file, &key, &envelope, selection) {
+        let opened = open_payload(&file, &key, &envelope, selection);
+        if let Err(Error::WrongPassphrase(_)) = &opened {
+            // No key to seal it with: unsealed, covered by the next sealed entry.
+            let failed = audit::Entry::new(audit::Event::PassphraseFailed).outcome(&opened);
+            audit::Log::unkeyed(&file).record(failed)?;
+        }
+        match opened {
             Err(Error::WrongPassphrase(_))
                 if origin == Origin::Terminal && attempts < passphrase::TERMINAL_ATTEMPTS =>
             {
@@ -165,7 +178,7 @@ fn open_with_passphrase_envelope(
                 return Err(wrong.with_hint(hint));
             }
             Err(e) => return Err(e),
-            Ok(salvaged) => return Ok((Unlocked::new(file, key), salvaged, passphrase)),
+            Ok(salvaged) => return Ok((unlocked(file, key), salvaged, passphrase)),
         }
     }
 }
@@ -207,6 +220,7 @@ impl Target {
         mut change: impl FnMut(&mut Vault) -> Result<T>,
     ) -> Result<T> {
         if self.new {
+            move_earlier_log_aside(self.unlocked.file())?;
             let mut result = None;
             self.unlocked.save_new(|vault| {
                 result = Some(change(vault)?);
@@ -221,11 +235,34 @@ impl Target {
     }
 }
 
-/// Creates a new, empty vault. Refuses to overwrite an existing one.
-pub fn create(file: VaultFile, kdf: KdfParams) -> Result<(Unlocked, Vault)> {
+/// Creates a new, empty vault; with `audit`, its access log is on; a log left by an earlier vault at the same
+/// place (chained under another key) is moved aside first.
+pub fn create(file: VaultFile, kdf: KdfParams, audit: bool) -> Result<(Unlocked, Vault)> {
     let unlocked = prepare_new(file, kdf)?;
-    let vault = unlocked.save_new(|_| Ok(()))?;
+    move_earlier_log_aside(unlocked.file())?;
+    let vault = unlocked.save_new(|vault| {
+        vault.audit = Some(crate::vault::model::AuditSetting::new(audit));
+        Ok(())
+    })?;
     Ok((unlocked, vault))
+}
+
+/// A log left where a new vault's goes, by an earlier vault there, is chained under
+/// another key: moved aside, so that the new one starts a chain of its own.
+fn move_earlier_log_aside(file: &VaultFile) -> Result<()> {
+    let moved = audit::move_aside(&audit::log_path(file))?;
+    if let Some(first) = moved.first() {
+        eprintln!(
+            "note: an earlier vault's access log was there; moved aside to {}{}",
+            first.display(),
+            if moved.len() > 1 {
+                " (its rotated files beside it)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
 }
 
 /// The key for a vault not written yet: asks for the new passphrase and derives
@@ -239,7 +276,7 @@ pub fn prepare_new(file: VaultFile, kdf: KdfParams) -> Result<Unlocked> {
     let passphrase = passphrase::new(file.path(), file.passphrase_sources(), false)?;
     let key = VaultKey::derive(&passphrase, kdf, &crypto::new_salt()).map_err(Error::Invalid)?;
     // `save_new` refuses, under the lock, a vault that appeared meanwhile.
-    Ok(Unlocked::new(file, key))
+    Ok(unlocked(file, key))
 }
 
 /// The key in an age identity file, for a recipient's machine.
@@ -264,7 +301,10 @@ fn agent_key(file: &VaultFile, envelope: &Envelope, touch: bool) -> Result<Optio
         touch,
     };
     match agent::call(file.path(), &request) {
-        Ok(Some(agent::protocol::Response::Key { identity })) => {
+        Ok(Some(agent::protocol::Response::Key { identity, syslog })) => {
+            if syslog {
+                audit::copy_to_syslog();
+            }
             Ok(VaultKey::from_identity(&identity, envelope.kdf, &envelope.salt).ok())
         }
         Ok(Some(agent::protocol::Response::HeaderChanged { kdf })) => Err(Error::damaged(
@@ -307,7 +347,11 @@ fn agent_profile(file: &VaultFile, stamp: &str, name: &str) -> Option<(VaultKey,
             kdf,
             salt,
             vault,
+            syslog,
         })) => {
+            if syslog {
+                audit::copy_to_syslog();
+            }
             let key = VaultKey::from_identity(&identity, kdf, &salt).ok()?;
             let vault: Vault = serde_json::from_str(vault.expose()).ok()?;
             vault.profiles.contains_key(name).then_some((key, vault))

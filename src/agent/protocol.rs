@@ -49,8 +49,12 @@ pub enum Request {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Response {
     Done,
+    /// `syslog`: the agent runs with `--syslog`, so the command copies its access
+    /// log entries to the system log too.
     Key {
         identity: Secret,
+        #[serde(default)]
+        syslog: bool,
     },
     /// The key and the vault with only the profile asked for (JSON).
     Profile {
@@ -58,6 +62,8 @@ pub enum Response {
         kdf: KdfParams,
         salt: String,
         vault: Secret,
+        #[serde(default)]
+        syslog: bool,
     },
     /// Unlocked, but holding no decrypted vault for that file: read it and `Remember`.
     NotHeld,

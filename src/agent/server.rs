@@ -45,12 +45,29 @@ impl Held {
 struct State {
     held: Option<Held>,
     was_unlocked: bool,
+    /// `--syslog`, told to the commands it hands keys to.
+    syslog: bool,
 }
 
 pub struct Options {
     /// An agent started by `vault unlock` ends once locked; one started for a service
     /// manager (`vault agent --foreground`) stays, locked, until stopped.
     pub exit_when_locked: bool,
+    /// The vault's access log: the agent holds no audit key, so its own entries
+    /// (started, stopped, locked when idle) are unsealed.
+    pub log: PathBuf,
+    /// `--syslog`: its entries go to the system log too.
+    pub syslog: bool,
+}
+
+/// Records one of the agent's own events; an agent that cannot write its log says
+/// so on stderr and goes on (it hands out no credential itself).
+fn record(log: &Path, event: crate::audit::Event, subject: Option<&str>) {
+    let mut entry = crate::audit::Entry::new(event);
+    entry.subject = subject.map(str::to_owned);
+    if let Err(e) = crate::audit::Log::unkeyed_at(log.to_path_buf()).record(entry) {
+        eprintln!("vault: {e}");
+    }
 }
 
 /// Keeps this process's memory out of core dumps and debuggers of the same user, and
@@ -84,8 +101,16 @@ pub fn run(vault: &Path, options: Options, on_ready: impl FnOnce(&Path)) -> Resu
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io("protect", &path, e))?;
     on_ready(&path);
-    let state = Arc::new(Mutex::new(State::default()));
-    spawn_watchdog(state.clone(), path.clone(), options.exit_when_locked);
+    if options.syslog {
+        crate::audit::copy_to_syslog();
+    }
+    record(&options.log, crate::audit::Event::AgentStarted, None);
+    let state = Arc::new(Mutex::new(State {
+        syslog: options.syslog,
+        ..State::default()
+    }));
+    spawn_watchdog(state.clone(), path.clone(), &options);
+    spawn_stopper(path.clone(), options.log.clone());
     let uid = crate::process::current_uid();
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
@@ -96,13 +121,19 @@ pub fn run(vault: &Path, options: Options, on_ready: impl FnOnce(&Path)) -> Resu
         let exit = serve(&stream, &state);
         if exit && options.exit_when_locked {
             let _ = std::fs::remove_file(&path);
+            record(
+                &options.log,
+                crate::audit::Event::AgentStopped,
+                Some("locked"),
+            );
             return Ok(());
         }
     }
     Ok(())
 }
 
-fn spawn_watchdog(state: Arc<Mutex<State>>, path: PathBuf, exit_when_locked: bool) {
+fn spawn_watchdog(state: Arc<Mutex<State>>, path: PathBuf, options: &Options) {
+    let (exit_when_locked, log) = (options.exit_when_locked, options.log.clone());
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_millis(200));
@@ -113,11 +144,37 @@ fn spawn_watchdog(state: Arc<Mutex<State>>, path: PathBuf, exit_when_locked: boo
                 .is_some_and(|h| h.expired(Instant::now()))
             {
                 state.held = None;
+                record(
+                    &log,
+                    crate::audit::Event::Lock,
+                    Some("idle timeout or lifetime"),
+                );
             }
             if exit_when_locked && state.was_unlocked && state.held.is_none() {
                 let _ = std::fs::remove_file(&path);
+                record(&log, crate::audit::Event::AgentStopped, Some("locked"));
                 std::process::exit(0);
             }
+        }
+    });
+}
+
+/// Records the agent's end when a service manager stops it (SIGTERM, SIGINT).
+fn spawn_stopper(path: PathBuf, log: PathBuf) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let _ = std::fs::remove_file(&path);
+            let name = if signal == SIGTERM {
+                "SIGTERM"
+            } else {
+                "SIGINT"
+            };
+            record(&log, crate::audit::Event::AgentStopped, Some(name));
+            std::process::exit(0);
         }
     });
 }
@@ -163,6 +220,7 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
     if state.held.as_ref().is_some_and(|h| h.expired(now)) {
         state.held = None;
     }
+    let syslog = state.syslog;
     match request {
         Request::Unlock {
             identity,
@@ -200,6 +258,7 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
                 (
                     Response::Key {
                         identity: held.identity(),
+                        syslog,
                     },
                     false,
                 )
@@ -230,6 +289,7 @@ fn handle(request: Request, state: &Mutex<State>) -> (Response, bool) {
                             kdf: held.kdf,
                             salt: held.salt.clone(),
                             vault,
+                            syslog,
                         },
                         false,
                     ),
@@ -311,7 +371,9 @@ pub fn spawn_background(vault: &Path, options: Options) -> Result<()> {
         command.arg("--exit-when-locked");
     }
     for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SPVAULT_") {
+        // The agent writes to the log its vault's commands write to.
+        if name.to_string_lossy().starts_with("SPVAULT_") && name != crate::settings::AUDIT_LOG_VAR
+        {
             command.env_remove(name);
         }
     }

@@ -1,5 +1,6 @@
 use crate::agent::protocol::{Request, Response};
 use crate::agent::{self, server};
+use crate::audit;
 use crate::cli::UnlockArgs;
 use crate::duration;
 use crate::error::{Error, Result};
@@ -12,7 +13,7 @@ pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
             "--timeout must be above zero and no longer than --max-lifetime".into(),
         ));
     }
-    let (unlocked, _, _) = unlock::open_with_passphrase(file).map_err(|e| match e {
+    let (unlocked, vault, _) = unlock::open_with_passphrase(file).map_err(|e| match e {
         Error::NoPassphrase => e.with_hint(
             "run this in a terminal, where it asks for the passphrase, or set SPVAULT_PASSPHRASE_FILE, SPVAULT_PASSPHRASE_COMMAND or SPVAULT_PASSPHRASE for it to read once",
         ),
@@ -20,13 +21,9 @@ pub fn unlock(file: VaultFile, args: &UnlockArgs) -> Result<()> {
     })?;
     let path = unlocked.file().path();
     if agent::call(path, &Request::Status)?.is_none() {
-        server::spawn_background(
-            path,
-            server::Options {
-                exit_when_locked: true,
-            },
-        )?;
+        server::spawn_background(path, agent_options(unlocked.file(), true, false))?;
     }
+    audit::Log::of(unlocked.file(), &vault).record(audit::Entry::new(audit::Event::Unlock))?;
     let key = unlocked.key();
     let request = Request::Unlock {
         identity: key.identity_string(),
@@ -57,10 +54,21 @@ fn short(span: std::time::Duration) -> String {
 
 pub fn lock(file: VaultFile) -> Result<()> {
     match agent::call(file.path(), &Request::Lock)? {
-        Some(_) => println!("Locked {}", file.path().display()),
+        Some(_) => {
+            audit::Log::unkeyed(&file).record(audit::Entry::new(audit::Event::Lock))?;
+            println!("Locked {}", file.path().display());
+        }
         None => println!("{} was not unlocked", file.path().display()),
     }
     Ok(())
+}
+
+fn agent_options(file: &VaultFile, exit_when_locked: bool, syslog: bool) -> server::Options {
+    server::Options {
+        exit_when_locked,
+        log: audit::log_path(file),
+        syslog,
+    }
 }
 
 pub fn status(file: VaultFile, json: bool) -> Result<()> {
@@ -103,8 +111,8 @@ pub fn status(file: VaultFile, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn run(file: VaultFile, foreground: bool, exit_when_locked: bool) -> Result<()> {
-    let options = server::Options { exit_when_locked };
+pub fn run(file: VaultFile, foreground: bool, exit_when_locked: bool, syslog: bool) -> Result<()> {
+    let options = agent_options(&file, exit_when_locked, syslog);
     if foreground {
         server::run(file.path(), options, |socket| {
             println!(

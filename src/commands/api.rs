@@ -92,15 +92,38 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
         let resource = resource
             .clone()
             .expect("restricted operations have a resource");
-        crate::restricted_tokens::restricted_token(
+        let entry = crate::audit::Entry::rdt(profile_name, std::slice::from_ref(&resource))
+            .app(&profile.app)
+            .subject(operation_name.clone());
+        let token = crate::restricted_tokens::restricted_token(
             &unlocked,
             &vault,
             profile_name,
             access,
             resource,
             &network,
-        )
+        )?;
+        super::log_handout(&unlocked, &vault, entry)?;
+        Ok::<_, Error>(token)
     };
+    // One entry per answer from Amazon, before any of it is printed.
+    let log_call =
+        |restricted: bool, status: Option<reqwest::StatusCode>, error: Option<&Error>| {
+            let mut entry = crate::audit::Entry::new(crate::audit::Event::Api)
+                .profile(profile_name)
+                .app(&profile.app)
+                .credential(if restricted {
+                    "restricted_data_token"
+                } else {
+                    "access_token"
+                });
+            entry.operation = Some(operation_name.clone());
+            entry.status = status.map(|s| s.as_u16());
+            if let Some(error) = error {
+                entry.outcome = error.exit_code().name().into();
+            }
+            super::log_handout(&unlocked, &vault, entry)
+        };
     let mut restricted_in_use = needs_restricted_token;
     let mut token = if needs_restricted_token {
         restricted_token(&access.token)?
@@ -149,7 +172,9 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
             Err(failure) => {
                 let secrets = [access.token.expose(), token.expose()];
                 let refused_again = refreshed && token_not_taken(&failure);
+                let status = failure.response.as_ref().map(|r| r.status);
                 let error = report_failure(failure, args.include, &secrets, &profile.app, raw);
+                log_call(restricted_in_use, status, Some(&error))?;
                 let error = match (refused_again, pages) {
                     (true, _) => error.with_hint(format!(
                         "Amazon refused a fresh access token too; run `vault refresh {profile_name} --force`, and if that fails, `vault login {profile_name}`"
@@ -163,6 +188,7 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
                 return Err(error);
             }
         };
+        log_call(restricted_in_use, Some(response.status), None)?;
         let secrets = [access.token.expose(), token.expose()];
         if args.include {
             print_head(&response, &secrets);

@@ -28,6 +28,7 @@ pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
         &args.variables,
         &args.freshness,
         settings,
+        crate::audit::Event::Exec,
     )?;
     let mut command = child_command(&args, &variables)?;
     crate::process::restore_core_dumps();

@@ -34,6 +34,10 @@ pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
             workers: 2,
             limits: Limits::for_this_process(Duration::from_secs(10)),
             network: settings.network()?,
+            answers: crate::audit::Answers::new(
+                crate::audit::Log::of(unlocked.file(), &vault),
+                crate::audit::Event::Proxy,
+            ),
         },
         max_wait: MAX_WAIT,
         shared_limits: None,

@@ -1,5 +1,5 @@
 use super::damaged;
-use crate::cli::{KdfArgs, KdfOverride};
+use crate::cli::{InitArgs, KdfOverride};
 use crate::error::{Error, Result};
 use crate::passphrase;
 use crate::unlock;
@@ -39,17 +39,21 @@ fn kdf_from_mib(memory_mib: u32, iterations: u32, parallelism: u32) -> Result<Kd
     Ok(kdf)
 }
 
-pub fn init(file: VaultFile, args: KdfArgs) -> Result<()> {
+pub fn init(file: VaultFile, args: InitArgs) -> Result<()> {
     let kdf = kdf_from_mib(
-        args.kdf_memory_mib,
-        args.kdf_iterations,
-        args.kdf_parallelism,
+        args.kdf.kdf_memory_mib,
+        args.kdf.kdf_iterations,
+        args.kdf.kdf_parallelism,
     )?;
-    let (unlocked, _) = unlock::create(file, kdf)?;
+    let (unlocked, vault) = unlock::create(file, kdf, !args.no_audit)?;
     println!(
         "Created an empty vault at {}",
         unlocked.file().path().display()
     );
+    let log = crate::audit::Log::of(unlocked.file(), &vault);
+    if log.is_on() {
+        println!("Its access log: {}", log.path().display());
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@ mod add_profile;
 mod agent;
 mod api;
 mod app;
+mod audit;
 mod check;
 pub mod completions;
 mod damaged;
@@ -65,7 +66,18 @@ pub fn run(cli: Cli) -> Result<()> {
             wide,
             ..
         }) => api::list(&filter, json, wide),
-        command => with_vault(VaultFile::locate(&settings)?, command, &settings),
+        command => {
+            let file = VaultFile::locate(&settings)?;
+            let action = audit::action_of(&command);
+            if let Some((action, true)) = &action {
+                crate::audit::set_action(Some(action.clone()));
+            }
+            let result = with_vault(file.clone(), command, &settings);
+            if let (Err(error), Some((action, _))) = (&result, &action) {
+                audit::record_failure(&file, action, error);
+            }
+            result
+        }
     }
 }
 
@@ -99,7 +111,9 @@ fn with_vault(file: VaultFile, command: Command, settings: &Settings) -> Result<
         Command::Agent {
             foreground,
             exit_when_locked,
-        } => agent::run(file, foreground, exit_when_locked),
+            syslog,
+        } => agent::run(file, foreground, exit_when_locked, syslog),
+        Command::Audit(args) => audit::run(file, args),
         Command::Import(command) => import::run(file, command, settings),
         Command::Serve(args) => serve::run(file, args, settings),
         Command::Proxy(args) => serve::proxy(file, args, settings),
@@ -140,6 +154,17 @@ fn open_with_access_token(
     let (unlocked, vault) = crate::unlock::open_profile(file, profile)?;
     let token = access_token(&unlocked, &vault, profile, freshness.min_valid, settings)?;
     Ok((unlocked, vault, token))
+}
+
+/// Records `entry` in the vault's access log: before the credential it is about
+/// leaves, which it must not when the entry cannot be written.
+fn log_handout(
+    unlocked: &crate::vault::Unlocked,
+    vault: &crate::vault::Vault,
+    entry: crate::audit::Entry,
+) -> Result<()> {
+    crate::audit::Log::of(unlocked.file(), vault).record(entry)?;
+    Ok(())
 }
 
 /// A profile's access token for `token`, `env`, `exec` and `rdt`; says so on stderr

@@ -18,7 +18,7 @@ pub fn run(file: VaultFile, args: RdtArgs, settings: &Settings) -> Result<()> {
             crate::api::restricted::parse_resource(r, &args.data_elements).map_err(Error::Invalid)
         })
         .collect::<Result<Vec<_>>>()?;
-    let (_, vault, access) =
+    let (unlocked, vault, access) =
         super::open_with_access_token(file, &args.profile, &args.freshness, settings)?;
     let profile = vault.profile(&args.profile)?;
     let client = SpApiClient::new(profile.region, profile.sandbox, &settings.network()?)?;
@@ -30,6 +30,8 @@ pub fn run(file: VaultFile, args: RdtArgs, settings: &Settings) -> Result<()> {
             args.target_application.as_deref(),
         ))
         .map_err(|e| crate::tokens::explain_spapi_error(e, &profile.app))?;
+    let entry = crate::audit::Entry::rdt(&args.profile, &resources).app(&profile.app);
+    super::log_handout(&unlocked, &vault, entry)?;
     if args.json {
         let json = serde_json::json!({
             "restricted_data_token": rdt.token.expose(),

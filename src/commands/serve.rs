@@ -22,7 +22,9 @@ pub fn run(file: VaultFile, args: ServeArgs, settings: &Settings) -> Result<()> 
             damaged.error(unlocked.file()).in_full()
         );
     }
-    let (options, stop, scheme) = server.start(&args.server)?;
+    let log = crate::audit::Log::of(unlocked.file(), &salvaged.vault);
+    let answers = crate::audit::Answers::new(log, crate::audit::Event::Serve);
+    let (options, stop, scheme) = server.start(&args.server, answers)?;
     let served = args.profiles.join(", ");
     let reopen = || unlock::open_unattended(file.clone());
     serve::run(unlocked, reopen, args.profiles, options, stop, |bound| {
@@ -38,7 +40,9 @@ pub fn proxy(file: VaultFile, args: ProxyArgs, settings: &Settings) -> Result<()
     let server = Server::new(&args.server, args.listen, settings)?;
     let (unlocked, salvaged) = open_serving(&file, &args.profiles)?;
     let vault = salvaged.undamaged(unlocked.file())?;
-    let (options, stop, scheme) = server.start(&args.server)?;
+    let log = crate::audit::Log::of(unlocked.file(), &vault);
+    let answers = crate::audit::Answers::new(log, crate::audit::Event::Proxy);
+    let (options, stop, scheme) = server.start(&args.server, answers)?;
     let proxied = args.profiles.join(", ");
     let base = match args.profiles.as_slice() {
         [only] => format!("/{only} (or /)"),
@@ -106,7 +110,14 @@ impl Server {
 
     /// The key (written to --key-file, or printed once), the signals that stop the
     /// server, and its options.
-    fn start(self, args: &ServerArgs) -> Result<(Options, Arc<AtomicBool>, &'static str)> {
+    fn start(
+        self,
+        args: &ServerArgs,
+        answers: Arc<crate::audit::Answers>,
+    ) -> Result<(Options, Arc<AtomicBool>, &'static str)> {
+        if args.syslog {
+            crate::audit::copy_to_syslog();
+        }
         let key = serve::new_key();
         match &args.key_file {
             Some(path) => private_file::write(path, key.expose().as_bytes(), Existing::Replace)?,
@@ -126,6 +137,7 @@ impl Server {
             workers: args.workers.into(),
             limits: Limits::for_this_process(args.client_timeout),
             network: self.network,
+            answers,
         };
         Ok((options, stop, scheme))
     }

@@ -1,3 +1,4 @@
+use crate::audit;
 use crate::cli::Freshness;
 use crate::error::Result;
 use crate::settings::Settings;
@@ -17,14 +18,24 @@ pub fn run(
         scopes => Some(tokens::normalize_scopes(scopes)?),
     };
     let (unlocked, vault) = unlock::open_profile(file, profile)?;
-    let token = match scope {
-        None => super::access_token(&unlocked, &vault, profile, freshness.min_valid, settings)?,
+    let app = vault.profile(profile)?.app.clone();
+    let (token, entry) = match scope {
+        None => {
+            let token =
+                super::access_token(&unlocked, &vault, profile, freshness.min_valid, settings)?;
+            let entry = audit::Entry::new(audit::Event::Token).credential("access_token");
+            (token, entry)
+        }
         Some(scope) => {
-            let app = vault.profile(profile)?.app.clone();
             let margin = freshness.min_valid;
-            tokens::grantless_token(&unlocked, &vault, &app, &scope, margin, settings)?
+            let token = tokens::grantless_token(&unlocked, &vault, &app, &scope, margin, settings)?;
+            let entry = audit::Entry::new(audit::Event::GrantlessToken)
+                .credential("grantless_token")
+                .subject(scope);
+            (token, entry)
         }
     };
+    super::log_handout(&unlocked, &vault, entry.profile(profile).app(app))?;
     println!("{}", token.token.expose());
     Ok(())
 }

@@ -69,6 +69,8 @@ pub struct Proxy {
     /// The pieces of the tokens in use, looked for in every answer: made once per set
     /// of tokens, not per request (looked up per request: foldhash, not SipHash).
     pub pieces: Mutex<HashMap<Vec<u8>, Arc<SecretPieces>, foldhash::fast::RandomState>>,
+    /// The access log's counts of requests sent with a profile's credentials.
+    pub answers: Arc<crate::audit::Answers>,
 }
 
 /// The most sets of token pieces kept (a set per access token and RDT in use).
@@ -169,7 +171,9 @@ impl Proxy {
         {
             outcome.operation = "createRestrictedDataToken".into();
             let profile = routed.map(|(profile, _)| profile);
-            return self.restricted_data_token(profile, &body, outcome).await;
+            return self
+                .restricted_data_token(profile, &body, client, outcome)
+                .await;
         }
         let Some((profile, path)) = routed else {
             return errors(
@@ -190,6 +194,18 @@ impl Proxy {
                 ),
             );
         };
+        if self.answers.failing() {
+            return errors(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "the access log cannot be written, so no credential is used: see the proxy's log",
+            );
+        }
+        let presented = match caller {
+            Caller::Trusted => "key",
+            Caller::Restricted { .. } => "restricted_data_token",
+        };
+        self.answers.count(client.address.ip(), presented, profile);
         let rdt: Secret;
         let token = match (&caller, operation.map(|op| op.restriction)) {
             (
@@ -208,7 +224,14 @@ impl Proxy {
             }
             (Caller::Trusted, Some(Restriction::Always)) => {
                 match self
-                    .rdt_for(profile, &access, &parts.method, path, &parts.headers)
+                    .rdt_for(
+                        profile,
+                        &access,
+                        &parts.method,
+                        path,
+                        &parts.headers,
+                        client,
+                    )
                     .await
                 {
                     Ok(token) => {
@@ -222,7 +245,14 @@ impl Proxy {
                 if parts.headers.contains_key(DATA_ELEMENTS_HEADER) =>
             {
                 match self
-                    .rdt_for(profile, &access, &parts.method, path, &parts.headers)
+                    .rdt_for(
+                        profile,
+                        &access,
+                        &parts.method,
+                        path,
+                        &parts.headers,
+                        client,
+                    )
                     .await
                 {
                     Ok(token) => {
@@ -250,7 +280,7 @@ impl Proxy {
         {
             // A restricted report type: once more with a Restricted Data Token.
             return match self
-                .rdt_for(profile, &access, &call.method, path, call.headers)
+                .rdt_for(profile, &access, &call.method, path, call.headers, client)
                 .await
             {
                 Ok(rdt) => self.send(&call, &rdt, &[&access], outcome).await,
@@ -354,6 +384,7 @@ impl Proxy {
         &'a self,
         profile: Option<&'a str>,
         body: &[u8],
+        peer: &Client,
         outcome: &mut Outcome<'a>,
     ) -> Reply {
         #[derive(serde::Deserialize)]
@@ -447,6 +478,9 @@ impl Proxy {
             .await
         {
             Ok(issued) => {
+                if let Some(refused) = self.refused_by_log(profile, &resources, peer) {
+                    return refused;
+                }
                 self.metrics.token("restricted_data_token");
                 let left = Timestamp::now().duration_until(issued.expires_at);
                 let lifetime = Duration::try_from(left).unwrap_or_default();
@@ -469,6 +503,28 @@ impl Proxy {
         }
     }
 
+    /// Records an RDT obtained for `client`; when that cannot be written, the answer
+    /// that refuses to use it.
+    fn refused_by_log(
+        &self,
+        profile: &str,
+        resources: &[RestrictedResource],
+        client: &Client,
+    ) -> Option<Reply> {
+        let mut entry = crate::audit::Entry::rdt(profile, resources);
+        entry.who = crate::audit::Who::Client {
+            client: client.address.ip().to_string(),
+            key: "key".into(),
+        };
+        let error = self.answers.log().record(entry).err()?;
+        eprintln!("vault proxy: {error}");
+        Some(errors(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "the access log cannot be written, so no restricted data token is handed out: see the proxy's log",
+        ))
+    }
+
     /// A Restricted Data Token for exactly this method and path (and the data
     /// elements the client named), reused while it stays valid.
     async fn rdt_for(
@@ -478,6 +534,7 @@ impl Proxy {
         method: &Method,
         path: &str,
         headers: &HeaderMap,
+        peer: &Client,
     ) -> Result<Secret, Reply> {
         let elements: Vec<String> = headers
             .get(DATA_ELEMENTS_HEADER)
@@ -504,7 +561,7 @@ impl Proxy {
         }
         let client = &self.routes[profile].client;
         let issued = client
-            .restricted_data_token(access, &[resource], None)
+            .restricted_data_token(access, std::slice::from_ref(&resource), None)
             .await
             .map_err(|e| {
                 errors(
@@ -513,6 +570,9 @@ impl Proxy {
                     &crate::http::sanitize(&e.to_string(), &[access.expose()]),
                 )
             })?;
+        if let Some(refused) = self.refused_by_log(profile, std::slice::from_ref(&resource), peer) {
+            return Err(refused);
+        }
         self.metrics.token("restricted_data_token");
         let mut cache = self.restricted.lock().unwrap_or_else(|e| e.into_inner());
         cache.retain(|_, (_, expires_at)| now.duration_until(*expires_at) > RDT_MARGIN);

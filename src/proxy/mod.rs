@@ -63,6 +63,7 @@ pub fn run(
     };
     let credentials = credentials::Credentials::new(options.serve.key.clone());
     let (max_wait, log_requests) = (options.max_wait, options.log_requests);
+    let answers = options.serve.answers.clone();
     serve::run_with(
         unlocked,
         reopen,
@@ -81,6 +82,7 @@ pub fn run(
                 log_requests,
                 restricted: Mutex::default(),
                 pieces: Mutex::default(),
+                answers,
             })
         },
     )

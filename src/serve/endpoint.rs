@@ -30,6 +30,7 @@ pub struct Endpoint {
     pub table: Table,
     pub key: Secret,
     pub margin: SignedDuration,
+    pub answers: Arc<crate::audit::Answers>,
 }
 
 impl Handler for Endpoint {
@@ -71,13 +72,20 @@ impl Endpoint {
                 StatusCode::SERVICE_UNAVAILABLE,
                 serde_json::json!({"error": "the token is about to expire and no fresh one could be had yet: see the server's log"}),
             ),
-            Some(Served::Token(token)) => json(
-                StatusCode::OK,
-                serde_json::json!({
-                    "access_token": token.token.expose(),
-                    "expires_at": crate::display::timestamp(token.expires_at),
-                }),
+            Some(Served::Token(_)) if self.answers.failing() => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": "the access log cannot be written, so no token is handed out: see the server's log"}),
             ),
+            Some(Served::Token(token)) => {
+                self.answers.count(client.address.ip(), "key", profile);
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({
+                        "access_token": token.token.expose(),
+                        "expires_at": crate::display::timestamp(token.expires_at),
+                    }),
+                )
+            }
             Some(Served::Failed { message, .. }) => json(
                 StatusCode::SERVICE_UNAVAILABLE,
                 serde_json::json!({"error": message}),

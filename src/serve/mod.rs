@@ -44,6 +44,8 @@ pub struct Options {
     pub limits: Limits,
     /// For the refreshes.
     pub network: Network,
+    /// The access log's counts of tokens handed out.
+    pub answers: Arc<crate::audit::Answers>,
 }
 
 /// A fresh random bearer key: 256 bits, hex.
@@ -77,6 +79,7 @@ pub fn run(
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     let key = options.key.clone();
+    let answers = options.answers.clone();
     run_with(
         unlocked,
         reopen,
@@ -84,7 +87,14 @@ pub fn run(
         options,
         stop,
         on_ready,
-        |table, margin| Arc::new(Endpoint { table, key, margin }),
+        |table, margin| {
+            Arc::new(Endpoint {
+                table,
+                key,
+                margin,
+                answers,
+            })
+        },
     )
 }
 
@@ -125,6 +135,8 @@ pub fn run_with<H: Handler>(
         stopped,
     ));
     on_ready(bound);
+    let flushing_done = Arc::new(AtomicBool::new(false));
+    let flusher = options.answers.spawn_flusher(flushing_done.clone());
     // This thread keeps the tokens fresh until stopped, or until the server ends.
     let mut gone = None;
     while !stop.load(Ordering::Relaxed) && !server.is_finished() {
@@ -146,6 +158,9 @@ pub fn run_with<H: Handler>(
     }
     let _ = stopping.send(true);
     let served = runtime.block_on(server);
+    // The last minute's counts are written once no more answers go out.
+    flushing_done.store(true, Ordering::Relaxed);
+    let _ = flusher.join();
     if let Some(e) = gone {
         return Err(Error::Other(format!(
             "the vault's key changed (vault passwd?) and no identity file or unlocked agent gives the new one ({}): no longer serving",

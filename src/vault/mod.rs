@@ -34,18 +34,47 @@ enum Reading<'a> {
     AllBut(&'a str),
 }
 
+/// What a write tells the access log, which lives above the store: the store only
+/// records where the log stood, and says when a write succeeded.
+pub trait LogWatch: Send + Sync {
+    /// The log's last sealed entry, recorded in the vault at each write so that a
+    /// log cut back past it is detected.
+    fn head(&self) -> Result<Option<model::LogHead>>;
+    /// The write of `vault` succeeded.
+    fn written(&self, vault: &Vault) -> Result<()>;
+}
+
 /// An opened vault: where it is and the key that opens it.
-#[derive(Debug)]
 pub struct Unlocked {
     file: VaultFile,
     key: VaultKey,
+    log: Option<std::sync::Arc<dyn LogWatch>>,
+}
+
+impl std::fmt::Debug for Unlocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unlocked")
+            .field("file", &self.file)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Unlocked {
     /// The vault at `file`, to be opened with `key` (from one of `unlock`'s sources),
     /// or, for a vault not written yet, to be written by `save_new`.
     pub fn new(file: VaultFile, key: VaultKey) -> Unlocked {
-        Unlocked { file, key }
+        Unlocked {
+            file,
+            key,
+            log: None,
+        }
+    }
+
+    /// The same, telling `log` about each write.
+    pub fn with_log(mut self, log: std::sync::Arc<dyn LogWatch>) -> Unlocked {
+        self.log = Some(log);
+        self
     }
 
     /// Writes the vault `prepare_new` prepared, with `fill`'s content; refuses when
@@ -252,6 +281,13 @@ impl Unlocked {
         backup: store::Backup,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
+        // A vault from before the access log gets its key, with the log on.
+        let audit = vault
+            .audit
+            .get_or_insert_with(|| model::AuditSetting::new(true));
+        if let Some(log) = &self.log {
+            audit.head = log.head()?;
+        }
         let terms = payload::HeaderTerms { kdf, salt };
         let (sealed, previous) = payload::seal(vault, kept, lineage, terms)?;
         let payload = VaultKey::seal(&sealed.root, &recipients)
@@ -265,7 +301,11 @@ impl Unlocked {
             lock,
             version,
             backup,
-        )
+        )?;
+        match &self.log {
+            Some(log) => log.written(vault),
+            None => Ok(()),
+        }
     }
 }
 

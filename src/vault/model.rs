@@ -77,6 +77,47 @@ pub struct VaultOf<P> {
     /// recipient writing the vault keeps it open to the passphrase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passphrase_recipient: Option<String>,
+    /// The access log's key and switch, and where the log stood at this write.
+    /// `None` in a vault written before the log existed: the next write adds it, on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSetting>,
+}
+
+/// The access log as a setting of the vault (`vault audit on|off`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditSetting {
+    /// The HMAC key the log's entries are chained with: 32 random bytes, hex.
+    pub key: Secret,
+    pub on: bool,
+    /// Rotated log files whose newest entry is older than this are pruned.
+    pub keep_days: u32,
+    /// The log's last entry when the vault was last written, so that a log cut back
+    /// past it is detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<LogHead>,
+}
+
+/// One entry of the log, by its sequence number and MAC.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogHead {
+    pub seq: u64,
+    pub mac: String,
+}
+
+impl AuditSetting {
+    /// How long rotated log files are kept unless told otherwise: over a year, as
+    /// Amazon's newer guidance asks for 12 months.
+    pub const DEFAULT_KEEP_DAYS: u32 = 400;
+
+    pub fn new(on: bool) -> AuditSetting {
+        let bytes: [u8; 32] = rand::random();
+        AuditSetting {
+            key: Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+            on,
+            keep_days: Self::DEFAULT_KEEP_DAYS,
+            head: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -406,6 +447,7 @@ impl VaultOf<&serde_json::value::RawValue> {
             profiles,
             recipients: self.recipients,
             passphrase_recipient: self.passphrase_recipient,
+            audit: self.audit,
         })
     }
 }
@@ -418,6 +460,7 @@ impl Default for Vault {
             profiles: BTreeMap::new(),
             recipients: BTreeMap::new(),
             passphrase_recipient: None,
+            audit: None,
         }
     }
 }
@@ -435,6 +478,7 @@ impl Vault {
                 .unwrap_or_default(),
             recipients: self.recipients.clone(),
             passphrase_recipient: self.passphrase_recipient.clone(),
+            audit: self.audit.clone(),
         }
     }
 

@@ -474,6 +474,7 @@ fn with_profiles<P, Q>(vault: &VaultOf<P>, profiles: BTreeMap<String, Q>) -> Vau
         profiles,
         recipients: vault.recipients.clone(),
         passphrase_recipient: vault.passphrase_recipient.clone(),
+        audit: vault.audit.clone(),
     }
 }
 

@@ -432,6 +432,7 @@ mod tests {
                 profiles: BTreeMap::new(),
                 recipients: BTreeMap::new(),
                 passphrase_recipient: None,
+                audit: None,
             },
         };
         let again = ProfileKey::from_root(&root).unwrap();

@@ -1,0 +1,89 @@
+//! Vault changes: the command layer says what the command changes (an `Action`),
+//! and every successful write of the vault appends it, sealed with the key the
+//! written vault holds.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use super::{Entry, Event, Log, file};
+use crate::error::Result;
+use crate::vault::model::LogHead;
+use crate::vault::{LogWatch, Vault};
+
+/// What this command changes in the vault, for the entries of its writes.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub event: Event,
+    pub profile: Option<String>,
+    pub app: Option<String>,
+    pub subject: Option<String>,
+}
+
+impl Action {
+    pub fn new(event: Event) -> Action {
+        Action {
+            event,
+            profile: None,
+            app: None,
+            subject: None,
+        }
+    }
+
+    pub fn entry(&self) -> Entry {
+        let mut entry = Entry::new(self.event);
+        entry.profile = self.profile.clone();
+        entry.app = self.app.clone();
+        entry.subject = self.subject.clone();
+        entry
+    }
+}
+
+static ACTION: Mutex<Option<Action>> = Mutex::new(None);
+
+/// Sets what the writes from now on record (`None`: writes that change nothing a
+/// user asked for, such as a cached token).
+pub fn set_action(action: Option<Action>) {
+    *ACTION.lock().unwrap_or_else(|e| e.into_inner()) = action;
+}
+
+/// The action the writes record now.
+pub fn action() -> Option<Action> {
+    ACTION.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The log beside one vault, watching its writes.
+pub struct VaultChanges {
+    path: PathBuf,
+}
+
+impl VaultChanges {
+    pub fn new(path: PathBuf) -> VaultChanges {
+        VaultChanges { path }
+    }
+}
+
+impl LogWatch for VaultChanges {
+    fn head(&self) -> Result<Option<LogHead>> {
+        if !self.path.exists() {
+            return Ok(None);
+        }
+        let read_error = |source| super::AuditError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let mut locked = file::open_locked(&self.path).map_err(read_error)?;
+        let tail = file::tail(&self.path, &mut locked.file).map_err(read_error)?;
+        Ok(tail.sealed.map(|(seq, mac)| LogHead { seq, mac }))
+    }
+
+    fn written(&self, vault: &Vault) -> Result<()> {
+        match action() {
+            Some(action) => {
+                Log::with_setting(self.path.clone(), vault.audit.as_ref())
+                    .record(action.entry())?;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}
