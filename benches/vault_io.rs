@@ -94,11 +94,34 @@ fn update_one_profile(c: &mut Criterion) {
     group.finish();
 }
 
+/// One access log entry, sealed: open and lock the log, read its tail, MAC, append
+/// (issue 26: at most 0.2 ms).
+fn audit_entry(c: &mut Criterion) {
+    use spvault::audit::{Entry, Event, Log};
+    let dir = tempfile::tempdir().unwrap();
+    let file = VaultFile::file(dir.path().join("vault.toml"));
+    let vault = spvault::vault::Vault {
+        audit: Some(spvault::vault::model::AuditSetting::new(true)),
+        ..Default::default()
+    };
+    let log = Log::of(&file, &vault);
+    c.bench_function("audit entry (sealed, appended)", |b| {
+        b.iter(|| {
+            let entry = Entry::new(Event::Token)
+                .profile("p0")
+                .app("main")
+                .credential("access_token");
+            log.record(entry).unwrap()
+        })
+    });
+}
+
 criterion_group!(
     benches,
     kdf,
     open_and_save,
     open_one_profile,
-    update_one_profile
+    update_one_profile,
+    audit_entry
 );
 criterion_main!(benches);

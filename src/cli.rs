@@ -271,7 +271,7 @@ pub enum Command {
 
     /// Show the access log: who got which credential, when [default: the last 7 days]
     #[command(
-        after_help = "Examples:\n  vault audit --since 30d --profile eu-seller\n  vault audit --event token --json\n  vault audit verify\n  vault audit off\nThe log is PATH.audit beside the vault file (SPVAULT_AUDIT_LOG for another path). See README, \"Access log\"."
+        after_help = "Examples:\n  vault audit --since 30d --profile eu-seller\n  vault audit --event token --json\n  vault audit verify\n  vault audit off\nThe log is PATH.audit beside the vault file (SPVAULT_AUDIT_LOG for another\npath). See README, \"Access log\"."
     )]
     Audit(AuditArgs),
 

@@ -36,6 +36,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("SPVAULT_MIN_VALID", "the default of --min-valid (5m)"),
     (
+        "SPVAULT_AUDIT_LOG",
+        "the access log's path (default: PATH.audit beside the vault file)",
+    ),
+    (
         "SPVAULT_LWA_TOKEN_URL",
         "the LWA token endpoint (http:// only for loopback)",
     ),
@@ -104,6 +108,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "vault.toml.bak",
         "beside it: the previous version, with its passphrase of then",
+    ),
+    (
+        "vault.toml.audit",
+        "beside it: the access log (rotated: vault.toml.audit.1, .2, ...)",
     ),
     (
         "$XDG_RUNTIME_DIR/spvault/",
