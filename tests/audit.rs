@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
+const NEW_PASSPHRASE: &str = "another correct horse battery staple";
+
 fn log_path(env: &Env) -> std::path::PathBuf {
     let mut path = env.vault.clone().into_os_string();
     path.push(".audit");
@@ -136,6 +138,29 @@ fn every_event_class_is_logged_and_the_chain_verifies() {
         CLIENT_SECRET,
     )
     .ok();
+    let identity = env.path("server.key");
+    let public = env
+        .run(&["identity", "new", identity.to_str().unwrap()])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    env.run(&["recipients", "add", "server", &public]).ok();
+    env.run(&["recipients", "remove", "server"]).ok();
+    let dotenv = env.path(".env");
+    std::fs::write(
+        &dotenv,
+        format!(
+            "AMAZON_CLIENT_ID={CLIENT_ID}\nAMAZON_CLIENT_SECRET={CLIENT_SECRET}\nAMAZON_REFRESH_TOKEN={REFRESH_TOKEN}\n"
+        ),
+    )
+    .unwrap();
+    env.import_env(&dotenv, "imported").ok();
+    env.set("SPVAULT_NEW_PASSPHRASE", NEW_PASSPHRASE);
+    env.run(&["passwd"]).ok();
+    env.set("SPVAULT_PASSPHRASE", NEW_PASSPHRASE);
+    let copy = env.path("copy.toml");
+    env.run(&["migrate", "--to", copy.to_str().unwrap()]).ok();
     // Credentials handed out.
     env.run(&["token", "p"]).ok();
     env.run(&["token", "p", "--grantless", "notifications"])
@@ -156,7 +181,7 @@ fn every_event_class_is_logged_and_the_chain_verifies() {
     // Sessions: a wrong passphrase, then unlock and lock.
     env.set("SPVAULT_PASSPHRASE", "not the passphrase");
     env.run(&["list"]).expect_code(3);
-    env.set("SPVAULT_PASSPHRASE", PASSPHRASE);
+    env.set("SPVAULT_PASSPHRASE", NEW_PASSPHRASE);
     env.run(&["unlock"]).ok();
     env.run(&["token", "p"]).ok();
     env.run(&["lock"]).ok();
@@ -189,6 +214,11 @@ fn every_event_class_is_logged_and_the_chain_verifies() {
         "profile_renamed",
         "profile_removed",
         "secret_set",
+        "recipient_added",
+        "recipient_removed",
+        "import",
+        "passwd",
+        "migrate",
         "token",
         "grantless_token",
         "env",
@@ -237,6 +267,7 @@ fn every_event_class_is_logged_and_the_chain_verifies() {
         CLIENT_SECRET.to_owned(),
         REFRESH_TOKEN.to_owned(),
         PASSPHRASE.to_owned(),
+        NEW_PASSPHRASE.to_owned(),
         key,
     ];
     for n in 1..=standin.issued() + 2 {

@@ -213,6 +213,17 @@ fn a_new_secret_is_proven_stored_and_the_old_one_kept() {
         .expect("a token request with the new secret");
     assert_eq!(proof.grant_type, "client_credentials");
     assert_eq!(queue.count(), 0, "deleted once stored");
+    // The access log records the rotation, and never the secret.
+    let log = env
+        .run(&["audit", "--event", "secret_rotated", "--json"])
+        .ok()
+        .json();
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log[0]["app"], "main");
+    let mut log_path = env.vault.clone().into_os_string();
+    log_path.push(".audit");
+    let bytes = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!bytes.contains(NEW_SECRET) && !bytes.contains(CLIENT_SECRET));
     assert_eq!(secret_refreshed_with(&env, &standin), [NEW_SECRET]);
     // Until the old one expires, it is still tried when Amazon refuses the new one.
     standin.add_client(CLIENT_ID, CLIENT_SECRET);

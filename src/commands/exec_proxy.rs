@@ -24,6 +24,13 @@ const POLL: Duration = Duration::from_millis(50);
 pub fn run(file: VaultFile, args: ExecArgs, settings: &Settings) -> Result<()> {
     let (unlocked, vault) = crate::unlock::open_profile(file.clone(), &args.profile)?;
     let profile = vault.profile(&args.profile)?.clone();
+    // The command gets no credential, only its proxy's key: what the proxy then uses
+    // the profile's tokens for is counted as `proxy` entries.
+    let entry = crate::audit::Entry::new(crate::audit::Event::Exec)
+        .profile(&args.profile)
+        .app(&profile.app)
+        .subject("with a proxy of its own");
+    super::log_handout(&unlocked, &vault, entry)?;
     let key = serve::new_key();
     let options = crate::proxy::Options {
         serve: serve::Options {

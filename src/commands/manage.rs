@@ -86,6 +86,10 @@ pub fn migrate(from: VaultFile, to: &str, settings: &crate::settings::Settings) 
             target.path().to_path_buf(),
         ));
     }
+    // The copy stays encrypted and nothing here holds the key: unsealed, in the log of
+    // the vault copied from, before the copy exists.
+    let entry = crate::audit::Entry::new(crate::audit::Event::Migrate).subject(to);
+    crate::audit::Log::unkeyed(&from).record(entry)?;
     target.replace(&bytes, &lock, version)?;
     if target.read()?.as_deref() != Some(bytes.as_slice()) {
         return Err(crate::error::Error::Other(format!(
