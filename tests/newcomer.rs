@@ -1113,13 +1113,28 @@ fn a_vault_folder_that_cannot_be_written_still_hands_out_fresh_tokens() {
     std::fs::copy(env!("CARGO_BIN_EXE_vault"), &binary).unwrap();
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let token_url = standin.token_url();
-    let vars = [
+    let mut vars = vec![
         ("SPVAULT_FILE", env.vault.as_path()),
         ("SPVAULT_PASSPHRASE", std::path::Path::new(PASSPHRASE)),
         ("SPVAULT_LWA_TOKEN_URL", std::path::Path::new(&token_url)),
         ("HOME", std::path::Path::new("/nonexistent")),
     ];
     let before = env.vault_bytes();
+    // The access log cannot go beside the vault either, and no credential leaves
+    // unlogged (issue 26): the error names the variable that fixes it.
+    let out = run_as_nobody(&binary, &["token", "p"], &vars).expect_code(1);
+    assert!(!out.stdout.contains("Atza|"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("cannot write the access log")
+            && out.stderr.contains("SPVAULT_AUDIT_LOG"),
+        "{}",
+        out.stderr
+    );
+    let own_logs = env.dir.path().join("logs");
+    std::fs::create_dir(&own_logs).unwrap();
+    std::fs::set_permissions(&own_logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let own_log = own_logs.join("nobody.audit");
+    vars.push(("SPVAULT_AUDIT_LOG", own_log.as_path()));
     for args in [&["token", "p"][..], &["env", "p", "--format", "json"]] {
         let out = run_as_nobody(&binary, args, &vars).ok();
         assert!(
@@ -1140,6 +1155,8 @@ fn a_vault_folder_that_cannot_be_written_still_hands_out_fresh_tokens() {
         );
     }
     assert_eq!(env.vault_bytes(), before);
+    let logged = std::fs::read_to_string(&own_log).unwrap();
+    assert_eq!(logged.lines().count(), 2, "{logged}");
 }
 
 #[test]

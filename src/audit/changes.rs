@@ -63,17 +63,23 @@ impl VaultChanges {
 }
 
 impl LogWatch for VaultChanges {
-    fn head(&self) -> Result<Option<LogHead>> {
+    fn head(&self) -> Option<LogHead> {
         if !self.path.exists() {
-            return Ok(None);
+            return None;
         }
-        let read_error = |source| super::AuditError::Read {
-            path: self.path.clone(),
-            source,
-        };
-        let mut locked = file::open_locked(&self.path).map_err(read_error)?;
-        let tail = file::tail(&self.path, &mut locked.file).map_err(read_error)?;
-        Ok(tail.sealed.map(|(seq, mac)| LogHead { seq, mac }))
+        let tail = file::open_locked(&self.path)
+            .and_then(|mut locked| file::tail(&self.path, &mut locked.file));
+        match tail {
+            Ok(tail) => tail.sealed.map(|(seq, mac)| LogHead { seq, mac }),
+            Err(e) => {
+                // The vault write goes on (`vault audit off` must stay possible).
+                eprintln!(
+                    "warning: cannot read the access log {}: {e}; the vault keeps the position it recorded before",
+                    self.path.display()
+                );
+                None
+            }
+        }
     }
 
     fn written(&self, vault: &Vault) -> Result<()> {

@@ -5,7 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -23,14 +23,29 @@ pub struct Locked {
 /// Opens (creating it 0600, never through a symbolic link) and locks the current
 /// file. A writer that waited while another rotated it opens the new one.
 pub fn open_locked(path: &Path) -> std::io::Result<Locked> {
-    loop {
-        let file = OpenOptions::new()
+    let open = || {
+        OpenOptions::new()
             .create(true)
             .append(true)
             .read(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)?;
+            .open(path)
+    };
+    loop {
+        let file = match open() {
+            // A log of its own folder (an OpenBao store's, in the data folder).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(folder)?;
+                }
+                open()?
+            }
+            opened => opened?,
+        };
         file.lock()?;
         let opened = file.metadata()?;
         match std::fs::symlink_metadata(path) {
@@ -108,6 +123,31 @@ pub fn tail(path: &Path, current: &mut File) -> std::io::Result<Tail> {
         }
     }
     Ok(tail)
+}
+
+/// The last entry's sequence number, from the current file's last line (or the
+/// newest rotated file's, when the current one is empty); 0 for a new log.
+pub fn last_seq(path: &Path, current: &mut File) -> std::io::Result<u64> {
+    if let Some(seq) = last_line_seq(current)? {
+        return Ok(seq);
+    }
+    match rotated_files(path)?.last() {
+        Some(newest) => Ok(last_line_seq(&mut File::open(newest)?)?.unwrap_or(0)),
+        None => Ok(0),
+    }
+}
+
+fn last_line_seq(file: &mut File) -> std::io::Result<Option<u64>> {
+    let len = file.metadata()?.len();
+    let chunk = TAIL_CHUNK.min(len);
+    file.seek(SeekFrom::Start(len - chunk))?;
+    let mut bytes = Vec::with_capacity(chunk as usize);
+    Read::by_ref(file).take(chunk).read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes)
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str::<LineHead>(line).ok())
+        .map(|head| head.seq))
 }
 
 /// One file's tail: read back from its end until a sealed line is found.

@@ -58,7 +58,15 @@ impl Coded for AuditError {
 
     fn hint(&self) -> Option<String> {
         Some(match self {
-            AuditError::Write { .. } => "free space on its disk or fix its permissions, then run the command again (`vault audit off` stops the log)".into(),
+            AuditError::Write { source, .. }
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                format!("this user cannot write beside the vault: point {} at a file it can write (this user's own log of what it is handed)", crate::settings::AUDIT_LOG_VAR)
+            }
+            AuditError::Write { .. } => "free space on its disk, then run the command again (`vault audit off` stops the log)".into(),
             AuditError::Read { .. } => "check that it is a readable file".into(),
             AuditError::Broken { .. } => "compare it with the copy sent to the system log (`--syslog`) or a backup; the entries before the one named verify".into(),
             AuditError::NoKey => "run `vault audit on`, which gives the vault its log key".into(),
@@ -180,10 +188,10 @@ impl Log {
             source,
         };
         let mut locked = file::open_locked(&self.path).map_err(write_error)?;
-        let tail = file::tail(&self.path, &mut locked.file).map_err(write_error)?;
-        entry.seq = tail.last_seq + 1;
         let line = match &self.key {
             Some(key) => {
+                let tail = file::tail(&self.path, &mut locked.file).map_err(write_error)?;
+                entry.seq = tail.last_seq + 1;
                 entry.unsealed = false;
                 let json = to_json(&entry);
                 let previous = tail.sealed.as_ref().map_or("", |(_, mac)| mac.as_str());
@@ -191,6 +199,8 @@ impl Log {
                 chain::seal_line(&json, &mac)
             }
             None => {
+                // Only the number: a log with no sealed entry yet is not read whole.
+                entry.seq = file::last_seq(&self.path, &mut locked.file).map_err(write_error)? + 1;
                 entry.unsealed = true;
                 to_json(&entry)
             }
@@ -307,10 +317,7 @@ mod tests {
         unkeyed.record(Entry::new(Event::Lock)).unwrap();
         let verified = log.verify(None).unwrap();
         assert_eq!((verified.entries, verified.unsealed_at_end), (4, 1));
-        let head = VaultChanges::new(log.path().to_path_buf())
-            .head()
-            .unwrap()
-            .unwrap();
+        let head = VaultChanges::new(log.path().to_path_buf()).head().unwrap();
         assert_eq!(head.seq, 3);
         let original = lines(log.path());
         let broken = |lines: &[String]| {
@@ -364,7 +371,7 @@ mod tests {
         assert_eq!(all.first_seq, Some(1));
         // The oldest file pruned: the rest still verifies, from the entry after it.
         std::fs::remove_file(&rotated[0]).unwrap();
-        let head = VaultChanges::new(log.path().to_path_buf()).head().unwrap();
+        let head = VaultChanges::new(log.path().to_path_buf()).head();
         let rest = log.verify(head.as_ref()).unwrap();
         assert!(rest.first_seq > Some(1));
         assert_eq!(rest.last_seq, all.last_seq);

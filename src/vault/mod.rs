@@ -38,8 +38,9 @@ enum Reading<'a> {
 /// records where the log stood, and says when a write succeeded.
 pub trait LogWatch: Send + Sync {
     /// The log's last sealed entry, recorded in the vault at each write so that a
-    /// log cut back past it is detected.
-    fn head(&self) -> Result<Option<model::LogHead>>;
+    /// log cut back past it is detected; `None` keeps what the vault recorded (a log
+    /// with no sealed entry, or one that cannot be read, must not erase it).
+    fn head(&self) -> Option<model::LogHead>;
     /// The write of `vault` succeeded.
     fn written(&self, vault: &Vault) -> Result<()>;
 }
@@ -285,8 +286,8 @@ impl Unlocked {
         let audit = vault
             .audit
             .get_or_insert_with(|| model::AuditSetting::new(true));
-        if let Some(log) = &self.log {
-            audit.head = log.head()?;
+        if let Some(head) = self.log.as_ref().and_then(|log| log.head()) {
+            audit.head = Some(head);
         }
         let terms = payload::HeaderTerms { kdf, salt };
         let (sealed, previous) = payload::seal(vault, kept, lineage, terms)?;
