@@ -87,6 +87,7 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
             settings,
         )?;
     }
+    let grantless = operation.is_some_and(|op| op.grantless.is_some());
     let client = SpApiClient::new(profile.region, profile.sandbox, &network)?;
     let restricted_token = |access: &Secret| {
         let resource = resource
@@ -114,6 +115,8 @@ pub fn run(file: VaultFile, args: ApiArgs, settings: &Settings) -> Result<()> {
                 .app(&profile.app)
                 .credential(if restricted {
                     "restricted_data_token"
+                } else if grantless {
+                    "grantless_token"
                 } else {
                     "access_token"
                 });

@@ -55,35 +55,15 @@ fn show(file: VaultFile, args: &AuditArgs) -> Result<()> {
         return Ok(());
     }
     let columns = [
-        super::table::Column {
-            header: "SEQ",
-            rank: 0,
-        },
-        super::table::Column {
-            header: "TIME (UTC)",
-            rank: 1,
-        },
-        super::table::Column {
-            header: "EVENT",
-            rank: 1,
-        },
-        super::table::Column {
-            header: "PROFILE",
-            rank: 2,
-        },
-        super::table::Column {
-            header: "DETAIL",
-            rank: 4,
-        },
-        super::table::Column {
-            header: "OUTCOME",
-            rank: 2,
-        },
-        super::table::Column {
-            header: "WHO",
-            rank: 3,
-        },
-    ];
+        ("SEQ", 0),
+        ("TIME (UTC)", 1),
+        ("EVENT", 1),
+        ("PROFILE", 2),
+        ("DETAIL", 4),
+        ("OUTCOME", 2),
+        ("WHO", 3),
+    ]
+    .map(|(header, rank)| super::table::Column { header, rank });
     let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
     super::table::print(&columns, &rows, false, "vault audit");
     Ok(())

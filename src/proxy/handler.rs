@@ -222,27 +222,12 @@ impl Proxy {
                     "this Restricted Data Token is for another profile",
                 );
             }
-            (Caller::Trusted, Some(Restriction::Always)) => {
-                match self
-                    .rdt_for(
-                        profile,
-                        &access,
-                        &parts.method,
-                        path,
-                        &parts.headers,
-                        client,
-                    )
-                    .await
-                {
-                    Ok(token) => {
-                        rdt = token;
-                        &rdt
-                    }
-                    Err(reply) => return reply,
-                }
-            }
-            (Caller::Trusted, Some(Restriction::WithDataElements))
-                if parts.headers.contains_key(DATA_ELEMENTS_HEADER) =>
+            // Always restricted, or restricted because the client names data elements.
+            (
+                Caller::Trusted,
+                Some(restriction @ (Restriction::Always | Restriction::WithDataElements)),
+            ) if restriction == Restriction::Always
+                || parts.headers.contains_key(DATA_ELEMENTS_HEADER) =>
             {
                 match self
                     .rdt_for(
