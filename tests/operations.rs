@@ -548,10 +548,7 @@ fn grantless_operations_are_called_with_a_grantless_token_of_their_scope() {
         call.access_token, "Atza|standin-2",
         "not the seller's token"
     );
-    let logged = env
-        .run(&["audit", "--event", "api", "--json"])
-        .ok()
-        .json();
+    let logged = env.run(&["audit", "--event", "api", "--json"]).ok().json();
     assert_eq!(logged[0]["credential"], "grantless_token", "{logged}");
     assert_eq!(logged[0]["operation"], "getDestinations");
 }

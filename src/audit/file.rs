@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-/// How far back from its end a file is read for its last sealed entry at first.
-const TAIL_CHUNK: u64 = 64 * 1024;
+/// How far back from its end a file is read at first (a few entries), then four
+/// times as far until what is looked for is found.
+const TAIL_CHUNK: u64 = 4 * 1024;
 
 /// The current file, open for appending and locked; released when dropped.
 pub struct Locked {
@@ -139,15 +140,27 @@ pub fn last_seq(path: &Path, current: &mut File) -> std::io::Result<u64> {
 
 fn last_line_seq(file: &mut File) -> std::io::Result<Option<u64>> {
     let len = file.metadata()?.len();
-    let chunk = TAIL_CHUNK.min(len);
+    let mut chunk = TAIL_CHUNK.min(len);
+    loop {
+        let bytes = read_back(file, len, chunk)?;
+        let seq = String::from_utf8_lossy(&bytes)
+            .lines()
+            .rev()
+            .find_map(|line| serde_json::from_str::<LineHead>(line).ok())
+            .map(|head| head.seq);
+        if seq.is_some() || chunk == len {
+            return Ok(seq);
+        }
+        chunk = (chunk * 4).min(len);
+    }
+}
+
+/// The last `chunk` bytes of a file `len` bytes long.
+fn read_back(file: &mut File, len: u64, chunk: u64) -> std::io::Result<Vec<u8>> {
     file.seek(SeekFrom::Start(len - chunk))?;
-    let mut bytes = Vec::with_capacity(chunk as usize);
-    Read::by_ref(file).take(chunk).read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes)
-        .lines()
-        .rev()
-        .find_map(|line| serde_json::from_str::<LineHead>(line).ok())
-        .map(|head| head.seq))
+    let mut bytes = vec![0; chunk as usize];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// One file's tail: read back from its end until a sealed line is found.
@@ -155,9 +168,7 @@ fn tail_of(file: &mut File) -> std::io::Result<Tail> {
     let len = file.metadata()?.len();
     let mut chunk = TAIL_CHUNK.min(len);
     loop {
-        file.seek(SeekFrom::Start(len - chunk))?;
-        let mut bytes = Vec::with_capacity(chunk as usize);
-        Read::by_ref(file).take(chunk).read_to_end(&mut bytes)?;
+        let bytes = read_back(file, len, chunk)?;
         let text = String::from_utf8_lossy(&bytes);
         let mut lines: Vec<&str> = text.lines().collect();
         if chunk < len && !lines.is_empty() {
@@ -288,6 +299,28 @@ mod tests {
         assert_eq!(found.sealed, Some((1, "aa".into())));
         assert_eq!(found.unsealed, [unsealed, newer]);
         assert_eq!(rotated_files(&path).unwrap(), [rotated_path(&path, 1)]);
+    }
+
+    #[test]
+    fn entries_longer_than_the_first_read_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.audit");
+        let mut locked = open_locked(&path).unwrap();
+        let long = "x".repeat(3 * TAIL_CHUNK as usize);
+        let t = "2026-12-02T00:00:00Z";
+        locked
+            .append(&format!(
+                r#"{{"seq":7,"time":"{t}","subject":"{long}","mac":"aa"}}"#
+            ))
+            .unwrap();
+        locked
+            .append(&format!(
+                r#"{{"seq":8,"time":"{t}","subject":"{long}","unsealed":true}}"#
+            ))
+            .unwrap();
+        let found = tail(&path, &mut locked.file).unwrap();
+        assert_eq!((found.last_seq, found.sealed), (8, Some((7, "aa".into()))));
+        assert_eq!(last_seq(&path, &mut locked.file).unwrap(), 8);
     }
 
     #[test]
