@@ -169,6 +169,7 @@ fn every_event_class_is_logged_and_the_chain_verifies() {
     env.run(&["exec", "p", "--", "true"]).ok();
     env.run(&["api", "p", "/sellers/v1/marketplaceParticipations"])
         .ok();
+    env.run(&["check", "p", "--online"]).expect_code(6);
     env.run(&[
         "rdt",
         "p",
@@ -243,6 +244,11 @@ fn every_event_class_is_logged_and_the_chain_verifies() {
     assert_eq!(find("env")["secrets"], true);
     assert_eq!(find("api")["operation"], "getMarketplaceParticipations");
     assert_eq!(find("api")["status"], 200);
+    assert!(
+        all.iter()
+            .any(|e| e["event"] == "api" && e["subject"] == "vault check --online"),
+        "{all:?}"
+    );
     assert_eq!(
         find("rdt")["data_elements"],
         serde_json::json!(["buyerInfo", "shippingAddress"])

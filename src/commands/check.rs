@@ -10,6 +10,34 @@ use crate::vault::Vault;
 use crate::vault::file::VaultFile;
 use crate::vault::payload::{DamagedRecord, Selection};
 
+/// The SP-API call `--online` made for each profile, in the access log (a refresh LWA
+/// refused made none).
+fn log_online_calls(
+    unlocked: &crate::vault::Unlocked,
+    vault: &Vault,
+    outcomes: &[online_check::OnlineOutcome],
+) -> Result<()> {
+    let log = crate::audit::Log::of(unlocked.file(), vault);
+    for outcome in outcomes {
+        let error = match &outcome.online {
+            Online::Participating(_) => None,
+            Online::Denied(error) | Online::NotChecked(error) => Some(error),
+            Online::RefreshRejected(_) => continue,
+        };
+        let mut entry = crate::audit::Entry::new(crate::audit::Event::Api)
+            .profile(&outcome.profile)
+            .credential("access_token")
+            .subject("vault check --online");
+        entry.app = vault.profiles.get(&outcome.profile).map(|p| p.app.clone());
+        entry.operation = Some("getMarketplaceParticipations".into());
+        if let Some(error) = error {
+            entry.outcome = error.exit_code().name().into();
+        }
+        log.record(entry)?;
+    }
+    Ok(())
+}
+
 pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> {
     let (unlocked, mut salvaged) = unlock::open_around_damage(file, Selection::All)?;
     for name in &args.profiles {
@@ -78,6 +106,7 @@ pub fn run(file: VaultFile, args: CheckArgs, settings: &Settings) -> Result<()> 
         print_offline(&vault, &found, args.json.json);
         return verdict(&found, 0, damage);
     };
+    log_online_calls(&unlocked, &vault, &outcomes)?;
     let mut not_checked = 0;
     let mut reports = Vec::new();
     for outcome in &outcomes {
