@@ -277,7 +277,7 @@ pub async fn read_bounded(
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > limit {
-                    return Err(format!("response larger than {} KiB", limit / 1024));
+                    return Err(too_large(limit));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -287,19 +287,33 @@ pub async fn read_bounded(
     }
 }
 
+/// What a body over `limit` bytes is refused with.
+pub fn too_large(limit: usize) -> String {
+    format!("response larger than {} KiB", limit / 1024)
+}
+
+/// What a request that ran out of time is said to have done.
+pub const TIMED_OUT: &str = "the request timed out";
+
 /// A transport error in a few words.
 pub fn describe_transport(error: &reqwest::Error) -> String {
+    describe_failure(error, error.is_timeout(), error.is_connect())
+}
+
+/// The same for any HTTP client's error, told whether it was a timeout and whether
+/// it happened while connecting.
+pub fn describe_failure(error: &dyn std::error::Error, timed_out: bool, connect: bool) -> String {
     let mut chain = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(inner) = source {
         chain = format!("{chain}: {inner}");
         source = inner.source();
     }
     if chain.to_ascii_lowercase().contains("certificate") {
         "the server's TLS certificate is not trusted (for a private CA, pass --ca-cert)".into()
-    } else if error.is_timeout() {
-        "the request timed out".into()
-    } else if error.is_connect() {
+    } else if timed_out {
+        TIMED_OUT.into()
+    } else if connect {
         "cannot connect".into()
     } else {
         chain.chars().take(300).collect()

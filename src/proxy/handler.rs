@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::credentials::{ACCESS_LIFETIME, Caller, Credentials};
 use super::limits::Limits;
 use super::metrics::Metrics;
+use super::upstream::Upstream;
 use crate::api::operations::{self, Operation, Restriction};
 use crate::api::restricted::parse_resource;
 use crate::http::SecretPieces;
@@ -50,7 +51,10 @@ const NOT_FORWARDED: [&str; 11] = [
 /// One served profile: where its requests go, and whose usage plans they count
 /// against (Amazon meters per app and selling partner).
 pub struct Route {
+    /// For the Tokens API.
     pub client: SpApiClient,
+    /// For the requests passed on.
+    pub upstream: Upstream,
     /// The app's client id and the selling partner id (the profile's name where
     /// the seller id is unknown).
     pub meter: String,
@@ -655,10 +659,10 @@ impl Proxy {
         token: &Secret,
         also_secret: &[&Secret],
     ) -> Result<Reply, String> {
-        let client = &self.routes[call.profile].client;
-        let mut url = client.url(call.path);
+        let route = &self.routes[call.profile];
+        let mut url = route.client.url(call.path);
         url.set_query(call.query);
-        let mut request = client.http.request(call.method.clone(), url);
+        let mut headers = HeaderMap::with_capacity(call.headers.len() + 1);
         for (name, value) in call.headers {
             let name_text = name.as_str();
             if NOT_FORWARDED.contains(&name_text)
@@ -667,36 +671,40 @@ impl Proxy {
             {
                 continue;
             }
-            request = request.header(name.clone(), value.clone());
+            headers.append(name.clone(), value.clone());
         }
-        request = request.header("x-amz-access-token", token.expose());
-        if !call.body.is_empty() {
-            request = request.body(call.body.clone());
-        }
-        let mut response = request.send().await.map_err(|e| {
-            // Only the path differs from the client's own base: the same origin.
-            format!(
-                "{}: {}",
-                client.url("/").origin().ascii_serialization(),
-                crate::http::describe_transport(&e)
+        let mut access = header::HeaderValue::from_str(token.expose())
+            .map_err(|_| "the access token cannot be sent as a header".to_owned())?;
+        access.set_sensitive(true);
+        headers.insert("x-amz-access-token", access);
+        let answer = route
+            .upstream
+            .send(
+                call.method.clone(),
+                url,
+                headers,
+                call.body.clone(),
+                crate::api::MAX_RESPONSE_BYTES,
             )
-        })?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        let body = crate::http::read_bounded(response, crate::api::MAX_RESPONSE_BYTES).await?;
+            .await
+            .map_err(|why| {
+                // Only the path differs from the client's own base: the same origin.
+                let origin = route.client.url("/").origin().ascii_serialization();
+                format!("{origin}: {why}")
+            })?;
+        let (status, headers, body) = (answer.status, answer.headers, answer.body);
         let secrets: Vec<&str> = std::iter::once(token)
             .chain(also_secret.iter().copied())
             .map(Secret::expose)
             .collect();
         let pieces = self.pieces_of(&secrets);
         let body = if pieces.in_text(&body) {
-            crate::api::without_secrets(&body, &secrets)
+            Bytes::from(crate::api::without_secrets(&body, &secrets))
         } else {
             body
         };
-        let mut reply = Response::new(Full::new(Bytes::from(body)));
-        *reply.status_mut() =
-            StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let mut reply = Response::new(Full::new(body));
+        *reply.status_mut() = status;
         for (name, value) in &headers {
             if NOT_FORWARDED.contains(&name.as_str()) {
                 continue;

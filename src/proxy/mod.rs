@@ -8,6 +8,7 @@ mod credentials;
 mod handler;
 mod limits;
 mod metrics;
+mod upstream;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,10 +50,18 @@ pub fn run(
     for name in &profiles {
         let (profile, app) = vault.profile_with_app(name)?;
         let seller = profile.selling_partner_id.as_deref().unwrap_or(name);
+        let client = SpApiClient::for_server(profile.region, profile.sandbox, &network)?;
+        let upstream = upstream::Upstream::new(
+            &client.url("/"),
+            network.request_timeout,
+            client.http.clone(),
+        )
+        .map_err(Error::Other)?;
         routes.insert(
             name.clone(),
             Route {
-                client: SpApiClient::for_server(profile.region, profile.sandbox, &network)?,
+                client,
+                upstream,
                 meter: format!("{}:{seller}", app.client_id),
             },
         );

@@ -9,6 +9,8 @@ mod table;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use foldhash::fast::RandomState;
+
 /// One SP-API operation.
 #[derive(Debug, PartialEq)]
 pub struct Operation {
@@ -129,32 +131,6 @@ impl Operation {
     pub fn query_parameter(&self, name: &str) -> Option<&'static Query> {
         self.query.iter().find(|q| q.name == name)
     }
-
-    /// Whether `path` (no query string) is a path of this operation.
-    fn matches(&self, method: &str, path: &str) -> bool {
-        if !self.method.eq_ignore_ascii_case(method) {
-            return false;
-        }
-        let mut actual = path.trim_end_matches('/').split('/');
-        for expected in self.path.split('/') {
-            match actual.next() {
-                Some(segment) if parameter_name(expected).is_some() && !segment.is_empty() => {}
-                Some(segment) if segment == expected => {}
-                _ => return false,
-            }
-        }
-        actual.next().is_none()
-    }
-
-    /// How many of its path segments are literal: of two templates that match a
-    /// path, the one with more literal segments is the operation meant
-    /// (`/shipments/labels` before `/shipments/{shipmentId}`).
-    fn literal_segments(&self) -> usize {
-        self.path
-            .split('/')
-            .filter(|s| parameter_name(s).is_none())
-            .count()
-    }
 }
 
 /// `name` for a path segment `{name}`.
@@ -162,28 +138,88 @@ fn parameter_name(segment: &str) -> Option<&str> {
     segment.strip_prefix('{')?.strip_suffix('}')
 }
 
-/// The operation a request for `method` and `path` (no query string) calls. The
-/// proxy asks this for every request: the operations are indexed by method and
-/// number of path segments.
-pub fn find(method: &str, path: &str) -> Option<&'static Operation> {
-    type Index = HashMap<(String, usize), Vec<&'static Operation>>;
+/// An operation as the index holds it: its template split once, not per request.
+struct Indexed {
+    op: &'static Operation,
+    /// Its place in the table: of two equally literal matches, the later one wins.
+    at: usize,
+    segments: Vec<&'static str>,
+    /// How many of its segments are literal: of two templates that match a path,
+    /// the one with more literal segments is the operation meant
+    /// (`/shipments/labels` before `/shipments/{shipmentId}`).
+    literals: usize,
+}
+
+impl Indexed {
+    /// Whether `path`'s segments (as many as the template's) fill the template.
+    fn matches<'p>(&self, path: impl Iterator<Item = &'p str>) -> bool {
+        self.segments
+            .iter()
+            .zip(path)
+            .all(|(expected, segment)| match parameter_name(expected) {
+                Some(_) => !segment.is_empty(),
+                None => segment == *expected,
+            })
+    }
+}
+
+/// Operations by method, number of path segments and first segment (the API's:
+/// `orders`, `fba`, ...; `None` for a template that starts with a parameter): at
+/// most a dozen templates share a key, where a key of method and number alone
+/// had up to 56 to try for every request through the proxy.
+type Index = HashMap<(&'static str, usize, Option<&'static str>), Vec<Indexed>, RandomState>;
+
+fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        let mut index: Index = HashMap::new();
-        for op in all() {
-            let key = (op.method.to_owned(), op.path.split('/').count());
-            index.entry(key).or_default().push(op);
+    INDEX.get_or_init(|| {
+        let mut index = Index::default();
+        for (at, op) in all().iter().enumerate() {
+            let segments: Vec<&'static str> = op.path.split('/').collect();
+            let first = segments
+                .get(1)
+                .copied()
+                .filter(|s| parameter_name(s).is_none());
+            let literals = segments
+                .iter()
+                .filter(|s| parameter_name(s).is_none())
+                .count();
+            index
+                .entry((op.method, segments.len(), first))
+                .or_default()
+                .push(Indexed {
+                    op,
+                    at,
+                    segments,
+                    literals,
+                });
         }
         index
-    });
-    let segments = path.trim_end_matches('/').split('/').count();
-    index
-        .get(&(method.to_ascii_uppercase(), segments))?
-        .iter()
-        .copied()
-        .filter(|op| op.matches(method, path))
-        .max_by_key(|op| op.literal_segments())
+    })
 }
+
+/// The operation a request for `method` and `path` (no query string) calls. The
+/// proxy asks this for every request: see [`Index`].
+pub fn find(method: &str, path: &str) -> Option<&'static Operation> {
+    // The table's own spelling of the method, so that the key borrows nothing.
+    let method = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method))?;
+    let path = path.trim_end_matches('/');
+    let segments = path.split('/').count();
+    let first = path.split('/').nth(1);
+    // The index's keys, lent for as long as `path` lives.
+    let index: &HashMap<(&str, usize, Option<&str>), Vec<Indexed>, RandomState> = index();
+    let literal = first.and_then(|first| index.get(&(*method, segments, Some(first))));
+    let parameter = index.get(&(*method, segments, None));
+    literal
+        .into_iter()
+        .chain(parameter)
+        .flatten()
+        .filter(|candidate| candidate.matches(path.split('/')))
+        .max_by_key(|candidate| (candidate.literals, candidate.at))
+        .map(|candidate| candidate.op)
+}
+
+/// Every method the table has.
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
 /// The operation `name` names: an operationId, or `API.operationId`; `method`, when
 /// given, picks among operations of one name (Shipping v2 has a PUT and a POST
@@ -289,6 +325,45 @@ mod tests {
     }
 
     #[test]
+    fn the_index_finds_what_trying_every_template_finds() {
+        // Every template, filled in, against the plain search the index replaced:
+        // the matching template with most literal segments, the later one of equals.
+        let fits = |template: &str, path: &str| {
+            let (mut expected, mut actual) = (template.split('/'), path.split('/'));
+            loop {
+                match (expected.next(), actual.next()) {
+                    (None, None) => return true,
+                    (Some(e), Some(a)) if parameter_name(e).is_some() && !a.is_empty() => {}
+                    (Some(e), Some(a)) if e == a => {}
+                    _ => return false,
+                }
+            }
+        };
+        let literals = |op: &Operation| op.path.split('/').filter(|s| !s.starts_with('{')).count();
+        for op in all() {
+            let filled: Vec<String> = op
+                .path
+                .split('/')
+                .map(|s| match parameter_name(s) {
+                    Some(_) => "x1".to_owned(),
+                    None => s.to_owned(),
+                })
+                .collect();
+            let path = filled.join("/");
+            let plain = all()
+                .iter()
+                .filter(|o| o.method == op.method && fits(o.path, &path))
+                .max_by_key(|o| literals(o));
+            assert_eq!(
+                find(&op.method.to_ascii_lowercase(), &path),
+                plain,
+                "{path}"
+            );
+            assert_eq!(find(op.method, &format!("{path}/")), plain, "{path}/");
+        }
+    }
+
+    #[test]
     fn names_are_operation_ids_qualified_when_shared() {
         assert_eq!(named("getOrderAddress", None).unwrap().api, "ordersV0");
         let Err(NameError::Ambiguous(names)) = named("getOrder", None) else {
@@ -345,6 +420,7 @@ mod tests {
         );
         for op in all() {
             assert!(op.path.starts_with('/'), "{}", op.qualified_name());
+            assert!(METHODS.contains(&op.method), "{}", op.qualified_name());
             if let Some(plan) = op.usage_plan {
                 assert!(
                     plan.rate > 0.0 && plan.burst >= 1,
