@@ -140,10 +140,16 @@ impl Unlocked {
             // The version replaced becomes the backup, unless it holds a damaged
             // record (one copied forward that is not the one its index names, or the
             // one dropped unread): then the backup from before it stays.
-            let backup = match (reading, &kept) {
+            let check = kept.as_ref().map(Kept::index_check);
+            let whole = || {
+                check
+                    .as_ref()
+                    .map_or(Ok(true), |c| c.all_indexed(&self.file))
+            };
+            let backup = match (reading, &check) {
                 (Reading::AllBut(_), _) => store::Backup::KeepPrevious,
-                (_, Some(kept)) if !kept.all_indexed(&self.file)? => store::Backup::KeepPrevious,
-                _ => store::Backup::Replace,
+                (_, Some(_)) => store::Backup::ReplaceIfWhole(&whole),
+                (_, None) => store::Backup::Replace,
             };
             // The header stays as found: a recipient writing must not undo a passwd.
             match self.write(
@@ -249,7 +255,7 @@ impl Unlocked {
         kdf: KdfParams,
         salt: &str,
         version: store::Version,
-        backup: store::Backup,
+        backup: store::Backup<'_>,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
         let terms = payload::HeaderTerms { kdf, salt };
@@ -434,6 +440,87 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// The records a write copies are checked chunk by chunk: damage in any chunk,
+    /// the first, one in the middle or the last, keeps the backup as it was.
+    #[test]
+    fn a_damaged_record_in_any_chunk_of_a_large_vault_stays_out_of_the_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let unlocked = unlocked(dir.path());
+        let names: Vec<String> = (0..700).map(|i| format!("p{i:03}")).collect();
+        unlocked
+            .save_new(|vault| {
+                for name in &names {
+                    let mut profile = Profile::new("main".into(), Region::Eu, None);
+                    profile.refresh_token = Some(Secret::new("x".repeat(1000)));
+                    vault.profiles.insert(name.clone(), profile);
+                }
+                Ok(())
+            })
+            .unwrap();
+        let edit = |name: &str| {
+            unlocked
+                .update_profiles(&[name], |vault| {
+                    let profile = vault.profile_mut(name)?;
+                    profile.sandbox = !profile.sandbox;
+                    Ok(())
+                })
+                .unwrap()
+        };
+        let path = dir.path().join("vault.toml");
+        let backup = dir.path().join("vault.toml.bak");
+        // The record of the profile `pick` chooses among those in file order, as stored
+        // now: its name, where it is in the file, and its length.
+        let record = |pick: fn(usize) -> usize| {
+            let envelope = read_envelope(unlocked.file()).unwrap();
+            let records_len = envelope.records_len();
+            assert!(
+                records_len > 2 * 256 * 1024,
+                "{records_len} bytes: one chunk"
+            );
+            let Opened::Sealed { root, .. } =
+                Opened::decrypt(unlocked.file(), unlocked.key(), &envelope).unwrap()
+            else {
+                panic!("not format 4");
+            };
+            let records_start = std::fs::metadata(&path).unwrap().len() - records_len;
+            let mut by_place: Vec<(String, u64, u64)> = root
+                .vault
+                .profiles
+                .iter()
+                .map(|(name, at)| (name.clone(), records_start + at.at, at.len))
+                .collect();
+            by_place.sort_by_key(|r| r.1);
+            by_place.swap_remove(pick(by_place.len()))
+        };
+        let picks: [fn(usize) -> usize; 3] = [|_| 0, |n| n / 2, |n| n - 1];
+        for pick in picks {
+            let (name, at, len) = record(pick);
+            let other = if name == "p000" { "p001" } else { "p000" };
+            // A write about another profile first, so that the backup is a whole vault.
+            edit(other);
+            let whole_backup = std::fs::read(&backup).unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[(at + len / 2) as usize] ^= 1;
+            std::fs::write(&path, &bytes).unwrap();
+            edit(other);
+            assert_eq!(std::fs::read(&backup).unwrap(), whole_backup, "{name}");
+            let salvaged = unlocked.reload(Selection::All).unwrap();
+            assert!(
+                salvaged.is_damaged(&name) && salvaged.damaged.len() == 1,
+                "{name}"
+            );
+            // Undone, for the next: the damaged profile written anew.
+            unlocked.remove_profile_unread(&name).unwrap();
+            unlocked
+                .update_profiles(&[&name], |vault| {
+                    let profile = Profile::new("main".into(), Region::Eu, None);
+                    vault.profiles.insert(name.clone(), profile);
+                    Ok(())
+                })
+                .unwrap();
+        }
     }
 
     #[test]
