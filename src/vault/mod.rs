@@ -20,6 +20,8 @@ use file::VaultFile;
 use format::{Envelope, EnvelopeError};
 pub use model::Vault;
 use payload::{Kept, Opened, Salvaged, Selection};
+use records::Root;
+use std::sync::{Mutex, PoisonError};
 use store::{Part, Stored};
 
 /// How many times a write re-reads and re-applies its change after another writer
@@ -39,13 +41,69 @@ enum Reading<'a> {
 pub struct Unlocked {
     file: VaultFile,
     key: VaultKey,
+    held: Mutex<Option<HeldRead>>,
+}
+
+/// The read that opened the vault, kept for the write that may follow: at 10,000
+/// profiles, decrypting and parsing the root again under the lock cost a tenth of a
+/// write about one profile. Used only while the file still has the stamp it had
+/// before that read (spvault replaces it by a new inode, and any other change moves
+/// its times), so it is what a read under the lock would find.
+struct HeldRead {
+    stamp: String,
+    envelope: Envelope,
+    version: store::Version,
+    root: Box<Root>,
+}
+
+impl std::fmt::Debug for HeldRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldRead")
+            .field("stamp", &self.stamp)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Unlocked {
     /// The vault at `file`, to be opened with `key` (from one of `unlock`'s sources),
     /// or, for a vault not written yet, to be written by `save_new`.
     pub fn new(file: VaultFile, key: VaultKey) -> Unlocked {
-        Unlocked { file, key }
+        Unlocked {
+            file,
+            key,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Keeps the read this was opened from (`envelope`, at `version`, read from the
+    /// file at `stamp`, and the root `opened` from it with this key) for the next
+    /// write; formats 1 and 2, and stores without stamps, keep nothing.
+    pub fn holding(
+        self,
+        stamp: Option<String>,
+        (envelope, version): (Envelope, store::Version),
+        root: Option<Box<Root>>,
+    ) -> Unlocked {
+        if let (Some(stamp), Some(root)) = (stamp, root) {
+            *self.held_read() = Some(HeldRead {
+                stamp,
+                envelope,
+                version,
+                root,
+            });
+        }
+        self
+    }
+
+    fn held_read(&self) -> std::sync::MutexGuard<'_, Option<HeldRead>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The read kept by `holding`, if the file is still the one it was read from;
+    /// taken, so that a process that lives on does not keep it.
+    fn take_held_read(&self) -> Option<HeldRead> {
+        let held = self.held_read().take()?;
+        (self.file.stamp().as_ref() == Some(&held.stamp)).then_some(held)
     }
 
     /// Writes the vault `prepare_new` prepared, with `fill`'s content; refuses when
@@ -67,6 +125,7 @@ impl Unlocked {
     /// The selected profiles as they are on disk now, read around damaged records,
     /// opened with the key this one was opened with.
     pub fn reload(&self, selection: Selection) -> Result<Salvaged> {
+        self.held_read().take();
         let envelope = read_envelope(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
@@ -116,11 +175,20 @@ impl Unlocked {
         // another machine wrote first: then re-read and apply the change again.
         for _ in 0..WRITE_ATTEMPTS {
             let lock = self.file.lock()?;
-            let (envelope, version) = read_envelope_versioned(&self.file)?;
+            let (envelope, version, root) = match self.take_held_read() {
+                Some(held) => (held.envelope, held.version, Some(held.root)),
+                None => {
+                    let (envelope, version) = read_envelope_versioned(&self.file)?;
+                    (envelope, version, None)
+                }
+            };
             if !self.key.fits(&envelope.kdf, &envelope.salt) {
                 return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
             }
-            let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
+            let opened = match root {
+                Some(root) => Opened::from_root(&self.file, root, &envelope)?,
+                None => Opened::decrypt(&self.file, &self.key, &envelope)?,
+            };
             if envelope.version < format::VERSION {
                 // Upgraded whole, once: every record gets its digest in the index.
                 reading = Reading::Selected(Selection::All);
@@ -290,7 +358,8 @@ pub fn read_envelope(file: &VaultFile) -> Result<Envelope> {
     read_envelope_versioned(file).map(|(envelope, _)| envelope)
 }
 
-fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version)> {
+/// `read_envelope`, and the version a write must name.
+pub fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version)> {
     let (stored, version) = file.read_stored()?;
     let stored = stored.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
     Ok((parse_envelope(file, stored)?, version))
@@ -470,9 +539,9 @@ mod tests {
         };
         let path = dir.path().join("vault.toml");
         let backup = dir.path().join("vault.toml.bak");
-        // The record of the profile `pick` chooses among those in file order, as stored
-        // now: its name, where it is in the file, and its length.
-        let record = |pick: fn(usize) -> usize| {
+        // Each profile's record as stored now, in file order: its name, where it is in
+        // the file, and its length.
+        let records = || {
             let envelope = read_envelope(unlocked.file()).unwrap();
             let records_len = envelope.records_len();
             assert!(
@@ -492,14 +561,16 @@ mod tests {
                 .map(|(name, at)| (name.clone(), records_start + at.at, at.len))
                 .collect();
             by_place.sort_by_key(|r| r.1);
-            by_place.swap_remove(pick(by_place.len()))
+            by_place
         };
         let picks: [fn(usize) -> usize; 3] = [|_| 0, |n| n / 2, |n| n - 1];
         for pick in picks {
-            let (name, at, len) = record(pick);
+            let before = records();
+            let name = before[pick(before.len())].0.clone();
             let other = if name == "p000" { "p001" } else { "p000" };
             // A write about another profile first, so that the backup is a whole vault.
             edit(other);
+            let (_, at, len) = records().into_iter().find(|r| r.0 == name).unwrap();
             let whole_backup = std::fs::read(&backup).unwrap();
             let mut bytes = std::fs::read(&path).unwrap();
             bytes[(at + len / 2) as usize] ^= 1;
@@ -521,6 +592,41 @@ mod tests {
                 })
                 .unwrap();
         }
+    }
+
+    /// Opened as `unlock` opens it: the read kept for the write that follows.
+    fn opened_holding(unlocked: &Unlocked) -> Unlocked {
+        let stamp = unlocked.file().stamp();
+        let (envelope, version) = read_envelope_versioned(unlocked.file()).unwrap();
+        let opened = Opened::decrypt(unlocked.file(), unlocked.key(), &envelope).unwrap();
+        let root = opened.into_root();
+        let key = unlocked.key();
+        let key = VaultKey::derive(&Secret::from("passphrase"), key.kdf, &key.salt).unwrap();
+        let again = Unlocked::new(unlocked.file().clone(), key);
+        again.holding(stamp, (envelope, version), root)
+    }
+
+    #[test]
+    fn a_write_after_another_one_since_the_read_it_holds_reads_the_file_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let unlocked = three_profiles(dir.path());
+        let sandbox = |name: &'static str| {
+            move |vault: &mut Vault| {
+                vault.profile_mut(name)?.sandbox = true;
+                Ok(())
+            }
+        };
+        // Unchanged since the read: the write uses it.
+        opened_holding(&unlocked)
+            .update_profiles(&["p0"], sandbox("p0"))
+            .unwrap();
+        // Changed since: the other write is kept.
+        let holding = opened_holding(&unlocked);
+        unlocked.update_profiles(&["p1"], sandbox("p1")).unwrap();
+        holding.update_profiles(&["p2"], sandbox("p2")).unwrap();
+        let vault = unlocked.reload(Selection::All).unwrap().vault;
+        assert!(vault.profiles.values().all(|p| p.sandbox));
+        assert!(unlocked.reload(Selection::All).unwrap().damaged.is_empty());
     }
 
     #[test]

@@ -222,6 +222,24 @@ impl<'e> Opened<'e> {
         })
     }
 
+    /// `decrypt` of `envelope` again, from the root it gave (`into_root`).
+    pub fn from_root(file: &VaultFile, root: Box<Root>, envelope: &'e Envelope) -> Result<Self> {
+        let key = ProfileKey::from_root(&root).map_err(|e| record_error(file, e))?;
+        Ok(Opened::Sealed {
+            root,
+            key,
+            envelope,
+        })
+    }
+
+    /// The decrypted root of formats 3 and 4, for `from_root`.
+    pub fn into_root(self) -> Option<Box<Root>> {
+        match self {
+            Opened::Sealed { root, .. } => Some(root),
+            Opened::Whole { .. } => None,
+        }
+    }
+
     /// The lineage of the profile key (format 4), which the next key continues.
     pub fn lineage(&self) -> Option<&Lineage> {
         match self {
