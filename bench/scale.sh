@@ -56,6 +56,13 @@ row '`vault token p0` (cached), no agent' "$(vault 1 token p0)" "$(vault 10000 t
 row '`vault show p0`, no agent' "$(vault 1 show p0)" "$(vault 10000 show p0)"
 row 'one-profile write (`edit-profile p0 --marketplace DE`)' \
   "$(vault 1 edit-profile p0 --marketplace DE)" "$(vault 10000 edit-profile p0 --marketplace DE)"
+# A rename is a one-profile write too; two of them leave the vault as it was.
+cat > "$work/renames" <<EOF
+#!/bin/sh
+SPVAULT_FILE="\$1" "$bin/vault" rename p0 x >/dev/null && SPVAULT_FILE="\$1" "$bin/vault" rename x p0 >/dev/null
+EOF
+chmod +x "$work/renames"
+row 'two `rename`s (p0 to x and back)' "$work/renames $work/p1.toml" "$work/renames $work/p10000.toml"
 for n in 1 10000; do SPVAULT_FILE=$work/p$n.toml "$bin/vault" unlock --timeout 1h >/dev/null; done
 agent() { echo "env -u SPVAULT_PASSPHRASE SPVAULT_FILE=$work/p$1.toml $bin/vault ${*:2}"; }
 row '`vault token p0` (cached), agent unlocked' "$(agent 1 token p0)" "$(agent 10000 token p0)"

@@ -17,7 +17,8 @@ use crate::vault::crypto::{self, KdfParams, VaultKey};
 use crate::vault::file::VaultFile;
 use crate::vault::format::Envelope;
 use crate::vault::payload::{Opened, Salvaged, Selection};
-use crate::vault::{Unlocked, Vault, open_payload, read_envelope};
+use crate::vault::store::Version;
+use crate::vault::{Unlocked, Vault, open_payload, read_envelope, read_envelope_versioned};
 
 /// Opens an existing vault: with the identity file when one is given, else with
 /// the unlock agent's key when it holds one, else with the passphrase (at a
@@ -57,12 +58,20 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
         };
         return Ok((unlocked(file, key), salvaged));
     }
-    let envelope = read_envelope(&file)?;
+    // The read is kept for a write that follows, under the stamp from before it.
+    let read_stamp = file.stamp();
+    let (envelope, version) = read_envelope_versioned(&file)?;
     if let Some(identity) = file.identity() {
         let key = identity_key(identity, &envelope)?;
-        return match open_payload(&file, &key, &envelope, selection) {
+        return match Opened::decrypt(&file, &key, &envelope) {
             Err(Error::WrongPassphrase(_)) => Err(Error::NotARecipient(identity.to_path_buf())),
-            Ok(salvaged) => Ok((unlocked(file, key), salvaged)),
+            Ok(opened) => {
+                let salvaged = opened.salvage(&file, selection)?;
+                let root = opened.into_root();
+                let unlocked =
+                    unlocked(file, key).holding(read_stamp, (envelope, version), root);
+                Ok((unlocked, salvaged))
+            }
             Err(e) => Err(e),
         };
     }
@@ -73,7 +82,10 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
                 if let Some(stamp) = stamp {
                     agent_remember(&file, stamp, &opened);
                 }
-                return Ok((unlocked(file, key), salvaged));
+                let root = opened.into_root();
+                let unlocked =
+                    unlocked(file, key).holding(read_stamp, (envelope, version), root);
+                return Ok((unlocked, salvaged));
             }
             // The agent's key no longer fits: forget it and ask for the passphrase.
             Err(Error::WrongPassphrase(_)) => {
@@ -82,7 +94,7 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
             Err(e) => return Err(e),
         }
     }
-    open_with_passphrase_envelope(file, envelope, selection)
+    open_with_passphrase_envelope(file, (envelope, version), read_stamp, selection)
         .map(|(unlocked, salvaged, _)| (unlocked, salvaged))
 }
 
@@ -127,15 +139,19 @@ pub fn peek(file: &VaultFile) -> Result<Option<Vault>> {
 /// passphrase); also returns the passphrase, for re-keying. Reads no profile's
 /// record (apps and recipients only): their writes read what they need.
 pub fn open_with_passphrase(file: VaultFile) -> Result<(Unlocked, Vault, Secret)> {
-    let envelope = read_envelope(&file)?;
+    let read_stamp = file.stamp();
+    let read = read_envelope_versioned(&file)?;
     let (unlocked, salvaged, passphrase) =
-        open_with_passphrase_envelope(file, envelope, Selection::Only(&[]))?;
+        open_with_passphrase_envelope(file, read, read_stamp, Selection::Only(&[]))?;
     Ok((unlocked, salvaged.vault, passphrase))
 }
 
+/// Opens `envelope` (read at `version` from the file at `read_stamp`) with the
+/// passphrase, keeping the read for a write that follows.
 fn open_with_passphrase_envelope(
     file: VaultFile,
-    envelope: Envelope,
+    (envelope, version): (Envelope, Version),
+    read_stamp: Option<String>,
     selection: Selection,
 ) -> Result<(Unlocked, Salvaged, Secret)> {
     let mut attempts = 0;
@@ -144,7 +160,11 @@ fn open_with_passphrase_envelope(
         let (passphrase, origin) = passphrase::existing(file.path(), file.passphrase_sources())?;
         let key = VaultKey::derive(&passphrase, envelope.kdf, &envelope.salt)
             .map_err(|e| Error::damaged(file.path(), e))?;
-        let opened = open_payload(&file, &key, &envelope, selection);
+        let opened = Opened::decrypt(&file, &key, &envelope).and_then(|opened| {
+            opened
+                .salvage(&file, selection)
+                .map(|s| (s, opened.into_root()))
+        });
         if let Err(Error::WrongPassphrase(_)) = &opened {
             // No key to seal it with: unsealed, covered by the next sealed entry.
             let failed = audit::Entry::new(audit::Event::PassphraseFailed).outcome(&opened);
@@ -178,7 +198,11 @@ fn open_with_passphrase_envelope(
                 return Err(wrong.with_hint(hint));
             }
             Err(e) => return Err(e),
-            Ok(salvaged) => return Ok((unlocked(file, key), salvaged, passphrase)),
+            Ok((salvaged, root)) => {
+                let unlocked =
+                    unlocked(file, key).holding(read_stamp, (envelope, version), root);
+                return Ok((unlocked, salvaged, passphrase));
+            }
         }
     }
 }

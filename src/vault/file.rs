@@ -137,7 +137,7 @@ impl VaultFile {
         read: Option<&Stored>,
         lock: &WriteLock,
         version: Version,
-        backup: Backup,
+        backup: Backup<'_>,
     ) -> Result<()> {
         self.store.write_parts(parts, read, lock, version, backup)
     }

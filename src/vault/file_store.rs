@@ -99,17 +99,22 @@ impl Store for FileStore {
         read: Option<&Stored>,
         _lock: &WriteLock,
         _version: Version,
-        backup: Backup,
+        backup: Backup<'_>,
     ) -> Result<()> {
         let folder = crate::private_file::private_folder(&self.path)?;
         self.remove_stale_temp_files(&folder);
         // The backup's rename frees the previous backup, which at 10,000 profiles costs
-        // as much as the fsync below: both happen at once. Until the rename below, the
-        // backup and the vault are the same version, as they were before.
+        // as much as the fsync below, and the check of what is copied costs as much as
+        // writing it: both happen at once. Until the rename below, the backup and the
+        // vault are the same version, as they were before.
         let temp = std::thread::scope(|scope| {
             let backup = scope.spawn(|| match backup {
                 Backup::Replace => self.keep_backup(&folder),
                 Backup::KeepPrevious => Ok(()),
+                Backup::ReplaceIfWhole(whole) => match whole()? {
+                    true => self.keep_backup(&folder),
+                    false => Ok(()),
+                },
             });
             let temp = self.write_temp(&folder, parts, read);
             let backup = backup

@@ -130,6 +130,14 @@ impl Envelope {
         self.stored.read_at(self.stored_range(range))
     }
 
+    /// Fills `buffer` with the records' bytes from `at` on.
+    pub fn read_records_into(&self, at: u64, buffer: &mut [u8]) -> std::io::Result<()> {
+        if at.saturating_add(buffer.len() as u64) > self.records_len() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.stored.read_into(self.records.start + at, buffer)
+    }
+
     /// Where `range` of the records is in the stored version.
     pub fn stored_range(&self, range: Range<u64>) -> Range<u64> {
         self.records.start + range.start..self.records.start + range.end

@@ -20,6 +20,8 @@ use file::VaultFile;
 use format::{Envelope, EnvelopeError};
 pub use model::Vault;
 use payload::{Kept, Opened, Salvaged, Selection};
+use records::Root;
+use std::sync::{Mutex, PoisonError};
 use store::{Part, Stored};
 
 /// How many times a write re-reads and re-applies its change after another writer
@@ -50,6 +52,7 @@ pub struct Unlocked {
     file: VaultFile,
     key: VaultKey,
     log: Option<std::sync::Arc<dyn LogWatch>>,
+    held: Mutex<Option<HeldRead>>,
 }
 
 impl std::fmt::Debug for Unlocked {
@@ -57,6 +60,26 @@ impl std::fmt::Debug for Unlocked {
         f.debug_struct("Unlocked")
             .field("file", &self.file)
             .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The read that opened the vault, kept for the write that may follow: at 10,000
+/// profiles, decrypting and parsing the root again under the lock cost a tenth of a
+/// write about one profile. Used only while the file still has the stamp it had
+/// before that read (spvault replaces it by a new inode, and any other change moves
+/// its times), so it is what a read under the lock would find.
+struct HeldRead {
+    stamp: String,
+    envelope: Envelope,
+    version: store::Version,
+    root: Box<Root>,
+}
+
+impl std::fmt::Debug for HeldRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldRead")
+            .field("stamp", &self.stamp)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +92,7 @@ impl Unlocked {
             file,
             key,
             log: None,
+            held: Mutex::new(None),
         }
     }
 
@@ -76,6 +100,37 @@ impl Unlocked {
     pub fn with_log(mut self, log: std::sync::Arc<dyn LogWatch>) -> Unlocked {
         self.log = Some(log);
         self
+    }
+
+    /// Keeps the read this was opened from (`envelope`, at `version`, read from the
+    /// file at `stamp`, and the root `opened` from it with this key) for the next
+    /// write; formats 1 and 2, and stores without stamps, keep nothing.
+    pub fn holding(
+        self,
+        stamp: Option<String>,
+        (envelope, version): (Envelope, store::Version),
+        root: Option<Box<Root>>,
+    ) -> Unlocked {
+        if let (Some(stamp), Some(root)) = (stamp, root) {
+            *self.held_read() = Some(HeldRead {
+                stamp,
+                envelope,
+                version,
+                root,
+            });
+        }
+        self
+    }
+
+    fn held_read(&self) -> std::sync::MutexGuard<'_, Option<HeldRead>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The read kept by `holding`, if the file is still the one it was read from;
+    /// taken, so that a process that lives on does not keep it.
+    fn take_held_read(&self) -> Option<HeldRead> {
+        let held = self.held_read().take()?;
+        (self.file.stamp().as_ref() == Some(&held.stamp)).then_some(held)
     }
 
     /// Writes the vault `prepare_new` prepared, with `fill`'s content; refuses when
@@ -97,6 +152,7 @@ impl Unlocked {
     /// The selected profiles as they are on disk now, read around damaged records,
     /// opened with the key this one was opened with.
     pub fn reload(&self, selection: Selection) -> Result<Salvaged> {
+        self.held_read().take();
         let envelope = read_envelope(&self.file)?;
         if !self.key.fits(&envelope.kdf, &envelope.salt) {
             return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
@@ -146,11 +202,20 @@ impl Unlocked {
         // another machine wrote first: then re-read and apply the change again.
         for _ in 0..WRITE_ATTEMPTS {
             let lock = self.file.lock()?;
-            let (envelope, version) = read_envelope_versioned(&self.file)?;
+            let (envelope, version, root) = match self.take_held_read() {
+                Some(held) => (held.envelope, held.version, Some(held.root)),
+                None => {
+                    let (envelope, version) = read_envelope_versioned(&self.file)?;
+                    (envelope, version, None)
+                }
+            };
             if !self.key.fits(&envelope.kdf, &envelope.salt) {
                 return Err(Error::PassphraseChanged(self.file.path().to_path_buf()));
             }
-            let opened = Opened::decrypt(&self.file, &self.key, &envelope)?;
+            let opened = match root {
+                Some(root) => Opened::from_root(&self.file, root, &envelope)?,
+                None => Opened::decrypt(&self.file, &self.key, &envelope)?,
+            };
             if envelope.version < format::VERSION {
                 // Upgraded whole, once: every record gets its digest in the index.
                 reading = Reading::Selected(Selection::All);
@@ -170,10 +235,16 @@ impl Unlocked {
             // The version replaced becomes the backup, unless it holds a damaged
             // record (one copied forward that is not the one its index names, or the
             // one dropped unread): then the backup from before it stays.
-            let backup = match (reading, &kept) {
+            let check = kept.as_ref().map(Kept::index_check);
+            let whole = || {
+                check
+                    .as_ref()
+                    .map_or(Ok(true), |c| c.all_indexed(&self.file))
+            };
+            let backup = match (reading, &check) {
                 (Reading::AllBut(_), _) => store::Backup::KeepPrevious,
-                (_, Some(kept)) if !kept.all_indexed(&self.file)? => store::Backup::KeepPrevious,
-                _ => store::Backup::Replace,
+                (_, Some(_)) => store::Backup::ReplaceIfWhole(&whole),
+                (_, None) => store::Backup::Replace,
             };
             // The header stays as found: a recipient writing must not undo a passwd.
             match self.write(
@@ -279,7 +350,7 @@ impl Unlocked {
         kdf: KdfParams,
         salt: &str,
         version: store::Version,
-        backup: store::Backup,
+        backup: store::Backup<'_>,
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
         // A vault from before the access log gets its key, with the log on.
@@ -325,7 +396,8 @@ pub fn read_envelope(file: &VaultFile) -> Result<Envelope> {
     read_envelope_versioned(file).map(|(envelope, _)| envelope)
 }
 
-fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version)> {
+/// `read_envelope`, and the version a write must name.
+pub fn read_envelope_versioned(file: &VaultFile) -> Result<(Envelope, store::Version)> {
     let (stored, version) = file.read_stored()?;
     let stored = stored.ok_or_else(|| Error::NoVault(file.path().to_path_buf()))?;
     Ok((parse_envelope(file, stored)?, version))
@@ -475,6 +547,124 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// The records a write copies are checked chunk by chunk: damage in any chunk,
+    /// the first, one in the middle or the last, keeps the backup as it was.
+    #[test]
+    fn a_damaged_record_in_any_chunk_of_a_large_vault_stays_out_of_the_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let unlocked = unlocked(dir.path());
+        let names: Vec<String> = (0..700).map(|i| format!("p{i:03}")).collect();
+        unlocked
+            .save_new(|vault| {
+                for name in &names {
+                    let mut profile = Profile::new("main".into(), Region::Eu, None);
+                    profile.refresh_token = Some(Secret::new("x".repeat(1000)));
+                    vault.profiles.insert(name.clone(), profile);
+                }
+                Ok(())
+            })
+            .unwrap();
+        let edit = |name: &str| {
+            unlocked
+                .update_profiles(&[name], |vault| {
+                    let profile = vault.profile_mut(name)?;
+                    profile.sandbox = !profile.sandbox;
+                    Ok(())
+                })
+                .unwrap()
+        };
+        let path = dir.path().join("vault.toml");
+        let backup = dir.path().join("vault.toml.bak");
+        // Each profile's record as stored now, in file order: its name, where it is in
+        // the file, and its length.
+        let records = || {
+            let envelope = read_envelope(unlocked.file()).unwrap();
+            let records_len = envelope.records_len();
+            assert!(
+                records_len > 2 * 256 * 1024,
+                "{records_len} bytes: one chunk"
+            );
+            let Opened::Sealed { root, .. } =
+                Opened::decrypt(unlocked.file(), unlocked.key(), &envelope).unwrap()
+            else {
+                panic!("not format 4");
+            };
+            let records_start = std::fs::metadata(&path).unwrap().len() - records_len;
+            let mut by_place: Vec<(String, u64, u64)> = root
+                .vault
+                .profiles
+                .iter()
+                .map(|(name, at)| (name.clone(), records_start + at.at, at.len))
+                .collect();
+            by_place.sort_by_key(|r| r.1);
+            by_place
+        };
+        let picks: [fn(usize) -> usize; 3] = [|_| 0, |n| n / 2, |n| n - 1];
+        for pick in picks {
+            let before = records();
+            let name = before[pick(before.len())].0.clone();
+            let other = if name == "p000" { "p001" } else { "p000" };
+            // A write about another profile first, so that the backup is a whole vault.
+            edit(other);
+            let (_, at, len) = records().into_iter().find(|r| r.0 == name).unwrap();
+            let whole_backup = std::fs::read(&backup).unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[(at + len / 2) as usize] ^= 1;
+            std::fs::write(&path, &bytes).unwrap();
+            edit(other);
+            assert_eq!(std::fs::read(&backup).unwrap(), whole_backup, "{name}");
+            let salvaged = unlocked.reload(Selection::All).unwrap();
+            assert!(
+                salvaged.is_damaged(&name) && salvaged.damaged.len() == 1,
+                "{name}"
+            );
+            // Undone, for the next: the damaged profile written anew.
+            unlocked.remove_profile_unread(&name).unwrap();
+            unlocked
+                .update_profiles(&[&name], |vault| {
+                    let profile = Profile::new("main".into(), Region::Eu, None);
+                    vault.profiles.insert(name.clone(), profile);
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
+
+    /// Opened as `unlock` opens it: the read kept for the write that follows.
+    fn opened_holding(unlocked: &Unlocked) -> Unlocked {
+        let stamp = unlocked.file().stamp();
+        let (envelope, version) = read_envelope_versioned(unlocked.file()).unwrap();
+        let opened = Opened::decrypt(unlocked.file(), unlocked.key(), &envelope).unwrap();
+        let root = opened.into_root();
+        let key = unlocked.key();
+        let key = VaultKey::derive(&Secret::from("passphrase"), key.kdf, &key.salt).unwrap();
+        let again = Unlocked::new(unlocked.file().clone(), key);
+        again.holding(stamp, (envelope, version), root)
+    }
+
+    #[test]
+    fn a_write_after_another_one_since_the_read_it_holds_reads_the_file_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let unlocked = three_profiles(dir.path());
+        let sandbox = |name: &'static str| {
+            move |vault: &mut Vault| {
+                vault.profile_mut(name)?.sandbox = true;
+                Ok(())
+            }
+        };
+        // Unchanged since the read: the write uses it.
+        opened_holding(&unlocked)
+            .update_profiles(&["p0"], sandbox("p0"))
+            .unwrap();
+        // Changed since: the other write is kept.
+        let holding = opened_holding(&unlocked);
+        unlocked.update_profiles(&["p1"], sandbox("p1")).unwrap();
+        holding.update_profiles(&["p2"], sandbox("p2")).unwrap();
+        let vault = unlocked.reload(Selection::All).unwrap().vault;
+        assert!(vault.profiles.values().all(|p| p.sandbox));
+        assert!(unlocked.reload(Selection::All).unwrap().damaged.is_empty());
     }
 
     #[test]
