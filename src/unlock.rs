@@ -68,8 +68,7 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
             Ok(opened) => {
                 let salvaged = opened.salvage(&file, selection)?;
                 let root = opened.into_root();
-                let unlocked =
-                    unlocked(file, key).holding(read_stamp, (envelope, version), root);
+                let unlocked = unlocked(file, key).holding(read_stamp, (envelope, version), root);
                 Ok((unlocked, salvaged))
             }
             Err(e) => Err(e),
@@ -83,8 +82,7 @@ pub fn open_around_damage(file: VaultFile, selection: Selection) -> Result<(Unlo
                     agent_remember(&file, stamp, &opened);
                 }
                 let root = opened.into_root();
-                let unlocked =
-                    unlocked(file, key).holding(read_stamp, (envelope, version), root);
+                let unlocked = unlocked(file, key).holding(read_stamp, (envelope, version), root);
                 return Ok((unlocked, salvaged));
             }
             // The agent's key no longer fits: forget it and ask for the passphrase.
@@ -199,8 +197,7 @@ fn open_with_passphrase_envelope(
             }
             Err(e) => return Err(e),
             Ok((salvaged, root)) => {
-                let unlocked =
-                    unlocked(file, key).holding(read_stamp, (envelope, version), root);
+                let unlocked = unlocked(file, key).holding(read_stamp, (envelope, version), root);
                 return Ok((unlocked, salvaged, passphrase));
             }
         }

@@ -319,11 +319,12 @@ fn verify_names_the_first_entry_changed_removed_reordered_or_cut_off() {
         "{}",
         out.stderr
     );
-    // Cut off: back to before the last vault write (the login's entry is the last
-    // one a write recorded; every token entry after it may go unnoticed).
+    // Cut off: the last vault write recorded its own entry (the edit), so cutting
+    // even that one entry is noticed; token entries after a write could go unnoticed.
     write_lines(&env, &original);
     env.run(&["edit-profile", "p", "--marketplace", "FR"]).ok();
-    let recorded = lines(&env).len() - 1;
+    let recorded = lines(&env).len();
+    assert!(lines(&env)[recorded - 1].contains("profile_edited"));
     write_lines(&env, &lines(&env)[..recorded - 1]);
     let out = env.run(&["audit", "verify"]).expect_code(4);
     assert!(
@@ -510,4 +511,72 @@ fn syslog_gets_a_copy_of_the_entries_of_serve_and_of_commands_through_the_agent(
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[test]
+fn what_a_writer_without_the_key_does_to_the_log_is_noticed_or_harmless() {
+    let (_standin, mut env) = logged_in("p");
+    env.run(&["token", "p"]).ok();
+    let original = lines(&env);
+    // A forged hand-out without a MAC: refused by verify, even once sealed over.
+    let forged = format!(
+        r#"{{"seq":{},"time":"2026-12-02T00:00:00Z","event":"env","profile":"p","secrets":true,"outcome":"ok","who":{{"uid":1001,"pid":1,"exe":"/tmp/steal","parent_pid":1,"parent_exe":"/bin/sh"}},"unsealed":true}}"#,
+        original.len() + 1
+    );
+    let mut with_forgery = original.clone();
+    with_forgery.push(forged);
+    write_lines(&env, &with_forgery);
+    env.run(&["token", "p"]).ok();
+    let out = env.run(&["audit", "verify"]).expect_code(4);
+    assert!(
+        out.stderr
+            .contains(&format!("entry {} has no MAC", original.len() + 1)),
+        "{}",
+        out.stderr
+    );
+    // An impossible sequence number, and a last line without its newline: no crash,
+    // and the next entry is a line of its own.
+    let mut overflow = original.clone();
+    overflow.push(r#"{"seq":18446744073709551615,"time":"2026-12-02T00:00:00Z","event":"lock","outcome":"ok","who":{"client":"x","key":"y"},"unsealed":true}"#.into());
+    write_lines(&env, &overflow);
+    env.run(&["token", "p"]).ok();
+    env.run(&["audit", "verify"]).expect_code(4);
+    write_lines(&env, &original);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(log_path(&env))
+        .unwrap();
+    file.write_all(b"garbage{not json").unwrap();
+    drop(file);
+    env.run(&["token", "p"]).ok();
+    let shown = env.run(&["audit", "--event", "token", "--json"]).ok();
+    assert_eq!(
+        shown.json().as_array().unwrap().len(),
+        2,
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stderr.contains("1 line of"), "{}", shown.stderr);
+    // A vault change whose entry cannot be written does not happen.
+    env.set("SPVAULT_AUDIT_LOG", "/dev/full");
+    env.run(&["add-profile", "z", "--region", "eu"])
+        .expect_code(1);
+    env.unset("SPVAULT_AUDIT_LOG");
+    env.run(&["show", "z"]).expect_code(5);
+    // A log that is a link or a device is refused, not read forever.
+    std::fs::remove_file(log_path(&env)).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", log_path(&env)).unwrap();
+    let out = env.run(&["audit", "verify"]).expect_code(1);
+    assert!(out.stderr.contains("access log"), "{}", out.stderr);
+    env.run(&["token", "p"]).expect_code(1);
+    // A pasted secret as a profile name is not written down.
+    std::fs::remove_file(log_path(&env)).unwrap();
+    env.run(&["token", "p"]).ok();
+    env.run(&["token", CLIENT_SECRET]).expect_code(5);
+    assert!(
+        !std::fs::read_to_string(log_path(&env))
+            .unwrap()
+            .contains(CLIENT_SECRET)
+    );
+    env.run(&["audit", "--event", "bogus"]).expect_code(2);
 }

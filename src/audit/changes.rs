@@ -62,8 +62,9 @@ impl VaultChanges {
     }
 }
 
-impl LogWatch for VaultChanges {
-    fn head(&self) -> Option<LogHead> {
+impl VaultChanges {
+    /// The last sealed entry, or `None` (with a warning when the log cannot be read).
+    pub fn head(&self) -> Option<LogHead> {
         if !self.path.exists() {
             return None;
         }
@@ -81,15 +82,23 @@ impl LogWatch for VaultChanges {
             }
         }
     }
+}
 
-    fn written(&self, vault: &Vault) -> Result<()> {
-        match action() {
-            Some(action) => {
-                Log::with_setting(self.path.clone(), vault.audit.as_ref())
-                    .record(action.entry())?;
-                Ok(())
-            }
-            None => Ok(()),
+impl LogWatch for VaultChanges {
+    fn before_write(&self, vault: &Vault) -> Result<Option<LogHead>> {
+        if let Some(action) = action() {
+            Log::with_setting(self.path.clone(), vault.audit.as_ref()).record(action.entry())?;
+        }
+        Ok(self.head())
+    }
+
+    fn write_failed(&self, vault: &Vault, error: &crate::error::Error) {
+        let Some(action) = action() else { return };
+        let mut entry = action.entry();
+        entry.outcome = error.exit_code().name().into();
+        entry.subject = Some("the vault write failed; the change did not happen".into());
+        if let Err(e) = Log::with_setting(self.path.clone(), vault.audit.as_ref()).record(entry) {
+            eprintln!("warning: {e}");
         }
     }
 }

@@ -161,6 +161,7 @@ mod tests {
             .log
             .entries()
             .unwrap()
+            .0
             .into_iter()
             .map(|e| {
                 (
@@ -178,7 +179,7 @@ mod tests {
         );
         answers.flush().unwrap();
         assert_eq!(
-            answers.log.entries().unwrap().len(),
+            answers.log.entries().unwrap().0.len(),
             3,
             "an empty minute writes nothing"
         );

@@ -51,6 +51,42 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event, for `--event`'s error.
+    pub const ALL: &[Event] = &[
+        Event::Token,
+        Event::GrantlessToken,
+        Event::Env,
+        Event::Exec,
+        Event::Api,
+        Event::Rdt,
+        Event::Serve,
+        Event::Proxy,
+        Event::Init,
+        Event::Login,
+        Event::SecretSet,
+        Event::SecretRotated,
+        Event::AppAdded,
+        Event::AppEdited,
+        Event::AppRemoved,
+        Event::ProfileAdded,
+        Event::ProfileEdited,
+        Event::ProfileRenamed,
+        Event::ProfileRemoved,
+        Event::Import,
+        Event::RecipientAdded,
+        Event::RecipientRemoved,
+        Event::Passwd,
+        Event::Migrate,
+        Event::AuditOn,
+        Event::AuditOff,
+        Event::Unlock,
+        Event::Lock,
+        Event::PassphraseFailed,
+        Event::AgentStarted,
+        Event::AgentStopped,
+        Event::LogRotated,
+    ];
+
     pub fn name(self) -> String {
         serde_json::to_value(self)
             .ok()

@@ -15,6 +15,34 @@ use serde::Deserialize;
 /// times as far until what is looked for is found.
 const TAIL_CHUNK: u64 = 4 * 1024;
 
+/// How far back a writer looks for the last sealed entry (the current file rotates
+/// at 16 MiB), and for the last entry's number: past that, the tail is not an entry.
+const MAX_TAIL: u64 = 32 * 1024 * 1024;
+const MAX_LINE: u64 = 1024 * 1024;
+
+/// Opens a log file to read: a regular file, never through a symbolic link, never a
+/// device or a FIFO that could feed or block a reader forever.
+pub fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+fn not_an_entry(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("{what}: run `vault audit verify`"),
+    )
+}
+
 /// The current file, open for appending and locked; released when dropped.
 pub struct Locked {
     pub file: File,
@@ -34,7 +62,7 @@ pub fn open_locked(path: &Path) -> std::io::Result<Locked> {
             .open(path)
     };
     loop {
-        let file = match open() {
+        let mut file = match open() {
             // A log of its own folder (an OpenBao store's, in the data folder).
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
@@ -49,10 +77,28 @@ pub fn open_locked(path: &Path) -> std::io::Result<Locked> {
         };
         file.lock()?;
         let opened = file.metadata()?;
+        if !opened.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
         match std::fs::symlink_metadata(path) {
             Ok(now) if now.ino() == opened.ino() && now.dev() == opened.dev() => {
+                let len = opened.len();
+                // A last line cut short (or added without its newline) stays a line
+                // of its own: the next entry starts on a new one.
+                let mut last = [0u8; 1];
+                let ends_open = len > 0 && {
+                    file.seek(SeekFrom::Start(len - 1))?;
+                    file.read_exact(&mut last)?;
+                    last[0] != b'\n'
+                };
+                if ends_open {
+                    file.write_all(b"\n")?;
+                }
                 return Ok(Locked {
-                    len: opened.len(),
+                    len: len + u64::from(ends_open),
                     file,
                 });
             }
@@ -111,7 +157,7 @@ pub fn tail(path: &Path, current: &mut File) -> std::io::Result<Tail> {
         return Ok(tail);
     }
     for rotated in rotated_files(path)?.iter().rev() {
-        let mut file = File::open(rotated)?;
+        let mut file = open_for_reading(rotated)?;
         let older = tail_of(&mut file)?;
         tail.last_seq = tail.last_seq.max(older.last_seq);
         tail.last_time = tail.last_time.or(older.last_time);
@@ -133,7 +179,7 @@ pub fn last_seq(path: &Path, current: &mut File) -> std::io::Result<u64> {
         return Ok(seq);
     }
     match rotated_files(path)?.last() {
-        Some(newest) => Ok(last_line_seq(&mut File::open(newest)?)?.unwrap_or(0)),
+        Some(newest) => Ok(last_line_seq(&mut open_for_reading(newest)?)?.unwrap_or(0)),
         None => Ok(0),
     }
 }
@@ -150,6 +196,9 @@ fn last_line_seq(file: &mut File) -> std::io::Result<Option<u64>> {
             .map(|head| head.seq);
         if seq.is_some() || chunk == len {
             return Ok(seq);
+        }
+        if chunk >= MAX_LINE {
+            return Err(not_an_entry("the access log's last line is not an entry"));
         }
         chunk = (chunk * 4).min(len);
     }
@@ -197,6 +246,11 @@ fn tail_of(file: &mut File) -> std::io::Result<Tail> {
             unsealed.reverse();
             tail.unsealed = unsealed;
             return Ok(tail);
+        }
+        if chunk >= MAX_TAIL {
+            return Err(not_an_entry(
+                "no sealed entry in the access log's last 32 MiB",
+            ));
         }
         chunk = (chunk * 4).min(len);
     }
@@ -258,7 +312,7 @@ pub fn rotate(path: &Path) -> std::io::Result<()> {
 pub fn prune(path: &Path, keep_until: Timestamp) -> std::io::Result<Vec<PathBuf>> {
     let mut pruned = Vec::new();
     for rotated in rotated_files(path)? {
-        let newest = tail_of(&mut File::open(&rotated)?)?.last_time;
+        let newest = tail_of(&mut open_for_reading(&rotated)?)?.last_time;
         if newest.is_none_or(|time| time >= keep_until) {
             break;
         }

@@ -66,9 +66,15 @@ impl Coded for AuditError {
             {
                 format!("this user cannot write beside the vault: point {} at a file it can write (this user's own log of what it is handed)", crate::settings::AUDIT_LOG_VAR)
             }
-            AuditError::Write { .. } => "free space on its disk, then run the command again (`vault audit off` stops the log)".into(),
+            AuditError::Write { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                "free space on its disk, then run the command again".into()
+            }
+            AuditError::Write { .. } => format!(
+                "it must be a regular file (not a link, a folder or a device) this user can write: move what is there aside, or point {} elsewhere",
+                crate::settings::AUDIT_LOG_VAR
+            ),
             AuditError::Read { .. } => "check that it is a readable file".into(),
-            AuditError::Broken { .. } => "compare it with the copy sent to the system log (`--syslog`) or a backup; the entries before the one named verify".into(),
+            AuditError::Broken { .. } => "compare it with the copy sent to the system log (`--syslog`) or a backup; the entries before the one named are intact".into(),
             AuditError::NoKey => "run `vault audit on`, which gives the vault its log key".into(),
         })
     }
@@ -191,7 +197,7 @@ impl Log {
         let line = match &self.key {
             Some(key) => {
                 let tail = file::tail(&self.path, &mut locked.file).map_err(write_error)?;
-                entry.seq = tail.last_seq + 1;
+                entry.seq = tail.last_seq.saturating_add(1);
                 entry.unsealed = false;
                 let json = to_json(&entry);
                 let previous = tail.sealed.as_ref().map_or("", |(_, mac)| mac.as_str());
@@ -200,7 +206,9 @@ impl Log {
             }
             None => {
                 // Only the number: a log with no sealed entry yet is not read whole.
-                entry.seq = file::last_seq(&self.path, &mut locked.file).map_err(write_error)? + 1;
+                entry.seq = file::last_seq(&self.path, &mut locked.file)
+                    .map_err(write_error)?
+                    .saturating_add(1);
                 entry.unsealed = true;
                 to_json(&entry)
             }
@@ -226,7 +234,7 @@ impl Log {
         if let (Some(key), Some((seq, mac))) = (&self.key, &tail.sealed) {
             let mut entry =
                 Entry::new(Event::LogRotated).subject(verify::rotated_subject(*seq, mac));
-            entry.seq = tail.last_seq + 1;
+            entry.seq = tail.last_seq.saturating_add(1);
             let json = to_json(&entry);
             next.append(&chain::seal_line(
                 &json,
@@ -235,7 +243,9 @@ impl Log {
         }
         drop(next);
         let keep = jiff::SignedDuration::from_hours(i64::from(self.keep_days) * 24);
-        file::prune(&self.path, jiff::Timestamp::now() - keep)?;
+        if let Ok(keep_until) = jiff::Timestamp::now().checked_sub(keep) {
+            file::prune(&self.path, keep_until)?;
+        }
         Ok(())
     }
 
@@ -246,7 +256,7 @@ impl Log {
             path: self.path.clone(),
             source,
         };
-        verify::verify(&self.path, key, head)
+        verify::verify(&self.path, key, head, self.keep_days)
             .map_err(read_error)?
             .map_err(|broken| AuditError::Broken {
                 path: self.path.clone(),
@@ -254,8 +264,8 @@ impl Log {
             })
     }
 
-    /// Every entry of every file, oldest first; lines that are not entries skipped.
-    pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
+    /// Every entry of every file, oldest first, and how many lines were not entries.
+    pub fn entries(&self) -> Result<(Vec<Entry>, usize), AuditError> {
         let read_error = |source| AuditError::Read {
             path: self.path.clone(),
             source,
@@ -263,15 +273,25 @@ impl Log {
         let mut files = file::rotated_files(&self.path).map_err(read_error)?;
         files.push(self.path.clone());
         let mut entries = Vec::new();
+        let mut skipped = 0;
         for path in files {
-            let text = match std::fs::read_to_string(&path) {
+            let read = file::open_for_reading(&path).and_then(|mut f| {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut f, &mut text).map(|_| text)
+            });
+            let text = match read {
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(source) => return Err(AuditError::Read { path, source }),
             };
-            entries.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                match serde_json::from_str(line) {
+                    Ok(entry) => entries.push(entry),
+                    Err(_) => skipped += 1,
+                }
+            }
         }
-        Ok(entries)
+        Ok((entries, skipped))
     }
 }
 
@@ -282,7 +302,6 @@ fn to_json(entry: &Entry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::LogWatch;
 
     fn log(dir: &Path) -> Log {
         let setting = AuditSetting::new(true);
@@ -358,7 +377,7 @@ mod tests {
     #[test]
     fn rotated_files_keep_one_chain_and_verify_after_pruning() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Log {
+        let mut log = Log {
             rotate_bytes: 600,
             ..log(dir.path())
         };
@@ -369,15 +388,25 @@ mod tests {
         assert!(rotated.len() >= 2, "{rotated:?}");
         let all = log.verify(None).unwrap();
         assert_eq!(all.first_seq, Some(1));
-        // The oldest file pruned: the rest still verifies, from the entry after it.
+        // The oldest file deleted before its keeping time: noticed.
         std::fs::remove_file(&rotated[0]).unwrap();
         let head = VaultChanges::new(log.path().to_path_buf()).head();
+        assert!(matches!(
+            log.verify(head.as_ref()),
+            Err(AuditError::Broken {
+                broken: Broken::FilesMissing(_, 400),
+                ..
+            })
+        ));
+        // Past it, as pruning would: the rest verifies, from the entry after it.
+        log.keep_days = 0;
         let rest = log.verify(head.as_ref()).unwrap();
         assert!(rest.first_seq > Some(1));
         assert_eq!(rest.last_seq, all.last_seq);
         assert!(
             log.entries()
                 .unwrap()
+                .0
                 .iter()
                 .any(|e| e.event == Event::LogRotated)
         );

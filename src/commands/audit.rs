@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use crate::audit::{self, Action, Entry, Event, Log};
 use crate::cli::{AppCommand, AuditArgs, AuditCommand, Command, ImportCommand, RecipientsCommand};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitCode, Result};
 use crate::unlock;
 use crate::vault::file::VaultFile;
 use crate::vault::model::AuditSetting;
@@ -20,13 +20,36 @@ pub fn run(file: VaultFile, args: AuditArgs) -> Result<()> {
     }
 }
 
+/// `--event`'s value, one of the log's event names.
+fn event_named(name: &str) -> Result<Event> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|_| {
+        let names: Vec<String> = Event::ALL.iter().map(|e| e.name()).collect();
+        Error::Invalid(format!(
+            "--event '{}' is not an event of the access log; it has: {}",
+            name.escape_debug(),
+            names.join(", ")
+        ))
+    })
+}
+
 fn show(file: VaultFile, args: &AuditArgs) -> Result<()> {
+    let event = args.event.as_deref().map(event_named).transpose()?;
     let (_, vault) = unlock::open_around_damage(file.clone(), Selection::Only(&[]))?;
     let log = Log::of(&file, &vault.vault);
-    let since = Timestamp::now()
-        - jiff::SignedDuration::try_from(args.since).unwrap_or(jiff::SignedDuration::MAX);
-    let entries: Vec<Entry> = log
-        .entries()?
+    let since = jiff::SignedDuration::try_from(args.since)
+        .ok()
+        .and_then(|span| Timestamp::now().checked_sub(span).ok())
+        .unwrap_or(Timestamp::MIN);
+    let (entries, skipped) = log.entries()?;
+    if skipped > 0 {
+        eprintln!(
+            "warning: {} of {} {} not an entry (changed or damaged): `vault audit verify` names the first",
+            crate::error::count(skipped, "line"),
+            log.path().display(),
+            if skipped == 1 { "is" } else { "are" }
+        );
+    }
+    let entries: Vec<Entry> = entries
         .into_iter()
         .filter(|e| e.time >= since)
         .filter(|e| {
@@ -34,11 +57,7 @@ fn show(file: VaultFile, args: &AuditArgs) -> Result<()> {
                 .as_ref()
                 .is_none_or(|p| e.profile.as_ref() == Some(p))
         })
-        .filter(|e| {
-            args.event
-                .as_ref()
-                .is_none_or(|name| e.event.name() == *name)
-        })
+        .filter(|e| event.is_none_or(|event| e.event == event))
         .collect();
     if args.json {
         println!(
@@ -129,20 +148,27 @@ fn verify(file: VaultFile) -> Result<()> {
     let log = Log::of(&file, &vault);
     let head = vault.audit.as_ref().and_then(|a| a.head.as_ref());
     let verified = log.verify(head)?;
-    let range = match (verified.first_seq, verified.last_seq) {
-        (Some(first), Some(last)) => format!("entries {first} to {last}"),
+    let held = match (verified.first_seq, verified.last_seq) {
+        (Some(first), Some(last)) => format!(
+            "entries {first} to {last} in {}",
+            crate::error::count(verified.files, "file")
+        ),
         _ => "no entries".into(),
     };
+    let recorded = match head {
+        Some(head) => format!(
+            "it holds entry {}, which the vault recorded at its last write",
+            head.seq
+        ),
+        None => "the vault has recorded no entry yet".into(),
+    };
     println!(
-        "OK: {} in {} verify ({}), and nothing was cut off before the last vault write{}",
-        log.path().display(),
-        crate::error::count(verified.files, "file"),
-        range,
-        match head {
-            Some(head) => format!(" (entry {})", head.seq),
-            None => String::new(),
-        }
+        "OK: the access log {} is intact: {held}; {recorded}",
+        log.path().display()
     );
+    if !log.is_on() {
+        println!("The log is off: nothing is recorded until `vault audit on`.");
+    }
     match verified.unsealed_at_end {
         0 => {}
         1 => println!(
@@ -155,14 +181,19 @@ fn verify(file: VaultFile) -> Result<()> {
     Ok(())
 }
 
+/// The longest `--keep`: a century.
+const MAX_KEEP_DAYS: u64 = 36_500;
+
 /// `audit on` and `audit off`: both prove the passphrase (an agent or identity file
 /// could otherwise hide what it does), and both are logged, `off` before it stops.
 fn switch(file: VaultFile, on: bool, keep: Option<std::time::Duration>) -> Result<()> {
     let keep_days = keep
         .map(|keep| {
             let days = keep.as_secs() / 86_400;
-            if days == 0 {
-                return Err(Error::Invalid("--keep must be at least 1d".into()));
+            if !(1..=MAX_KEEP_DAYS).contains(&days) {
+                return Err(Error::Invalid(format!(
+                    "--keep must be between 1d and {MAX_KEEP_DAYS}d"
+                )));
             }
             if days < 90 {
                 eprintln!(
@@ -310,6 +341,13 @@ pub fn record_failure(file: &VaultFile, action: &Action, error: &Error) {
     }
     let mut entry = action.entry();
     entry.outcome = error.exit_code().name().into();
+    // A name the vault does not hold may be anything typed there, a pasted secret
+    // included: not written down.
+    if matches!(error.exit_code(), ExitCode::NotFound | ExitCode::Usage) {
+        entry.profile = None;
+        entry.app = None;
+        entry.subject = None;
+    }
     if let Err(e) = Log::unkeyed(file).record(entry) {
         eprintln!("warning: {e}");
     }

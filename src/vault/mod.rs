@@ -39,12 +39,14 @@ enum Reading<'a> {
 /// What a write tells the access log, which lives above the store: the store only
 /// records where the log stood, and says when a write succeeded.
 pub trait LogWatch: Send + Sync {
-    /// The log's last sealed entry, recorded in the vault at each write so that a
-    /// log cut back past it is detected; `None` keeps what the vault recorded (a log
-    /// with no sealed entry, or one that cannot be read, must not erase it).
-    fn head(&self) -> Option<model::LogHead>;
-    /// The write of `vault` succeeded.
-    fn written(&self, vault: &Vault) -> Result<()>;
+    /// Before `vault` is written: appends the entry of the change (when the command
+    /// makes one), and gives the log's last sealed entry for the vault to record, so
+    /// that a log cut back past it is detected; `None` keeps what the vault recorded
+    /// (a log with no sealed entry, or one that cannot be read, must not erase it).
+    /// An error (the entry cannot be written) stops the write.
+    fn before_write(&self, vault: &Vault) -> Result<Option<model::LogHead>>;
+    /// The write announced by `before_write` did not happen.
+    fn write_failed(&self, vault: &Vault, error: &Error);
 }
 
 /// An opened vault: where it is and the key that opens it.
@@ -354,11 +356,19 @@ impl Unlocked {
     ) -> Result<()> {
         let recipients = self.recipients(vault)?;
         // A vault from before the access log gets its key, with the log on.
-        let audit = vault
+        vault
             .audit
             .get_or_insert_with(|| model::AuditSetting::new(true));
-        if let Some(head) = self.log.as_ref().and_then(|log| log.head()) {
-            audit.head = Some(head);
+        // The change is in the log before it is in the vault, and the vault records
+        // the log up to that entry: neither can be cut without the other noticing.
+        if let Some(head) = self
+            .log
+            .as_ref()
+            .map(|log| log.before_write(vault))
+            .transpose()?
+            .flatten()
+        {
+            vault.audit.as_mut().expect("set above").head = Some(head);
         }
         let terms = payload::HeaderTerms { kdf, salt };
         let (sealed, previous) = payload::seal(vault, kept, lineage, terms)?;
@@ -367,17 +377,17 @@ impl Unlocked {
         let header = Envelope::header(kdf, salt, &payload, sealed.layout.len());
         let mut parts = vec![Part::New(&header), Part::New(&payload)];
         parts.extend(sealed.record_parts(previous));
-        self.file.replace_parts(
+        let written = self.file.replace_parts(
             &parts,
             previous.map(Envelope::stored),
             lock,
             version,
             backup,
-        )?;
-        match &self.log {
-            Some(log) => log.written(vault),
-            None => Ok(()),
+        );
+        if let (Err(error), Some(log)) = (&written, &self.log) {
+            log.write_failed(vault, error);
         }
+        written
     }
 }
 
