@@ -86,10 +86,14 @@ impl VaultChanges {
 
 impl LogWatch for VaultChanges {
     fn before_write(&self, vault: &Vault) -> Result<Option<LogHead>> {
-        if let Some(action) = action() {
-            Log::with_setting(self.path.clone(), vault.audit.as_ref()).record(action.entry())?;
-        }
-        Ok(self.head())
+        let written = match action() {
+            Some(action) => {
+                Log::with_setting(self.path.clone(), vault.audit.as_ref()).append(action.entry())?
+            }
+            None => None,
+        };
+        // Read only when this write added no sealed entry of its own.
+        Ok(written.or_else(|| self.head()))
     }
 
     fn write_failed(&self, vault: &Vault, error: &crate::error::Error) {

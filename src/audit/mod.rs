@@ -149,7 +149,8 @@ impl Log {
         Log::with_setting(log_path(file), vault.audit.as_ref())
     }
 
-    fn with_setting(path: PathBuf, setting: Option<&AuditSetting>) -> Log {
+    /// The log at `path` as `setting` says (none: a vault from before the log).
+    pub fn with_setting(path: PathBuf, setting: Option<&AuditSetting>) -> Log {
         Log {
             path,
             key: setting.and_then(|s| AuditKey::from_hex(s.key.expose())),
@@ -185,15 +186,22 @@ impl Log {
     /// Appends `entry` (numbered, and sealed when there is a key) under the log's
     /// lock; an error means it is not in the log, and whatever it records must not
     /// happen.
-    pub fn record(&self, mut entry: Entry) -> Result<(), AuditError> {
+    pub fn record(&self, entry: Entry) -> Result<(), AuditError> {
+        self.append(entry).map(drop)
+    }
+
+    /// `record`, saying which sealed entry it wrote (none when the log is off or
+    /// the entry unsealed), for the vault to record without reading the log again.
+    pub fn append(&self, mut entry: Entry) -> Result<Option<LogHead>, AuditError> {
         if !self.on || (self.only_if_present && !self.path.exists()) {
-            return Ok(());
+            return Ok(None);
         }
         let write_error = |source| AuditError::Write {
             path: self.path.clone(),
             source,
         };
         let mut locked = file::open_locked(&self.path).map_err(write_error)?;
+        let mut written = None;
         let line = match &self.key {
             Some(key) => {
                 let tail = file::tail(&self.path, &mut locked.file).map_err(write_error)?;
@@ -202,7 +210,12 @@ impl Log {
                 let json = to_json(&entry);
                 let previous = tail.sealed.as_ref().map_or("", |(_, mac)| mac.as_str());
                 let mac = key.mac(previous, &tail.unsealed, &json);
-                chain::seal_line(&json, &mac)
+                let line = chain::seal_line(&json, &mac);
+                written = Some(LogHead {
+                    seq: entry.seq,
+                    mac,
+                });
+                line
             }
             None => {
                 // Only the number: a log with no sealed entry yet is not read whole.
@@ -221,7 +234,7 @@ impl Log {
             // The entry is in: a failed rotation only leaves the file bigger.
             let _ = self.rotate(locked);
         }
-        Ok(())
+        Ok(written)
     }
 
     /// Starts a new current file with an entry naming the one it follows, then

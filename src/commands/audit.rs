@@ -212,14 +212,7 @@ fn switch(file: VaultFile, on: bool, keep: Option<std::time::Duration>) -> Resul
         let setting = vault.audit.get_or_insert_with(|| AuditSetting::new(on));
         let was_on = setting.on;
         if !on && was_on {
-            Log::of(
-                unlocked.file(),
-                &crate::vault::Vault {
-                    audit: Some(setting.clone()),
-                    ..Default::default()
-                },
-            )
-            .record(Entry::new(event))?;
+            Log::with_setting(log_path.clone(), Some(setting)).record(Entry::new(event))?;
         }
         setting.on = on;
         if let Some(days) = keep_days {
