@@ -464,8 +464,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Only entries of this event (token, env, exec, api, rdt, serve, proxy, login, ...)
-    #[arg(long, value_name = "EVENT")]
-    pub event: Option<String>,
+    #[arg(long, value_name = "EVENT", hide_possible_values = true)]
+    pub event: Option<crate::audit::Event>,
     /// Print JSON (one array of entries) instead of a table
     #[arg(long)]
     pub json: bool,

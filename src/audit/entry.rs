@@ -8,8 +8,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// What an entry records. The names are the log's public vocabulary (`--event`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Event {
     // Credentials handed out.
     Token,
@@ -51,46 +52,10 @@ pub enum Event {
 }
 
 impl Event {
-    /// Every event, for `--event`'s error.
-    pub const ALL: &[Event] = &[
-        Event::Token,
-        Event::GrantlessToken,
-        Event::Env,
-        Event::Exec,
-        Event::Api,
-        Event::Rdt,
-        Event::Serve,
-        Event::Proxy,
-        Event::Init,
-        Event::Login,
-        Event::SecretSet,
-        Event::SecretRotated,
-        Event::AppAdded,
-        Event::AppEdited,
-        Event::AppRemoved,
-        Event::ProfileAdded,
-        Event::ProfileEdited,
-        Event::ProfileRenamed,
-        Event::ProfileRemoved,
-        Event::Import,
-        Event::RecipientAdded,
-        Event::RecipientRemoved,
-        Event::Passwd,
-        Event::Migrate,
-        Event::AuditOn,
-        Event::AuditOff,
-        Event::Unlock,
-        Event::Lock,
-        Event::PassphraseFailed,
-        Event::AgentStarted,
-        Event::AgentStopped,
-        Event::LogRotated,
-    ];
-
+    /// The event's name, as the log and `--event` spell it.
     pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|value| value.get_name().to_owned())
             .unwrap_or_default()
     }
 }
