@@ -138,13 +138,7 @@ fn every_event_class_is_logged_and_the_chain_verifies() {
         CLIENT_SECRET,
     )
     .ok();
-    let identity = env.path("server.key");
-    let public = env
-        .run(&["identity", "new", identity.to_str().unwrap()])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let (_, public) = env.new_identity("server.key");
     env.run(&["recipients", "add", "server", &public]).ok();
     env.run(&["recipients", "remove", "server"]).ok();
     let dotenv = env.path(".env");

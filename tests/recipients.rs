@@ -10,13 +10,7 @@ fn shared() -> (Env, std::path::PathBuf, String) {
     env.init_fast();
     env.add_main_app(CLIENT_SECRET);
     env.run(&["add-profile", "p", "--region", "eu"]).ok();
-    let identity = env.path("server.key");
-    let public = env
-        .run(&["identity", "new", identity.to_str().unwrap()])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let (identity, public) = env.new_identity("server.key");
     assert!(public.starts_with("age1"), "{public}");
     env.run(&["recipients", "add", "server", &public]).ok();
     (env, identity, public)

@@ -226,6 +226,18 @@ impl Env {
         ])
     }
 
+    /// `vault identity new` into `name` in the test folder: the file and its public key.
+    pub fn new_identity(&self, name: &str) -> (PathBuf, String) {
+        let identity = self.path(name);
+        let public = self
+            .run(&["identity", "new", identity.to_str().unwrap()])
+            .ok()
+            .stdout
+            .trim()
+            .to_owned();
+        (identity, public)
+    }
+
     /// Creates the vault with the cheapest KDF the tool accepts.
     pub fn init_fast(&self) {
         self.run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
